@@ -1,0 +1,5 @@
+"""`python -m stackgen` runs the CLI."""
+
+from stackgen.cli import main
+
+main()
