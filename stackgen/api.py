@@ -1,0 +1,80 @@
+"""stackgen's public API: what the commands call, and what scripts and tests may call too."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from stackgen.errors import InvalidSpec
+from stackgen.model import Stack, build_stack
+from stackgen.output import RenderedFile, WriteResult, write_output
+from stackgen.spec.problems import Problem
+from stackgen.spec.validate import CheckedSpec, check_spec
+
+
+def default_spec_path() -> Path:
+    """`./stack.yaml`."""
+    return Path("stack.yaml")
+
+
+def default_output_dir(spec_path: Path) -> Path:
+    """Where a spec's files are rendered by default: `generated/` beside it."""
+    return spec_path.parent / "generated"
+
+
+def validate(spec_path: Path, env: Mapping[str, str] | None = None) -> CheckedSpec:
+    """Check a spec; the result carries every problem (errors and notices)."""
+    from stackgen.spec.interpolate import environment_for
+
+    environment = environment_for(spec_path, os.environ if env is None else env)
+    return check_spec(spec_path, environment, display_name=_display_name(spec_path))
+
+
+def load_stack(spec_path: Path, env: Mapping[str, str] | None = None) -> Stack:
+    """Check a spec and build its model; raises InvalidSpec with every problem if it is not valid."""
+    checked = validate(spec_path, env)
+    if checked.errors:
+        raise InvalidSpec(checked.errors)
+    return build_stack(checked.loaded.data, spec_path.parent.resolve())
+
+
+def render_files(stack: Stack, out_dir: Path) -> dict[str, RenderedFile]:
+    """Every file of the stack, in memory (secrets generated before are kept from out_dir)."""
+    from stackgen.render import render_stack
+    from stackgen.render.secrets import read_existing_secrets
+
+    return render_stack(stack, read_existing_secrets(out_dir))
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    """What `render` did: the model, where it wrote, and which files changed."""
+
+    stack: Stack
+    out_dir: Path
+    result: WriteResult
+    notices: list[Problem]
+
+
+def render(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | None = None) -> RenderOutcome:
+    """Check the spec, render every file, check them with the upstream tools, and write them atomically."""
+    from stackgen.render.check import check_rendered
+
+    checked = validate(spec_path, env)
+    if checked.errors:
+        raise InvalidSpec(checked.errors)
+    stack = build_stack(checked.loaded.data, spec_path.parent.resolve())
+    target = out_dir or default_output_dir(spec_path)
+    files = render_files(stack, target)
+    check_rendered(files)
+    result = write_output(files, target)
+    return RenderOutcome(stack, target, result, checked.notices)
+
+
+def _display_name(spec_path: Path) -> str:
+    try:
+        return os.path.relpath(spec_path)
+    except ValueError:
+        return str(spec_path)

@@ -1,0 +1,46 @@
+"""Renderers: pure functions from the model to file contents, one module per output."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from stackgen.model import Stack
+from stackgen.output import SECRET_DIR, RenderedFile
+
+
+def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes]) -> dict[str, RenderedFile]:
+    """Every file of the stack by relative path. `existing_secrets` keeps generated secrets stable."""
+    from stackgen.render.alertmanager import render_alertmanager
+    from stackgen.render.blackbox import render_blackbox
+    from stackgen.render.compose import render_compose
+    from stackgen.render.grafana import render_grafana
+    from stackgen.render.prometheus import render_prometheus
+    from stackgen.render.relay import render_relay
+    from stackgen.render.rules import render_rules
+    from stackgen.render.tracing import render_tracing
+
+    files: dict[str, RenderedFile] = {}
+    files.update(render_compose(stack))
+    files.update(render_prometheus(stack))
+    files.update(render_rules(stack))
+    files.update(render_alertmanager(stack, watchdog="watchdog" in stack.rule_packs.include))
+    if stack.exporters.blackbox.enabled:
+        files.update(render_blackbox(stack))
+    if stack.grafana.enabled:
+        files.update(render_grafana(stack, dict(existing_secrets)))
+    files.update(render_relay(stack))
+    files.update(render_tracing(stack))
+    _keep_secret_dirs(stack, files)
+    return dict(sorted(files.items()))
+
+
+def _keep_secret_dirs(stack: Stack, files: dict[str, RenderedFile]) -> None:
+    """Every mounted secrets/<service>/ exists even when empty, so adding a secret later reloads
+    the service instead of changing its mounts (and recreating it)."""
+    from stackgen.render.secrets import SECRET_MOUNTING_ROLES
+    from stackgen.render.topology import services
+
+    for role in sorted({service.role for service in services(stack)} & set(SECRET_MOUNTING_ROLES)):
+        directory = f"{SECRET_DIR}/{role}"
+        if not any(path.startswith(directory + "/") for path in files):
+            files[f"{directory}/.keep"] = RenderedFile(b"", 0o600)

@@ -1,0 +1,64 @@
+"""Ask the upstream tools whether they accept what was rendered, before anything is written.
+
+promtool and amtool are the judges of their formats; stackgen never re-implements their checks. Where a
+tool is not installed the check is skipped (the tests and CI always have them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from stackgen.errors import InvalidInput
+from stackgen.output import RenderedFile
+from stackgen.render.dump import load_yaml, yaml_bytes
+
+
+class RejectedByUpstream(InvalidInput):
+    """promtool or amtool refused a rendered file: its message says why."""
+
+
+def check_rendered(files: Mapping[str, RenderedFile]) -> list[str]:
+    """Run the available upstream checkers over the files; return the names of the checks run."""
+    promtool, amtool = shutil.which("promtool"), shutil.which("amtool")
+    if not promtool and not amtool:
+        return []
+    ran = []
+    with tempfile.TemporaryDirectory(prefix="stackgen-check-") as directory:
+        root = Path(directory)
+        for path, file in files.items():
+            if file.is_secret:
+                continue
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(file.content)
+        if promtool:
+            configs = sorted((root / "prometheus").glob("prometheus*.yml"))
+            rules = sorted((root / "prometheus" / "rules").glob("*.yml"))
+            for config in configs:
+                # --syntax-only: the *_file secrets it names exist only inside the containers.
+                _run([promtool, "check", "config", "--syntax-only", str(config)], root, "promtool")
+            if rules:
+                _run([promtool, "check", "rules", *map(str, rules)], root, "promtool")
+            ran.append("promtool")
+        config_path = root / "alertmanager" / "alertmanager.yml"
+        if amtool and config_path.is_file():
+            config = load_yaml(config_path.read_bytes())
+            # Check the templates we ship too: point the glob at the temporary copy.
+            config["templates"] = [str(root / "alertmanager" / "templates" / "*.tmpl")]
+            config_path.write_bytes(yaml_bytes(config))
+            _run([amtool, "check-config", str(config_path)], root, "amtool")
+            ran.append("amtool")
+    return ran
+
+
+def _run(command: list[str], root: Path, tool: str) -> None:
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        output = (completed.stdout + completed.stderr).replace(str(root) + "/", "")
+        lines = [line for line in output.splitlines() if line.strip() and "SUCCESS" not in line]
+        raise RejectedByUpstream(f"{tool} rejected the rendered files:\n  " + "\n  ".join(lines[-15:]),
+                                 hint="this is the upstream tool's own message; fix the spec value it names")

@@ -1,0 +1,249 @@
+"""docker-compose.yml: the containers, their mounts, ports, healthchecks and labels.
+
+The same file is what `stackgen apply` converges and what `docker compose` can run by hand. Config is
+mounted as read-only DIRECTORIES: a single-file bind mount keeps pointing at the old inode once a file
+is replaced by rename, and Prometheus would then reload the old file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stackgen import __version__
+from stackgen.model import HOST_GATEWAY_NAME, Stack
+from stackgen.output import RenderedFile
+from stackgen.render.dump import yaml_bytes
+from stackgen.render.prometheus import config_file_name
+from stackgen.render.relay import RELAY_CONFIG_DIR
+from stackgen.render.topology import ALERTMANAGER_CLUSTER_PORT, SECRETS_MOUNT, Service, by_role, services
+
+ROLE_LABEL = "io.stackgen.role"
+BUILD_BASE_LABEL = "io.stackgen.build-base"
+RELAY_IMAGE = f"stackgen/relay:{__version__}"
+
+
+def render_compose(stack: Stack) -> dict[str, RenderedFile]:
+    """docker-compose.yml and the .env that gives `docker compose` the project name."""
+    builders = {
+        "prometheus": _prometheus, "alertmanager": _alertmanager, "grafana": _grafana,
+        "node-exporter": _node_exporter, "cadvisor": _cadvisor, "blackbox-exporter": _blackbox,
+        "pushgateway": _pushgateway, "relay": _relay, "jaeger": _jaeger, "otel-collector": _otel_collector,
+    }
+    service_configs: dict[str, Any] = {}
+    volumes: dict[str, Any] = {}
+    for service in services(stack):
+        config = builders[service.role](stack, service)
+        config.setdefault("restart", "unless-stopped")
+        config["labels"] = {ROLE_LABEL: service.role, **config.get("labels", {})}
+        service_configs[service.name] = _ordered(config)
+        for mount in config.get("volumes", []):
+            source = mount.split(":", 1)[0]
+            if not source.startswith((".", "/")):
+                volumes[source] = {}
+    document: dict[str, Any] = {
+        "x-stackgen": {"project": stack.name, "generated_by": f"stackgen {__version__}"},
+        "services": service_configs,
+        "networks": {"default": {}},
+    }
+    if volumes:
+        document["volumes"] = volumes
+    return {
+        "docker-compose.yml": RenderedFile(yaml_bytes(document)),
+        # docker compose reads .env beside the file: `docker compose ps` then finds the stack by name.
+        ".env": RenderedFile(f"COMPOSE_PROJECT_NAME={stack.name}\n".encode()),
+    }
+
+
+_KEY_ORDER = ("image", "command", "environment", "user", "volumes", "ports", "extra_hosts", "depends_on",
+              "healthcheck", "restart", "labels")
+
+
+def _ordered(config: dict[str, Any]) -> dict[str, Any]:
+    ordered = {key: config[key] for key in _KEY_ORDER if key in config}
+    ordered.update({key: value for key, value in config.items() if key not in ordered})
+    return ordered
+
+
+def _port(stack: Stack, host_port: int, container_port: int) -> str:
+    listen = f"[{stack.listen}]" if ":" in stack.listen else stack.listen
+    return f"{listen}:{host_port}:{container_port}"
+
+
+def _wget_check(url: str, interval: str = "10s") -> dict[str, Any]:
+    return {"test": ["CMD", "wget", "-q", "-O", "/dev/null", url], "interval": interval, "timeout": "5s",
+            "retries": 5, "start_period": "20s"}
+
+
+def _host_gateway(stack: Stack) -> list[str]:
+    return [f"{HOST_GATEWAY_NAME}:host-gateway"] if stack.host_access == "auto" else []
+
+
+def _secrets_mount(service: str) -> str:
+    return f"./secrets/{service}:{SECRETS_MOUNT}:ro"
+
+
+def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
+    settings = stack.prometheus
+    command = [
+        f"--config.file=/etc/prometheus/{config_file_name(service)}",
+        "--storage.tsdb.path=/prometheus",
+        f"--storage.tsdb.retention.time={settings.retention}",
+        "--web.enable-lifecycle",
+        "--web.listen-address=:9090",
+    ]
+    if settings.retention_size:
+        command.append(f"--storage.tsdb.retention.size={settings.retention_size}")
+    command += list(settings.extra_args)
+    offset = (service.replica or 1) - 1
+    config: dict[str, Any] = {
+        "image": stack.images.image_for("prometheus"),
+        "command": command,
+        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus"],
+        "ports": [_port(stack, settings.port + offset, 9090)],
+        "extra_hosts": _host_gateway(stack),
+        "healthcheck": _wget_check("http://localhost:9090/-/healthy"),
+    }
+    if not config["extra_hosts"]:
+        del config["extra_hosts"]
+    return config
+
+
+def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
+    settings = stack.alertmanager
+    command = [
+        "--config.file=/etc/alertmanager/alertmanager.yml",
+        "--storage.path=/alertmanager",
+        "--web.listen-address=:9093",
+    ]
+    if settings.external_url:
+        command.append(f"--web.external-url={settings.external_url}")
+    members = by_role(stack, "alertmanager")
+    if len(members) == 1:
+        # A lone Alertmanager with gossip on waits for peers that never come and delays the first
+        # notification; an empty listen address turns clustering off.
+        command.append("--cluster.listen-address=")
+    else:
+        command.append(f"--cluster.listen-address=0.0.0.0:{ALERTMANAGER_CLUSTER_PORT}")
+        command += [f"--cluster.peer={peer.name}:{ALERTMANAGER_CLUSTER_PORT}" for peer in members if peer != service]
+    offset = (service.replica or 1) - 1
+    return {
+        "image": stack.images.image_for("alertmanager"),
+        "command": command,
+        "volumes": ["./alertmanager:/etc/alertmanager:ro", _secrets_mount("alertmanager"),
+                    f"{service.name}-data:/alertmanager"],
+        "ports": [_port(stack, settings.port + offset, 9093)],
+        "healthcheck": _wget_check("http://localhost:9093/-/healthy"),
+    }
+
+
+def _grafana(stack: Stack, service: Service) -> dict[str, Any]:
+    settings = stack.grafana
+    environment = {
+        "GF_SECURITY_ADMIN_USER": settings.admin_user,
+        "GF_SECURITY_ADMIN_PASSWORD__FILE": f"{SECRETS_MOUNT}/admin_password",
+        "GF_USERS_ALLOW_SIGN_UP": "false",
+        "GF_AUTH_ANONYMOUS_ENABLED": "true" if settings.anonymous else "false",
+        "GF_ANALYTICS_REPORTING_ENABLED": "false",
+        "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+        "GF_NEWS_NEWS_FEED_ENABLED": "false",
+    }
+    if settings.anonymous:
+        environment["GF_AUTH_ANONYMOUS_ORG_ROLE"] = "Viewer"
+    if settings.root_url:
+        environment["GF_SERVER_ROOT_URL"] = settings.root_url
+    return {
+        "image": stack.images.image_for("grafana"),
+        "environment": environment,
+        "volumes": ["./grafana/provisioning:/etc/grafana/provisioning:ro",
+                    "./grafana/dashboards:/etc/grafana/dashboards:ro",
+                    _secrets_mount("grafana"), "grafana-data:/var/lib/grafana"],
+        "ports": [_port(stack, settings.port, 3000)],
+        "depends_on": [by_role(stack, "prometheus")[0].name],
+        "healthcheck": _wget_check("http://localhost:3000/api/health"),
+    }
+
+
+def _published(stack: Stack, port: int | None, container_port: int) -> dict[str, Any]:
+    return {"ports": [_port(stack, port, container_port)]} if port else {}
+
+
+def _node_exporter(stack: Stack, service: Service) -> dict[str, Any]:
+    return {
+        "image": stack.images.image_for("node-exporter"),
+        # The systemd collector needs the host's D-Bus; off here as in upstream's default.
+        "command": ["--path.rootfs=/host", "--no-collector.systemd", "--web.listen-address=:9100"],
+        "volumes": ["/:/host:ro,rslave"],
+        "pid": "host",
+        **_published(stack, stack.exporters.node.port, 9100),
+        "healthcheck": _wget_check("http://localhost:9100/metrics", "30s"),
+    }
+
+
+def _cadvisor(stack: Stack, service: Service) -> dict[str, Any]:
+    return {
+        "image": stack.images.image_for("cadvisor"),
+        "command": ["--docker_only=true", "--housekeeping_interval=15s"],
+        "volumes": ["/:/rootfs:ro", "/var/run:/var/run:ro", "/sys:/sys:ro", "/var/lib/docker:/var/lib/docker:ro",
+                    "/dev/disk:/dev/disk:ro"],
+        "privileged": True,
+        "devices": ["/dev/kmsg"],
+        **_published(stack, stack.exporters.cadvisor.port, 8080),
+        "healthcheck": _wget_check("http://localhost:8080/healthz", "30s"),
+    }
+
+
+def _blackbox(stack: Stack, service: Service) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "image": stack.images.image_for("blackbox-exporter"),
+        "command": ["--config.file=/etc/blackbox_exporter/blackbox.yml", "--web.listen-address=:9115"],
+        "volumes": ["./blackbox:/etc/blackbox_exporter:ro"],
+        **_published(stack, stack.exporters.blackbox.port, 9115),
+        "extra_hosts": _host_gateway(stack),
+        "healthcheck": _wget_check("http://localhost:9115/-/healthy", "30s"),
+    }
+    if not config["extra_hosts"]:
+        del config["extra_hosts"]
+    return config
+
+
+def _pushgateway(stack: Stack, service: Service) -> dict[str, Any]:
+    return {
+        "image": stack.images.image_for("pushgateway"),
+        "command": ["--web.listen-address=:9091", "--persistence.file=/data/pushgateway.data",
+                    "--persistence.interval=1m"],
+        "volumes": ["pushgateway-data:/data"],
+        **_published(stack, stack.exporters.pushgateway.port, 9091),
+        "healthcheck": _wget_check("http://localhost:9091/-/healthy", "30s"),
+    }
+
+
+def _relay(stack: Stack, service: Service) -> dict[str, Any]:
+    return {
+        # Built locally from the installed stackgen by `apply`; no image of ours is on any registry.
+        "image": RELAY_IMAGE,
+        "volumes": [f"./relay:{RELAY_CONFIG_DIR}:ro", _secrets_mount("relay")],
+        **_published(stack, stack.relay_port, 9095),
+        "healthcheck": {
+            "test": ["CMD", "python3", "-c",
+                     "import urllib.request; urllib.request.urlopen('http://localhost:9095/-/healthy', timeout=4)"],
+            "interval": "10s", "timeout": "5s", "retries": 5, "start_period": "10s"},
+        "labels": {BUILD_BASE_LABEL: stack.images.image_for("relay-base")},
+    }
+
+
+def _jaeger(stack: Stack, service: Service) -> dict[str, Any]:
+    # No healthcheck: the image has no shell or HTTP client to run one with.
+    return {
+        "image": stack.images.image_for("jaeger"),
+        "ports": [_port(stack, stack.tracing.jaeger_port, 16686)],
+    }
+
+
+def _otel_collector(stack: Stack, service: Service) -> dict[str, Any]:
+    return {
+        "image": stack.images.image_for("otel-collector"),
+        "command": ["--config=/etc/otelcol/config.yml"],
+        "volumes": ["./otel-collector:/etc/otelcol:ro"],
+        "ports": [_port(stack, stack.tracing.otlp_grpc_port, 4317), _port(stack, stack.tracing.otlp_http_port, 4318)],
+        "depends_on": ["jaeger"],
+    }

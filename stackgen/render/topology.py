@@ -1,0 +1,77 @@
+"""Which containers a stack has, their compose names, roles and internal ports.
+
+Compose, Prometheus (self-scrape), Alertmanager peers and Grafana datasources all read this one table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from stackgen.model import Stack
+
+# Ports the services listen on inside the stack network.
+INTERNAL_PORTS = {
+    "prometheus": 9090, "alertmanager": 9093, "grafana": 3000, "node-exporter": 9100, "cadvisor": 8080,
+    "blackbox-exporter": 9115, "pushgateway": 9091, "relay": 9095, "jaeger": 16686, "otel-collector": 8888,
+}
+ALERTMANAGER_CLUSTER_PORT = 9094
+SECRETS_MOUNT = "/run/secrets/stackgen"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One container of the stack."""
+
+    name: str
+    role: str
+    replica: int | None = None
+
+    @property
+    def port(self) -> int:
+        return INTERNAL_PORTS[self.role]
+
+    @property
+    def address(self) -> str:
+        """host:port inside the stack network."""
+        return f"{self.name}:{self.port}"
+
+
+def replicated(role: str, count: int) -> list[Service]:
+    """`prometheus` for one, `prometheus-1..N` for several."""
+    if count == 1:
+        return [Service(role, role)]
+    return [Service(f"{role}-{n}", role, n) for n in range(1, count + 1)]
+
+
+def services(stack: Stack) -> list[Service]:
+    """Every container of the stack, in a stable order."""
+    found = replicated("prometheus", stack.prometheus.replicas)
+    found += replicated("alertmanager", stack.alertmanager.replicas)
+    if stack.grafana.enabled:
+        found.append(Service("grafana", "grafana"))
+    optional = (
+        ("node-exporter", stack.exporters.node.enabled),
+        ("cadvisor", stack.exporters.cadvisor.enabled),
+        ("blackbox-exporter", stack.exporters.blackbox.enabled),
+        ("pushgateway", stack.exporters.pushgateway.enabled),
+        ("relay", stack.needs_relay),
+        ("jaeger", stack.tracing.enabled),
+        ("otel-collector", stack.tracing.enabled),
+    )
+    found += [Service(role, role) for role, enabled in optional if enabled]
+    return found
+
+
+def by_role(stack: Stack, role: str) -> list[Service]:
+    """The containers of one role."""
+    return [service for service in services(stack) if service.role == role]
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of any user-given name; a hash keeps distinct names distinct."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "x"
+    if safe != name:
+        safe = f"{safe[:60]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return safe

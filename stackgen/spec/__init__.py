@@ -1,0 +1,1 @@
+"""Reading and checking stack.yaml: load (positions, ${VAR}), schema, meaning."""

@@ -1,0 +1,334 @@
+"""Checks of meaning that a schema cannot express: names that must be unique or defined, PromQL that
+must parse, matchers, durations that must agree, files that must exist.
+
+Every check reads the raw spec data defensively (the schema may have failed elsewhere), so that one
+run reports every problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from stackgen.model import DEFAULT_IMAGES, rewrite_local_address
+from stackgen.spec.load import LoadedSpec
+from stackgen.spec.problems import Problem, Severity
+from stackgen.spec.schema_errors import closest
+
+# Jobs stackgen adds itself to scrape the stack; a user job of the same name would collide.
+INTERNAL_JOBS = ("prometheus", "alertmanager", "grafana", "node-exporter", "cadvisor", "blackbox-exporter",
+                 "pushgateway", "relay", "jaeger", "otel-collector")
+BUILTIN_PROBE_MODULES = ("http_2xx", "http_post_2xx", "http_any", "tcp_connect", "icmp", "dns")
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_MATCHER = re.compile(r'^\s*(?P<name>[a-zA-Z_][a-zA-Z0-9_]*|"[^"]*")\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*$')
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def meaning_problems(spec: LoadedSpec) -> list[Problem]:
+    """Every problem of meaning in the spec."""
+    data = spec.data if isinstance(spec.data, dict) else {}
+    checks = (_jobs_and_probes, _rules, _receivers_and_routes, _images, _durations, _ports, _files,
+              _local_targets, _content)
+    problems: list[Problem] = []
+    for check in checks:
+        problems.extend(check(spec, data))
+    return problems
+
+
+def _items(data: Mapping[str, Any], key: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    value = data.get(key)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, Mapping):
+                yield index, item
+
+
+def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _duplicates(spec: LoadedSpec, entries: list[tuple[tuple[Any, ...], str]], what: str) -> Iterator[Problem]:
+    first: dict[str, tuple[Any, ...]] = {}
+    for path, name in entries:
+        if name in first:
+            line, _ = spec.positions.of_value(first[name])
+            yield spec.problem(path, f"duplicate {what} '{name}' (first defined on line {line})")
+        else:
+            first[name] = path
+
+
+def _jobs_and_probes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    names: list[tuple[tuple[Any, ...], str]] = []
+    for index, job in _items(data, "targets"):
+        name = job.get("job")
+        if isinstance(name, str):
+            names.append((("targets", index, "job"), name))
+        sources = [key for key in ("targets", "consul", "dns") if key in job]
+        if not sources:
+            yield spec.problem(("targets", index), "a job needs `targets`, `consul` or `dns`")
+        elif len(sources) > 1:
+            yield spec.problem(("targets", index, sources[1]),
+                               f"a job takes one of `targets`, `consul` or `dns`, not {' and '.join(sources)}",
+                               "split it into two jobs")
+        for t_index, target in enumerate(job.get("targets") or []):
+            if isinstance(target, str) and "://" in target:
+                yield spec.problem(("targets", index, "targets", t_index),
+                                   f"a scrape target is host:port, not a URL: {target!r}",
+                                   "put the path in metrics_path and the scheme in scheme; URLs to check go in probes")
+    modules = set(BUILTIN_PROBE_MODULES) | set(_section(_section(data, "blackbox"), "modules"))
+    for index, probe in _items(data, "probes"):
+        name = probe.get("name")
+        if isinstance(name, str):
+            names.append((("probes", index, "name"), name))
+        module = probe.get("module")
+        if isinstance(module, str) and module not in modules:
+            yield spec.problem(("probes", index, "module"), f"unknown blackbox module '{module}'",
+                               closest(module, modules) or "define it under blackbox.modules")
+    if list(_items(data, "probes")):
+        blackbox = _section(data, "exporters").get("blackbox", True)
+        if blackbox is False or (isinstance(blackbox, Mapping) and blackbox.get("enabled") is False):
+            yield spec.problem(("exporters", "blackbox"), "probes need the blackbox exporter, which is disabled")
+    for path, name in names:
+        if name in INTERNAL_JOBS:
+            yield spec.problem(path, f"job name '{name}' is taken by the stack's own scrape job",
+                               "pick another name")
+    yield from _duplicates(spec, names, "job")
+
+
+def _rules(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    import promql_parser
+
+    rules = _section(data, "rules")
+    groups = rules.get("groups")
+    group_names: list[tuple[tuple[Any, ...], str]] = []
+    for g_index, group in enumerate(groups if isinstance(groups, list) else []):
+        if not isinstance(group, Mapping):
+            continue
+        if isinstance(group.get("name"), str):
+            group_names.append((("rules", "groups", g_index, "name"), group["name"]))
+        for r_index, rule in enumerate(group.get("rules") or []):
+            if not isinstance(rule, Mapping):
+                continue
+            path = ("rules", "groups", g_index, "rules", r_index)
+            has_alert, has_record = "alert" in rule, "record" in rule
+            if has_alert == has_record:
+                yield spec.problem(path, "a rule needs exactly one of `alert` or `record`")
+            if has_record and isinstance(rule.get("record"), str) and not _METRIC_NAME.match(rule["record"]):
+                yield spec.problem((*path, "record"), f"invalid metric name {rule['record']!r}")
+            if has_record and ("for" in rule or "annotations" in rule or "keep_firing_for" in rule):
+                yield spec.problem(path, "`for`, `keep_firing_for` and `annotations` belong to alerting rules only")
+            expr = rule.get("expr")
+            if isinstance(expr, (int, float)) and not isinstance(expr, bool):
+                expr = str(expr)
+            if isinstance(expr, str):
+                if not expr.strip():
+                    yield spec.problem((*path, "expr"), "empty PromQL expression")
+                    continue
+                try:
+                    promql_parser.parse(expr)
+                except Exception as error:  # the parser raises ValueError/RuntimeError variants
+                    yield spec.problem((*path, "expr"), f"invalid PromQL: {_one_line(error)}")
+    yield from _duplicates(spec, group_names, "rule group")
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def _receivers_and_routes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    names: list[tuple[tuple[Any, ...], str]] = []
+    for index, receiver in _items(data, "receivers"):
+        if isinstance(receiver.get("name"), str):
+            names.append((("receivers", index, "name"), receiver["name"]))
+    yield from _duplicates(spec, names, "receiver")
+    known = {name for _, name in names} | {"null"}
+    intervals = {item.get("name") for _, item in _items(data, "time_intervals")}
+    route = data.get("route")
+    if isinstance(route, Mapping):
+        if "receiver" not in route and "receivers" not in route:
+            yield spec.problem(("route",), "the root route needs a `receiver`", at_key=True)
+        yield from _route(spec, route, ("route",), known, intervals)
+    for index, rule in _items(data, "inhibit_rules"):
+        for key in ("source_matchers", "target_matchers"):
+            for m_index, matcher in enumerate(rule.get(key) or []):
+                yield from _matcher(spec, ("inhibit_rules", index, key, m_index), matcher)
+
+
+def _route(spec: LoadedSpec, route: Mapping[str, Any], path: tuple[Any, ...], known: set[Any],
+           intervals: set[Any]) -> Iterator[Problem]:
+    if "receiver" in route and "receivers" in route:
+        yield spec.problem((*path, "receivers"), "give either `receiver` or `receivers`, not both")
+    named = [(("receiver",), route.get("receiver"))] + [
+        (("receivers", i), name) for i, name in enumerate(route.get("receivers") or [])]
+    for sub, name in named:
+        if isinstance(name, str) and name not in known:
+            yield spec.problem((*path, *sub), f"unknown receiver '{name}'",
+                               closest(name, [n for n in known if isinstance(n, str)]) or "define it under receivers")
+    for key in ("mute_time_intervals", "active_time_intervals"):
+        for i, name in enumerate(route.get(key) or []):
+            if isinstance(name, str) and name not in intervals:
+                yield spec.problem((*path, key, i), f"unknown time interval '{name}'",
+                                   closest(name, [n for n in intervals if isinstance(n, str)])
+                                   or "define it under time_intervals")
+    for i, matcher in enumerate(route.get("matchers") or []):
+        yield from _matcher(spec, (*path, "matchers", i), matcher)
+    for i, child in enumerate(route.get("routes") or []):
+        if isinstance(child, Mapping):
+            yield from _route(spec, child, (*path, "routes", i), known, intervals)
+
+
+def _matcher(spec: LoadedSpec, path: tuple[Any, ...], matcher: Any) -> Iterator[Problem]:
+    if not isinstance(matcher, str):
+        return
+    text = matcher.strip()
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1]
+    match = _MATCHER.match(text)
+    if not match:
+        yield spec.problem(path, f"invalid matcher {matcher!r}", "write label=\"value\", label!=\"value\", "
+                           "label=~\"regex\" or label!~\"regex\"")
+        return
+    value = match.group("value")
+    if match.group("op") in ("=~", "!~"):
+        pattern = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            yield spec.problem(path, f"invalid regular expression in matcher: {error}")
+
+
+def _images(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    known = [*DEFAULT_IMAGES, "registry"]
+    for key in _section(data, "images"):
+        if key not in known:
+            yield spec.problem(("images", key), f"unknown service '{key}' in images",
+                               closest(key, known) or f"services: {', '.join(DEFAULT_IMAGES)}", at_key=True)
+
+
+def duration_seconds(text: str) -> float | None:
+    """'1h30m' -> 5400.0; None if not a Prometheus duration."""
+    if text == "0":
+        return 0.0
+    parts = re.findall(r"([0-9]+)(ms|[smhdwy])", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(int(number) * _DURATION_UNITS[unit] for number, unit in parts)
+
+
+def _durations(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    prometheus = _section(data, "prometheus")
+    interval = duration_seconds(str(prometheus.get("scrape_interval", "15s")))
+    timeout = duration_seconds(str(prometheus.get("scrape_timeout", "10s")))
+    if interval is not None and timeout is not None:
+        if "scrape_timeout" not in prometheus and timeout > interval:
+            timeout = interval  # the default timeout follows a short interval down
+        elif timeout > interval:
+            yield spec.problem(("prometheus", "scrape_timeout"), "scrape_timeout is longer than scrape_interval")
+    for index, job in _items(data, "targets"):
+        job_interval = duration_seconds(str(job.get("scrape_interval", ""))) or interval
+        job_timeout = duration_seconds(str(job.get("scrape_timeout", "")))
+        if job_timeout and job_interval and job_timeout > job_interval:
+            yield spec.problem(("targets", index, "scrape_timeout"), "scrape_timeout is longer than scrape_interval")
+
+
+def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    def port(section: str, key: str, fallback: int | None) -> int | None:
+        value = _section(data, section).get(key, fallback)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    published: list[tuple[tuple[Any, ...], int | None]] = [
+        (("prometheus", "port"), port("prometheus", "port", 9090)),
+        (("alertmanager", "port"), port("alertmanager", "port", 9093)),
+    ]
+    prom_replicas = _section(data, "prometheus").get("replicas", 1)
+    am_replicas = _section(data, "alertmanager").get("replicas", 1)
+    if isinstance(published[0][1], int) and isinstance(prom_replicas, int):
+        published += [(("prometheus", "port"), published[0][1] + n) for n in range(1, prom_replicas)]
+    if isinstance(published[1][1], int) and isinstance(am_replicas, int):
+        published += [(("alertmanager", "port"), published[1][1] + n) for n in range(1, am_replicas)]
+    if _section(data, "grafana").get("enabled", True) is not False:
+        published.append((("grafana", "port"), port("grafana", "port", 3000)))
+    if _section(data, "tracing").get("enabled") is True:
+        for key, fallback in (("jaeger_port", 16686), ("otlp_grpc_port", 4317), ("otlp_http_port", 4318)):
+            published.append((("tracing", key), port("tracing", key, fallback)))
+    for key, value in _section(data, "exporters").items():
+        if isinstance(value, Mapping) and value.get("enabled", True) and isinstance(value.get("port"), int):
+            published.append((("exporters", key, "port"), value["port"]))
+        elif key == "pushgateway" and value is True:
+            published.append((("exporters", key), 9091))
+    if isinstance(_section(data, "relay").get("port"), int):
+        published.append((("relay", "port"), _section(data, "relay")["port"]))
+    seen: dict[int, tuple[Any, ...]] = {}
+    for path, number in published:
+        if number is None:
+            continue
+        if number in seen:
+            other = ".".join(str(p) for p in seen[number])
+            yield spec.problem(path, f"port {number} is already published by {other}")
+        else:
+            seen[number] = path
+
+
+def _files(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    base = spec.path.parent
+    for section, key in (("rules", "files"), ("dashboards", "files"), ("alertmanager", "templates")):
+        for index, name in enumerate(_section(data, section).get(key) or []):
+            if isinstance(name, str) and not (base / name).is_file():
+                yield spec.problem((section, key, index), f"no such file: {name}",
+                                   f"paths are relative to {base}")
+    for index, receiver in _items(data, "receivers"):
+        for kind, value in receiver.items():
+            for settings in value if isinstance(value, list) else [value]:
+                if isinstance(settings, Mapping) and isinstance(settings.get("template"), str):
+                    if not (base / settings["template"]).is_file():
+                        yield spec.problem(("receivers", index, kind, "template"),
+                                           f"no such file: {settings['template']}", f"paths are relative to {base}")
+
+
+def _local_targets(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    if data.get("host_access", "auto") != "auto":
+        return
+    for section, key in (("targets", "targets"), ("probes", "targets")):
+        for index, item in _items(data, section):
+            for t_index, address in enumerate(item.get(key) or []):
+                if not isinstance(address, str):
+                    continue
+                rewritten = rewrite_local_address(address)
+                if rewritten:
+                    yield spec.problem(
+                        (section, index, key, t_index),
+                        f"{address} is the Docker host: scraped as {rewritten} (host-gateway)",
+                        "the service must listen on 0.0.0.0 or the docker bridge, not only on 127.0.0.1; "
+                        "set host_access: off to keep it as written",
+                        severity=Severity.NOTICE,
+                    )
+
+
+def _content(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    """Rule packs, their parameters and dashboards must be ones stackgen ships."""
+    from stackgen.content import catalog
+
+    rules = _section(data, "rules")
+    packs = catalog.rule_packs()
+    for index, name in enumerate(rules.get("include") or []):
+        if isinstance(name, str) and name not in packs:
+            yield spec.problem(("rules", "include", index), f"unknown rule pack '{name}'",
+                               closest(name, packs) or f"packs: {', '.join(packs)}")
+    for pack, params in _section(rules, "params").items():
+        if pack not in packs:
+            yield spec.problem(("rules", "params", pack), f"unknown rule pack '{pack}'",
+                               closest(pack, packs), at_key=True)
+            continue
+        known = catalog.pack_params(pack)
+        for name in params if isinstance(params, Mapping) else {}:
+            if name not in known:
+                yield spec.problem(("rules", "params", pack, name), f"pack '{pack}' has no parameter '{name}'",
+                                   closest(name, known) or f"parameters: {', '.join(known) or 'none'}",
+                                   at_key=True)
+    dashboards = catalog.dashboards()
+    for index, name in enumerate(_section(data, "dashboards").get("include") or []):
+        if isinstance(name, str) and name not in dashboards:
+            yield spec.problem(("dashboards", "include", index), f"unknown dashboard '{name}'",
+                               closest(name, dashboards) or f"dashboards: {', '.join(dashboards)}")

@@ -1,0 +1,60 @@
+"""The JSON Schema of stack.yaml: the one source of keys, defaults and descriptions."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The schema as shipped in the package."""
+    text = resources.files("stackgen.spec").joinpath("schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def schema_text() -> str:
+    """The schema file's text, for `stackgen schema`."""
+    return resources.files("stackgen.spec").joinpath("schema.json").read_text(encoding="utf-8")
+
+
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local `$ref`, merging the referring node's own keys (description, default) on top."""
+    ref = node.get("$ref")
+    if not ref:
+        return node
+    target: Any = schema()
+    for part in ref.lstrip("#/").split("/"):
+        target = target[part]
+    merged = dict(resolve(target))
+    merged.update({key: value for key, value in node.items() if key != "$ref"})
+    return merged
+
+
+def node_at(*path: str) -> dict[str, Any]:
+    """The (resolved) schema node for a path of property names, e.g. node_at('prometheus', 'port')."""
+    node = schema()
+    for part in path:
+        node = resolve(node)
+        if part == "[]":
+            node = node["items"]
+        else:
+            node = node.get("properties", {}).get(part) or {}
+    return resolve(node)
+
+
+def default(*path: str) -> Any:
+    """The schema's default for a key path; raises KeyError if the schema gives none."""
+    node = node_at(*path)
+    if "default" not in node:
+        raise KeyError(".".join(path))
+    value = node["default"]
+    return json.loads(json.dumps(value))  # a fresh copy: defaults are never shared mutable state
+
+
+def property_names(node: dict[str, Any]) -> list[str]:
+    """Keys a (resolved) object node allows by name."""
+    return list(resolve(node).get("properties", {}))
