@@ -1,0 +1,50 @@
+"""The applied-state record: the hash of every rendered file as of the last successful apply.
+
+"Config changed" means "differs from what was last applied", not "differs from what is on disk":
+an apply interrupted between writing the files and reloading a service leaves the record old, so
+the next apply still sees the change and reloads. The file lives beside the files it describes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+STATE_FILE = ".stackgen-state.json"
+_FORMAT = 1
+
+
+def read_applied(out_dir: Path, project: str) -> dict[str, str] | None:
+    """File hashes as last applied for `project`, or None when nothing (readable) was recorded."""
+    try:
+        data = json.loads((out_dir / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("project") != project:
+        return None
+    files = data.get("files")
+    if not isinstance(files, dict):
+        return None
+    return {str(path): str(digest) for path, digest in files.items()}
+
+
+def write_applied(out_dir: Path, project: str, hashes: Mapping[str, str]) -> None:
+    """Record `hashes` as applied, atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps({"format": _FORMAT, "project": project, "files": dict(sorted(hashes.items()))}, indent=1)
+    descriptor, temporary = tempfile.mkstemp(prefix=".stackgen-state-", dir=out_dir)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(payload + "\n")
+        os.replace(temporary, out_dir / STATE_FILE)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def forget_applied(out_dir: Path) -> None:
+    """Drop the record (after `down`: nothing is applied any more)."""
+    (out_dir / STATE_FILE).unlink(missing_ok=True)

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from stackgen.runtime.compose_file import parse_project
+from stackgen.runtime.plan import (
+    ActionKind,
+    DesiredService,
+    ObservedContainer,
+    ServiceAction,
+    changed_files,
+    desired_services,
+    plan,
+    watched_files,
+)
+
+PROMETHEUS = DesiredService(
+    "prometheus", "prometheus", "prom:2", "hash-p",
+    frozenset({"prometheus/prometheus.yml", "prometheus/rules/a.yml"}), can_reload=True,
+)
+NODE = DesiredService("node-exporter", "node-exporter", "node:1", "hash-n")
+
+
+def running(service: str, config_hash: str | None, *, state: str = "running", number: int = 1, image: str = "") -> ObservedContainer:
+    return ObservedContainer(f"id-{service}-{number}", f"x_{service}_{number}", service, number, state, None, config_hash, image)
+
+
+def test_missing_container_is_created() -> None:
+    result = plan([PROMETHEUS], [], frozenset())
+    assert result.actions == (ServiceAction("prometheus", ActionKind.CREATE, ("not running",)),)
+
+
+def test_matching_container_is_left_alone() -> None:
+    result = plan([PROMETHEUS, NODE], [running("prometheus", "hash-p"), running("node-exporter", "hash-n")], frozenset())
+    assert [action.kind for action in result.actions] == [ActionKind.NOOP, ActionKind.NOOP]
+    assert not result.changes_anything
+
+
+def test_changed_definition_recreates_and_names_the_image() -> None:
+    result = plan([PROMETHEUS], [running("prometheus", "old", image="prom:1")], frozenset())
+    assert result.actions == (
+        ServiceAction("prometheus", ActionKind.RECREATE, ("image prom:1 -> prom:2",), ("id-prometheus-1",)),
+    )
+    result = plan([PROMETHEUS], [running("prometheus", "old", image="prom:2")], frozenset())
+    assert result.actions[0].reasons == ("definition changed",)
+
+
+def test_container_without_stackgen_hash_is_adopted_by_recreating() -> None:
+    result = plan([NODE], [running("node-exporter", None)], frozenset())
+    assert result.actions[0].kind is ActionKind.RECREATE
+    assert result.actions[0].reasons == ("adopting a container stackgen did not create",)
+
+
+def test_changed_config_file_reloads() -> None:
+    changed = frozenset({"prometheus/rules/a.yml", "alertmanager/alertmanager.yml"})
+    result = plan([PROMETHEUS], [running("prometheus", "hash-p")], changed)
+    assert result.actions == (
+        ServiceAction(
+            "prometheus", ActionKind.RELOAD, ("1 config file changed",), ("id-prometheus-1",), ("prometheus/rules/a.yml",)
+        ),
+    )
+
+
+def test_stopped_container_is_started_not_reloaded() -> None:
+    result = plan([PROMETHEUS], [running("prometheus", "hash-p", state="exited")], frozenset({"prometheus/prometheus.yml"}))
+    assert result.actions[0].kind is ActionKind.START
+    assert result.actions[0].reasons == ("container is exited",)
+
+
+def test_dead_container_is_recreated() -> None:
+    assert plan([NODE], [running("node-exporter", "hash-n", state="dead")], frozenset()).actions[0].kind is ActionKind.RECREATE
+
+
+def test_service_gone_from_the_stack_is_removed() -> None:
+    result = plan([], [running("pushgateway", "h")], frozenset())
+    assert result.actions == (
+        ServiceAction("pushgateway", ActionKind.REMOVE, ("no longer in the stack",), ("id-pushgateway-1",)),
+    )
+
+
+def test_extra_containers_are_removed_keeping_the_matching_one() -> None:
+    observed = [running("node-exporter", "old", number=1), running("node-exporter", "hash-n", number=2)]
+    result = plan([NODE], observed, frozenset())
+    assert [(a.kind, a.container_ids) for a in result.actions] == [
+        (ActionKind.NOOP, ("id-node-exporter-2",)),
+        (ActionKind.REMOVE, ("id-node-exporter-1",)),
+    ]
+
+
+def test_grafana_password_change_asks_for_a_reset() -> None:
+    grafana = DesiredService("grafana", "grafana", "g", "hash-g", frozenset({"grafana/dashboards/a.json"}), True)
+    result = plan([grafana], [running("grafana", "hash-g")], frozenset({"secrets/grafana/admin_password"}))
+    assert result.actions[0].kind is ActionKind.NOOP
+    assert result.actions[0].reset_admin_password
+    assert result.actions[0].reasons == ("admin password changed",)
+    assert result.changes_anything
+    result = plan([grafana], [running("grafana", "hash-g")], frozenset({"grafana/dashboards/a.json"}))
+    assert result.actions[0].kind is ActionKind.RELOAD
+    assert not result.actions[0].reset_admin_password
+
+
+def test_plan_data_is_what_json_prints() -> None:
+    result = plan([PROMETHEUS], [running("prometheus", "hash-p")], frozenset({"prometheus/prometheus.yml"}))
+    assert result.to_data() == [
+        {"service": "prometheus", "action": "reload", "reasons": ["1 config file changed"],
+         "changed_files": ["prometheus/prometheus.yml"]}
+    ]
+
+
+def test_changed_files() -> None:
+    assert changed_files({"a": "1", "b": "2"}, {"a": "1", "b": "3", "c": "4"}) == {"b", "c"}
+    assert changed_files({"a": "1"}, None) == {"a"}
+
+
+COMPOSE = {
+    "name": "shop",
+    "services": {
+        "prometheus": {
+            "image": "prom",
+            "volumes": ["./prometheus:/etc/prometheus:ro", "./secrets/prometheus:/etc/prometheus/secrets:ro"],
+            "labels": {"io.stackgen.role": "prometheus"},
+        },
+        "otel-collector": {
+            "image": "otel",
+            "volumes": ["./otel-collector:/etc/otel:ro"],
+            "labels": {"io.stackgen.role": "otel-collector"},
+        },
+    },
+}
+FILES = {
+    "docker-compose.yml": "h0",
+    ".stackgen-manifest.json": "hm",
+    "prometheus/prometheus.yml": "h1",
+    "prometheus/targets/api.json": "h2",
+    "prometheus/rules/a.yml": "h3",
+    "secrets/prometheus/token": "h4",
+    "otel-collector/config.yml": "h5",
+}
+
+
+def test_watched_files_skip_targets_and_bookkeeping(tmp_path) -> None:
+    project = parse_project(COMPOSE, tmp_path / "docker-compose.yml")
+    assert watched_files(project.service("prometheus"), FILES) == {
+        "prometheus/prometheus.yml", "prometheus/rules/a.yml", "secrets/prometheus/token",
+    }
+
+
+def test_target_edit_changes_nothing_and_otel_config_edit_recreates(tmp_path) -> None:
+    project = parse_project(COMPOSE, tmp_path / "docker-compose.yml")
+    before = {d.name: d for d in desired_services(project, FILES, {"prom": "sha256:1", "otel": "sha256:2"})}
+    edited = dict(FILES, **{"prometheus/targets/api.json": "h2b", "otel-collector/config.yml": "h5b"})
+    after = {d.name: d for d in desired_services(project, edited, {"prom": "sha256:1", "otel": "sha256:2"})}
+    assert before["prometheus"].config_hash == after["prometheus"].config_hash
+    assert before["otel-collector"].config_hash != after["otel-collector"].config_hash
+    assert not after["otel-collector"].can_reload
+    observed = [running("prometheus", before["prometheus"].config_hash),
+                running("otel-collector", before["otel-collector"].config_hash)]
+    result = plan(list(after.values()), observed, changed_files(edited, FILES))
+    assert [(a.service, a.kind) for a in result.actions] == [
+        ("otel-collector", ActionKind.RECREATE), ("prometheus", ActionKind.NOOP),
+    ]
