@@ -228,6 +228,21 @@ class Stack:
         return any(HOST_GATEWAY_NAME in address for address in addresses)
 
 
+# What a spec that names no packs or dashboards gets: the ones for what runs in the stack.
+RULE_PACKS_FOR = {"prometheus-self": "always", "alertmanager": "always", "node": "node", "blackbox": "blackbox",
+                  "containers": "cadvisor", "relay": "relay", "watchdog": "always"}
+DASHBOARDS_FOR = {"overview": "always", "prometheus": "always", "alertmanager": "always", "node": "node",
+                  "blackbox": "blackbox", "containers": "cadvisor", "relay": "relay"}
+
+
+def _packs_for(exporters: Exporters, grafana: bool, receivers: tuple[Receiver, ...],
+               table: Mapping[str, str]) -> tuple[str, ...]:
+    running = {"always": True, "node": exporters.node.enabled, "blackbox": exporters.blackbox.enabled,
+               "cadvisor": exporters.cadvisor.enabled,
+               "relay": any(c.via_relay for r in receivers for c in r.channels)}
+    return tuple(name for name, needs in table.items() if running[needs])
+
+
 def rewrite_local_address(address: str) -> str | None:
     """`localhost:8080` -> `host.docker.internal:8080` (None if the address is not local)."""
     match = _LOCAL_HOST.match(address.strip())
@@ -323,6 +338,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         for probe in data.get("probes", [])
     )
     rules = section("rules")
+    exporters = Exporters(exporter("node"), exporter("cadvisor"), exporter("blackbox"), exporter("pushgateway"))
     receivers = tuple(
         Receiver(
             name=receiver["name"],
@@ -352,14 +368,15 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         prometheus=prometheus,
         alertmanager=alertmanager,
         grafana=grafana,
-        exporters=Exporters(exporter("node"), exporter("cadvisor"), exporter("blackbox"), exporter("pushgateway")),
+        exporters=exporters,
         tracing=tracing,
         relay_port=section("relay").get("port"),
         jobs=jobs,
         probes=probes,
         blackbox_modules=dict(section("blackbox").get("modules", {})),
         rule_packs=RulePacks(
-            include=tuple(rules.get("include", [])),
+            include=tuple(rules["include"] if "include" in rules else
+                          _packs_for(exporters, grafana.enabled, receivers, RULE_PACKS_FOR)),
             params=dict(rules.get("params", {})),
             disable=tuple(rules.get("disable", [])),
         ),
@@ -369,6 +386,8 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         route=data.get("route"),
         inhibit_rules=tuple(data.get("inhibit_rules", [])),
         time_intervals=tuple(data.get("time_intervals", [])),
-        dashboards=tuple(section("dashboards").get("include", [])),
+        dashboards=tuple(section("dashboards")["include"] if "include" in section("dashboards") else
+                         _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR)
+                         if grafana.enabled else ()),
         dashboard_files=tuple(spec_dir / p for p in section("dashboards").get("files", [])),
     )

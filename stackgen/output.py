@@ -88,7 +88,7 @@ def write_output(files: Mapping[str, RenderedFile], out_dir: Path) -> WriteResul
             _stage(staging / path, files[path])
         for path in result.created + result.changed:
             target = out_dir / path
-            _ensure_dir(target.parent, out_dir)
+            _ensure_dir(target.parent, out_dir, files[path].owner)
             os.replace(staging / path, target)
         for path in result.removed:
             (out_dir / path).unlink(missing_ok=True)
@@ -112,7 +112,7 @@ def restore_output(out_dir: Path, previous: Mapping[str, bytes | None]) -> None:
             mode, owner = status.st_mode & 0o777, status.st_uid
         elif path.startswith(SECRET_DIR + "/"):
             mode = 0o600
-        _ensure_dir(target.parent, out_dir)
+        _ensure_dir(target.parent, out_dir, owner)
         _atomic_write(target, content, mode, owner)
 
 
@@ -144,15 +144,22 @@ def _atomic_write(target: Path, content: bytes, mode: int, owner: int | None = N
         raise
 
 
-def _ensure_dir(directory: Path, out_dir: Path) -> None:
+def _ensure_dir(directory: Path, out_dir: Path, owner: int | None = None) -> None:
+    """Create a directory; under secrets/ the top stays 0700 (private on the host) and a service's own
+    directory belongs to the container user that must enter it (0755 where we cannot chown)."""
     relative = directory.relative_to(out_dir).parts if directory != out_dir else ()
-    secret = bool(relative) and relative[0] == SECRET_DIR
     directory.mkdir(parents=True, exist_ok=True)
-    if secret:
-        probe = out_dir
-        for part in relative:
-            probe = probe / part
+    if not relative or relative[0] != SECRET_DIR:
+        return
+    os.chmod(out_dir / SECRET_DIR, 0o700)
+    probe = out_dir / SECRET_DIR
+    for part in relative[1:]:
+        probe = probe / part
+        if owner is not None and _can_chown():
+            os.chown(probe, owner, owner)
             os.chmod(probe, 0o700)
+        else:
+            os.chmod(probe, 0o755 if owner is not None else 0o700)
 
 
 def _prune_empty_dirs(out_dir: Path, removed: list[str]) -> None:

@@ -37,10 +37,10 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes]) -> dict[st
 def _keep_secret_dirs(stack: Stack, files: dict[str, RenderedFile]) -> None:
     """Every mounted secrets/<service>/ exists even when empty, so adding a secret later reloads
     the service instead of changing its mounts (and recreating it)."""
-    from stackgen.render.secrets import SECRET_MOUNTING_ROLES
+    from stackgen.render.secrets import CONTAINER_UIDS, SECRET_MOUNTING_ROLES
     from stackgen.render.topology import services
 
     for role in sorted({service.role for service in services(stack)} & set(SECRET_MOUNTING_ROLES)):
         directory = f"{SECRET_DIR}/{role}"
         if not any(path.startswith(directory + "/") for path in files):
-            files[f"{directory}/.keep"] = RenderedFile(b"", 0o600)
+            files[f"{directory}/.keep"] = RenderedFile(b"", 0o600, CONTAINER_UIDS[role])

@@ -40,7 +40,16 @@ def check_rendered(files: Mapping[str, RenderedFile]) -> list[str]:
             rules = sorted((root / "prometheus" / "rules").glob("*.yml"))
             for config in configs:
                 # --syntax-only: the *_file secrets it names exist only inside the containers.
-                _run([promtool, "check", "config", "--syntax-only", str(config)], root, "promtool")
+                try:
+                    _run([promtool, "check", "config", "--syntax-only", str(config)], root, "promtool")
+                except RejectedByUpstream as error:
+                    if "consul_sd_configs not found" not in error.message:
+                        raise
+                    # Debian builds Prometheus without Consul discovery; upstream has it. Check the
+                    # rest and say that this part went unchecked.
+                    _strip_consul(config)
+                    _run([promtool, "check", "config", "--syntax-only", str(config)], root, "promtool")
+                    ran.append("promtool (without consul_sd_configs: this promtool was built without Consul)")
             if rules:
                 _run([promtool, "check", "rules", *map(str, rules)], root, "promtool")
             ran.append("promtool")
@@ -53,6 +62,14 @@ def check_rendered(files: Mapping[str, RenderedFile]) -> list[str]:
             _run([amtool, "check-config", str(config_path)], root, "amtool")
             ran.append("amtool")
     return ran
+
+
+def _strip_consul(config_path: Path) -> None:
+    config = load_yaml(config_path.read_bytes())
+    for job in config.get("scrape_configs", []):
+        if job.pop("consul_sd_configs", None) is not None:
+            job["static_configs"] = [{"targets": []}]
+    config_path.write_bytes(yaml_bytes(config))
 
 
 def _run(command: list[str], root: Path, tool: str) -> None:

@@ -28,6 +28,8 @@ def _yaml() -> Any:
         return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     yaml.representer.add_representer(str, represent_str)
+    # Shared sub-lists (one route's matchers copied to its siblings) must not become &anchors.
+    yaml.representer.ignore_aliases = lambda data: True
     return yaml
 
 

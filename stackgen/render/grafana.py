@@ -62,9 +62,11 @@ def dashboard_provider() -> dict[str, Any]:
 
 def dashboards(stack: Stack) -> dict[str, dict[str, Any]]:
     """Shipped dashboards by name, then the spec's own dashboard files (read as JSON, kept as they are)."""
-    from stackgen.content.dashboards import build
+    found: dict[str, dict[str, Any]] = {}
+    if stack.dashboards:
+        from stackgen.content.dashboards import build
 
-    found = {name: build(name) for name in stack.dashboards}
+        found.update((name, build(name)) for name in stack.dashboards)
     for path in stack.dashboard_files:
         found[f"user-{slug(Path(path).stem)}"] = json.loads(Path(path).read_text(encoding="utf-8"))
     return found

@@ -27,6 +27,8 @@ def render_rules(stack: Stack) -> dict[str, RenderedFile]:
 
 def pack_groups(stack: Stack) -> dict[str, list[Mapping[str, Any]]]:
     """The groups of each included pack, with the spec's parameters, language and disabled rules."""
+    if not stack.rule_packs.include:
+        return {}
     from stackgen.content.rules import load_pack
 
     return {

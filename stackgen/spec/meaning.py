@@ -160,6 +160,12 @@ def _route(spec: LoadedSpec, route: Mapping[str, Any], path: tuple[Any, ...], kn
            intervals: set[Any]) -> Iterator[Problem]:
     if "receiver" in route and "receivers" in route:
         yield spec.problem((*path, "receivers"), "give either `receiver` or `receivers`, not both")
+    if "receivers" in route and path == ("route",) and len(route.get("receivers") or []) > 1:
+        yield spec.problem((*path, "receivers"), "the root route takes one `receiver`",
+                           "name several receivers in a child route without matchers")
+    if "receivers" in route and route.get("routes"):
+        yield spec.problem((*path, "receivers"), "a route with several `receivers` cannot have child `routes`",
+                           "it becomes one sibling route per receiver; nest the children under a route of their own")
     named = [(("receiver",), route.get("receiver"))] + [
         (("receivers", i), name) for i, name in enumerate(route.get("receivers") or [])]
     for sub, name in named:
