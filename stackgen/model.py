@@ -240,7 +240,10 @@ def _packs_for(exporters: Exporters, grafana: bool, receivers: tuple[Receiver, .
     running = {"always": True, "node": exporters.node.enabled, "blackbox": exporters.blackbox.enabled,
                "cadvisor": exporters.cadvisor.enabled,
                "relay": any(c.via_relay for r in receivers for c in r.channels)}
-    return tuple(name for name, needs in table.items() if running[needs])
+    from stackgen.content import catalog
+
+    shipped = set(catalog.rule_packs() if table is RULE_PACKS_FOR else catalog.dashboards())
+    return tuple(name for name, needs in table.items() if running[needs] and name in shipped)
 
 
 def rewrite_local_address(address: str) -> str | None:
