@@ -65,8 +65,10 @@ class LoadedSpec:
         return Problem(self.file, line, column, tuple(path), message, hint, **kwargs)
 
 
-def load_spec_file(path: Path, env: Mapping[str, str], display_name: str | None = None) -> LoadedSpec:
-    """Read and parse `path`; every failure becomes a Problem, never an exception."""
+def load_spec_file(path: Path, env: Mapping[str, str] | None, display_name: str | None = None) -> LoadedSpec:
+    """Read and parse `path`; every failure becomes a Problem, never an exception.
+
+    `env` None reads the file without `${VAR}` interpolation (Prometheus rule files)."""
     name = display_name or str(path)
     empty = Positions()
 
@@ -180,7 +182,7 @@ def _scalar(value: str, plain: bool, tag: str) -> Any:
     return value
 
 
-def _to_plain(node: Any, path: DataPath, positions: Positions, env: Mapping[str, str],
+def _to_plain(node: Any, path: DataPath, positions: Positions, env: Mapping[str, str] | None,
               problems: list[Problem], name: str) -> Any:
     """Turn composed nodes into plain Python values, recording positions and expanding ${VAR}."""
     import yaml
@@ -217,7 +219,7 @@ def _to_plain(node: Any, path: DataPath, positions: Positions, env: Mapping[str,
         return items
     plain = not node.style  # None (pure parser) or "" (libyaml) for a plain scalar
     value = _scalar(node.value, plain, node.tag)
-    if not isinstance(value, str) or "$" not in value:
+    if not isinstance(value, str) or "$" not in value or env is None:
         return value
     expanded, errors = interpolate(value, env)
     for error in errors:

@@ -28,7 +28,7 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604
 def meaning_problems(spec: LoadedSpec) -> list[Problem]:
     """Every problem of meaning in the spec."""
     data = spec.data if isinstance(spec.data, dict) else {}
-    checks = (_jobs_and_probes, _rules, _receivers_and_routes, _images, _durations, _ports, _files,
+    checks = (_jobs_and_probes, _rules, _rule_files, _receivers_and_routes, _images, _durations, _ports, _files,
               _local_targets, _content)
     problems: list[Problem] = []
     for check in checks:
@@ -95,6 +95,33 @@ def _jobs_and_probes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Prob
             yield spec.problem(path, f"job name '{name}' is taken by the stack's own scrape job",
                                "pick another name")
     yield from _duplicates(spec, names, "job")
+
+
+def _rule_files(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    """Rule files included as they are get the same checks as groups in the spec, reported against
+    their own file, line and column."""
+    from stackgen.spec.load import LoadedSpec, Positions, load_spec_file
+    from stackgen.spec.schema_errors import schema_problems
+
+    for name in _section(data, "rules").get("files") or []:
+        path = spec.path.parent / name if isinstance(name, str) else None
+        if path is None or not path.is_file():
+            continue  # reported by _files
+        loaded = load_spec_file(path, None, display_name=name)
+        yield from loaded.problems
+        if not isinstance(loaded.data, dict):
+            continue
+        for key in loaded.data:
+            if key != "groups":
+                yield loaded.problem((key,), f"unknown key '{key}' in a rule file", "a rule file has `groups:` only",
+                                     at_key=True)
+        # Check the file as if its groups were the spec's rules.groups, then report paths as in the file.
+        shifted = Positions({("rules", *p): v for p, v in loaded.positions.values.items()},
+                            {("rules", *p): v for p, v in loaded.positions.keys.items()})
+        wrapped = LoadedSpec(name, path, {"version": 1, "name": "x", "rules": {"groups": loaded.data.get("groups") or []}},
+                             shifted, [])
+        for problem in [*schema_problems(wrapped), *_rules(wrapped, wrapped.data)]:
+            yield Problem(problem.file, problem.line, problem.column, problem.path[1:], problem.message, problem.hint)
 
 
 def _rules(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
