@@ -267,6 +267,20 @@ def _durations(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
 
 
 def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    import ipaddress
+
+    listen = data.get("listen")
+    if isinstance(listen, str):
+        try:
+            address = ipaddress.ip_address(listen)
+        except ValueError:
+            yield spec.problem(("listen",), f"expected an IP address of this host, got {listen!r}",
+                               "127.0.0.1 (the default) keeps the stack private to this machine")
+        else:
+            if address.is_unspecified:
+                yield spec.problem(("listen",), f"{listen} publishes every port of the stack to the network",
+                                   "put a firewall or a TLS proxy with authentication in front",
+                                   severity=Severity.NOTICE)
     def port(section: str, key: str, fallback: int | None) -> int | None:
         value = _section(data, section).get(key, fallback)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
