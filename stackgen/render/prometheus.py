@@ -10,6 +10,7 @@ from stackgen.output import RenderedFile
 from stackgen.render.dump import json_bytes, yaml_bytes
 from stackgen.render.secrets import SecretFiles
 from stackgen.render.topology import Service, by_role, services, slug
+from stackgen.render.tracing import SPANMETRICS_PORT
 
 RULES_DIR = "rules"
 TARGETS_DIR = "targets"
@@ -106,7 +107,10 @@ def self_scrape_configs(stack: Stack) -> list[dict[str, Any]]:
             config["honor_labels"] = True  # keep the job/instance labels that batch jobs pushed
         if SELF_SCRAPED[role] != "/metrics":
             config["metrics_path"] = SELF_SCRAPED[role]
-        config["static_configs"] = [{"targets": [member.address for member in members]}]
+        addresses = [member.address for member in members]
+        if role == "otel-collector":
+            addresses.append(f"{members[0].name}:{SPANMETRICS_PORT}")  # span metrics from traces
+        config["static_configs"] = [{"targets": addresses}]
         configs.append(config)
     return configs
 
