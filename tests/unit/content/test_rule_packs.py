@@ -53,10 +53,12 @@ def test_pack_unit_tests_pass(pack: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("pack", available_packs())
 def test_unit_tests_cover_every_alert_firing_and_not_firing(pack: str) -> None:
-    alerts = {rule["alert"] for group in load_pack(pack) for rule in group["rules"] if "alert" in rule}
+    rules = [rule for group in load_pack(pack) for rule in group["rules"] if "alert" in rule]
+    alerts = {rule["alert"] for rule in rules}
+    always_firing = {rule["alert"] for rule in rules if rule["expr"] == "vector(1)"}  # Watchdog, by design
     tests = load_yaml((TESTS_DIR / f"{pack}.test.yml").read_bytes())
     cases = [case for group in tests["tests"] for case in group.get("alert_rule_test") or []]
     fired = {case["alertname"] for case in cases if case.get("exp_alerts")}
     silent = {case["alertname"] for case in cases if not case.get("exp_alerts")}
     assert alerts - fired == set(), "alerts never tested firing"
-    assert alerts - silent == set(), "alerts never tested staying silent"
+    assert alerts - always_firing - silent == set(), "alerts never tested staying silent"
