@@ -1,0 +1,193 @@
+"""Robot rate limits: a sliding window per robot, and a queue that merges what must wait.
+
+DingTalk and WeCom robots take 20 messages a minute and block a robot that sends more for ten
+minutes, so the relay never lets a robot exceed its window. A notification that finds the window
+full is queued; when a slot frees up, everything queued for that robot is merged into one message
+and sent (split into as few parts as its size needs). Nothing is dropped, and the log says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from stackgen.relay.delivery import DeliveryError
+from stackgen.relay.messages import Message, merge_messages
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+class SlidingWindow:
+    """At most `limit` events in any `period` seconds; thread-safe, clock injectable for tests."""
+
+    def __init__(self, limit: int, period: float, clock: Clock = time.monotonic) -> None:
+        if limit < 1 or period <= 0:
+            raise ValueError("limit must be >= 1 and period > 0")
+        self.limit = limit
+        self.period = period
+        self.clock = clock
+        self._events: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def _expire(self, now: float) -> None:
+        while self._events and self._events[0] <= now - self.period:
+            self._events.popleft()
+
+    def available(self) -> int:
+        """How many events may happen right now."""
+        with self._lock:
+            self._expire(self.clock())
+            return self.limit - len(self._events)
+
+    def try_acquire(self, count: int = 1) -> bool:
+        """Record `count` events if they all fit now; False (and nothing recorded) otherwise."""
+        with self._lock:
+            now = self.clock()
+            self._expire(now)
+            if len(self._events) + count > self.limit:
+                return False
+            self._events.extend([now] * count)
+            return True
+
+    def wait_time(self, count: int = 1) -> float:
+        """Seconds until `count` events would fit (0 if they fit now)."""
+        with self._lock:
+            now = self.clock()
+            self._expire(now)
+            excess = len(self._events) + count - self.limit
+            if excess <= 0:
+                return 0.0
+            if count > self.limit:
+                raise ValueError(f"{count} events never fit a window of {self.limit}")
+            return max(self._events[excess - 1] + self.period - now, 0.0)
+
+
+class Sender(Protocol):
+    """What a queue needs from a channel."""
+
+    def bodies(self, message: Message) -> list[dict[str, Any]]: ...
+
+    def send(self, body: dict[str, Any]) -> None: ...
+
+
+# Called once a queued batch was sent: the tickets given to submit(), the failure if any, the parts.
+Report = Callable[[Sequence[Any], "DeliveryError | None", int], None]
+
+
+class RobotQueue:
+    """Sends one channel's messages under its robot's window; merges and sends later what must wait."""
+
+    def __init__(self, name: str, window: SlidingWindow, sender: Sender, language: str,
+                 report: Report, retry_delays: Sequence[float] = (5.0, 30.0, 120.0),
+                 on_depth: Callable[[int], None] | None = None,
+                 on_wait: Callable[[], None] | None = None) -> None:
+        self.name = name
+        self.window = window
+        self.sender = sender
+        self.language = language
+        self.report = report
+        self.retry_delays = tuple(retry_delays)
+        self.on_depth = on_depth or (lambda depth: None)
+        self.on_wait = on_wait or (lambda: None)
+        self._pending: list[tuple[Message, Any]] = []
+        self._cond = threading.Condition()
+        self._stopped = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    @property
+    def depth(self) -> int:
+        """Messages waiting for the window."""
+        with self._cond:
+            return len(self._pending)
+
+    def submit(self, message: Message, ticket: Any = None) -> bool:
+        """Send now if the window allows every part (True), else queue for merging (False).
+
+        Sending now raises DeliveryError, so the caller can answer Alertmanager accordingly. The
+        ticket of a queued message comes back through `report` once it was sent.
+        """
+        bodies = self.sender.bodies(message)
+        with self._cond:
+            if not self._pending and self.window.try_acquire(len(bodies)):
+                queued = False
+            else:
+                self._pending.append((message, ticket))
+                depth = len(self._pending)
+                queued = True
+                self._ensure_worker()
+                self._cond.notify_all()
+        if queued:
+            self.on_wait()
+            self.on_depth(depth)
+            log.warning("rate limit: %s allows %d messages per %.0fs; queued this notification "
+                        "(%d waiting); it will be merged with the others and sent in %.0fs",
+                        self.name, self.window.limit, self.window.period, depth,
+                        self.window.wait_time())
+            return False
+        for body in bodies:
+            self.sender.send(body)
+        return True
+
+    def stop(self) -> None:
+        """End the worker (pending messages stay unsent: used on shutdown)."""
+        self._stopped.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._run, name=f"queue {self.name}", daemon=True)
+            self._worker.start()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            with self._cond:
+                while not self._pending and not self._stopped.is_set():
+                    self._cond.wait()
+                if self._stopped.is_set():
+                    return
+                wait = self.window.wait_time()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                batch, self._pending = self._pending, []
+            self.on_depth(0)
+            self._send_batch(batch)
+
+    def _send_batch(self, batch: list[tuple[Message, Any]]) -> None:
+        merged = merge_messages([message for message, _ in batch], self.language)
+        bodies = self.sender.bodies(merged)
+        log.info("rate limit: %s sends %d queued notification(s) merged into %d message(s)",
+                 self.name, len(batch), len(bodies))
+        failure: DeliveryError | None = None
+        for body in bodies:
+            if self._stopped.is_set():
+                failure = failure or DeliveryError("relay stopped before sending", retryable=True)
+                break
+            error = self._send_with_retries(body)
+            failure = failure or error
+        self.report([ticket for _, ticket in batch], failure, len(bodies))
+
+    def _send_with_retries(self, body: dict[str, Any]) -> DeliveryError | None:
+        for attempt in range(len(self.retry_delays) + 1):
+            while not self.window.try_acquire():
+                if self._stopped.wait(max(self.window.wait_time(), 0.01)):
+                    return DeliveryError("relay stopped before sending", retryable=True)
+            try:
+                self.sender.send(body)
+                return None
+            except DeliveryError as error:
+                if not error.retryable or attempt == len(self.retry_delays):
+                    log.error("%s: giving up on a queued message: %s", self.name, error)
+                    return error
+                delay = self.retry_delays[attempt]
+                log.warning("%s: %s; retrying in %.0fs", self.name, error, delay)
+                if self._stopped.wait(delay):
+                    return error
+        return None  # pragma: no cover - the loop always returns

@@ -1,0 +1,1 @@
+"""Fake external endpoints (chat APIs) for tests: servers on this host, never the internet."""

@@ -1,0 +1,154 @@
+"""The sliding window (with a fake clock) and the queue that merges what must wait."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from stackgen.relay.delivery import DeliveryError
+from stackgen.relay.messages import Message
+from stackgen.relay.ratelimit import RobotQueue, SlidingWindow
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_window_allows_limit_then_refuses_until_the_oldest_expires() -> None:
+    clock = FakeClock()
+    window = SlidingWindow(20, 60, clock)
+    for _ in range(20):
+        assert window.try_acquire()
+        clock.now += 1
+    assert not window.try_acquire()
+    # The first event was at t=1000; it leaves the window at t=1060.
+    assert window.wait_time() == pytest.approx(1060 - clock.now)
+    clock.now = 1060.0
+    assert window.try_acquire()
+    assert not window.try_acquire()
+
+
+def test_window_takes_several_at_once_or_none() -> None:
+    clock = FakeClock()
+    window = SlidingWindow(5, 10, clock)
+    assert window.try_acquire(3)
+    assert not window.try_acquire(3)
+    assert window.available() == 2
+    assert window.wait_time(3) == pytest.approx(10)
+    with pytest.raises(ValueError):
+        window.wait_time(6)
+
+
+def message(n: int) -> Message:
+    return Message(
+        title=f"t{n}", header=f"header {n}", alerts=(f"alert {n}",), footer="footer", status="firing"
+    )
+
+
+class RecordingSender:
+    def __init__(self, fail: list[DeliveryError] | None = None) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.fail = list(fail or [])
+        self.lock = threading.Lock()
+
+    def bodies(self, message: Message) -> list[dict[str, Any]]:
+        return [{"text": "\n".join((message.header, *message.alerts))}]
+
+    def send(self, body: dict[str, Any]) -> None:
+        with self.lock:
+            if self.fail:
+                raise self.fail.pop(0)
+            self.sent.append(body)
+
+
+def wait_until(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError("condition not met before the deadline")
+
+
+def test_burst_is_sent_within_the_limit_and_the_rest_merged_not_dropped() -> None:
+    window = SlidingWindow(3, 0.5)
+    sender = RecordingSender()
+    reports: list[tuple[list[Any], Any, int]] = []
+    queue = RobotQueue(
+        "test robot",
+        window,
+        sender,
+        "zh",
+        report=lambda tickets, error, parts: reports.append((list(tickets), error, parts)),
+    )
+    results = [queue.submit(message(n), ticket=n) for n in range(10)]
+    assert results == [True] * 3 + [False] * 7
+    assert len(sender.sent) == 3
+    wait_until(lambda: reports)
+    # The seven waiting notifications went out as one merged message.
+    assert reports == [(list(range(3, 10)), None, 1)]
+    merged = sender.sent[3]["text"]
+    assert "合并发送 7 条通知" in merged
+    for n in range(3, 10):
+        assert f"alert {n}" in merged
+    queue.stop()
+
+
+def test_queue_never_exceeds_the_window() -> None:
+    window = SlidingWindow(4, 0.4)
+    sent_at: list[float] = []
+
+    class Timed(RecordingSender):
+        def send(self, body: dict[str, Any]) -> None:
+            sent_at.append(time.monotonic())
+
+        def bodies(self, message: Message) -> list[dict[str, Any]]:
+            return [{"n": i} for i in range(3)]  # three parts per merged message
+
+    queue = RobotQueue("robot", window, Timed(), "en", report=lambda *args: None)
+    for n in range(12):
+        queue.submit(message(n))
+    wait_until(lambda: len(sent_at) >= 6, timeout=5)
+    for i in range(len(sent_at) - 4):
+        # Any 5 consecutive sends span more than one window.
+        assert sent_at[i + 4] - sent_at[i] >= 0.4 - 0.01
+    queue.stop()
+
+
+def test_queued_message_is_retried_on_a_retryable_failure() -> None:
+    window = SlidingWindow(1, 0.2)
+    sender = RecordingSender()
+    reports: list[Any] = []
+    queue = RobotQueue(
+        "robot", window, sender, "en", report=lambda t, e, p: reports.append(e), retry_delays=(0.05, 0.05)
+    )
+    assert queue.submit(message(1))
+    sender.fail = [DeliveryError("HTTP 500", retryable=True)]
+    assert not queue.submit(message(2))
+    wait_until(lambda: reports)
+    assert reports == [None]
+    assert len(sender.sent) == 2
+    queue.stop()
+
+
+def test_queued_message_with_permanent_failure_is_reported_once() -> None:
+    window = SlidingWindow(1, 0.1)
+    error = DeliveryError("errcode 310000", retryable=False)
+    sender = RecordingSender()
+    reports: list[Any] = []
+    queue = RobotQueue(
+        "robot", window, sender, "en", report=lambda t, e, p: reports.append(e), retry_delays=(0.05,)
+    )
+    assert queue.submit(message(1))
+    sender.fail = [error]
+    assert not queue.submit(message(2))
+    wait_until(lambda: reports)
+    assert reports == [error]
+    queue.stop()
