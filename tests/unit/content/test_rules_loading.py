@@ -130,3 +130,19 @@ def test_every_pack_describes_itself(pack: str) -> None:
 def test_group_names_are_unique_across_packs() -> None:
     names = [group["name"] for pack in available_packs() for group in load_pack(pack)]
     assert len(names) == len(set(names))
+
+
+def test_rules_reading_a_disabled_record_go_with_it() -> None:
+    names = rules_by_name(load_pack("http-red", disabled=["job:http_request_duration_seconds:p99_5m"]))
+    assert "HTTPHighLatency" not in names
+    assert "job:http_request_duration_seconds:p99_5m:avg_1w" not in names  # reads it
+    assert "HTTPLatencyAboveBaseline" not in names  # reads it and the weekly statistics
+    assert "HTTPHighErrorRatio" in names
+    assert "job:http_request_duration_seconds:p50_5m" in names  # a neighbour, not a reader
+
+
+def test_baseline_parameters_reach_the_group_interval_and_for() -> None:
+    loaded = load_pack("http-red", {"baseline_interval": "2m", "baseline_for": "30m"})
+    groups = {group["name"]: group for group in loaded}
+    assert groups["http-red-baseline"]["interval"] == "2m"
+    assert rules_by_name([groups["http-red"]])["HTTPTrafficBelowBaseline"]["for"] == "30m"
