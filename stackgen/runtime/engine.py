@@ -1,0 +1,389 @@
+"""The Docker engine, behind the few operations the runtime needs; the only module that imports `docker`.
+
+Containers get Docker Compose's labels and naming (`<project>_<service>_1`, as compose 1.29 names
+them), so `docker-compose -p NAME ps|logs|down` works on a stack made by stackgen. Every engine error
+becomes a RuntimeFailure with one line saying what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+from docker.utils import parse_repository_tag
+
+from stackgen.errors import RuntimeFailure
+from stackgen.runtime.compose_file import NETWORK_KEY, ProjectDefinition, ServiceDefinition
+from stackgen.runtime.plan import ObservedContainer
+
+LABEL_PROJECT = "com.docker.compose.project"
+LABEL_SERVICE = "com.docker.compose.service"
+LABEL_NUMBER = "com.docker.compose.container-number"
+LABEL_ONEOFF = "com.docker.compose.oneoff"
+LABEL_COMPOSE_HASH = "com.docker.compose.config-hash"
+LABEL_WORKING_DIR = "com.docker.compose.project.working_dir"
+LABEL_CONFIG_FILES = "com.docker.compose.project.config_files"
+LABEL_VERSION = "com.docker.compose.version"
+LABEL_NETWORK = "com.docker.compose.network"
+LABEL_VOLUME = "com.docker.compose.volume"
+LABEL_CONFIG_HASH = "io.stackgen.config-hash"
+# The compose version whose container layout we follow (Debian's docker-compose).
+COMPOSE_VERSION = "1.29.2"
+
+_HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+_PORT_IN_USE = re.compile(r"(?:Bind for |listen tcp\d?\s)([\[\]0-9a-fA-F.:]+?):(\d+)")
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """A container's lifecycle state and health, from inspect."""
+
+    status: str
+    health: str | None
+    exit_code: int
+    healthcheck_test: tuple[str, ...]    # () or ("NONE",): no healthcheck
+
+    @property
+    def has_healthcheck(self) -> bool:
+        """True when the engine runs a healthcheck in this container."""
+        return bool(self.healthcheck_test) and self.healthcheck_test != ("NONE",)
+
+
+def container_name(project: str, service: str, number: int = 1) -> str:
+    """Compose 1.29's container name."""
+    return f"{project}_{service}_{number}"
+
+
+class Engine:
+    """The operations on the Docker engine that apply, plan, status and down need."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._api = client.api
+
+    @classmethod
+    def connect(cls) -> Engine:
+        """Connect as the docker CLI would (DOCKER_HOST or the local socket); fail with what to do."""
+        try:
+            client = docker.from_env(timeout=120)
+            client.api.ping()
+        except Exception as error:  # docker raises DockerException, requests errors or OSError
+            raise connection_failure(error) from error
+        return cls(client)
+
+    @property
+    def client(self) -> Any:
+        """The docker SDK client (for the relay image builder, which takes one)."""
+        return self._client
+
+    # --- observing ----------------------------------------------------------------------------
+    def containers(self, project: str) -> list[ObservedContainer]:
+        """Every container of `project` (running or not), one-off containers excluded."""
+        with _engine_call("listing containers"):
+            summaries = self._api.containers(all=True, filters={"label": f"{LABEL_PROJECT}={project}"})
+        observed = []
+        for summary in summaries:
+            labels = summary.get("Labels") or {}
+            if labels.get(LABEL_ONEOFF, "False") == "True" or LABEL_SERVICE not in labels:
+                continue
+            health = _HEALTH_IN_STATUS.search(summary.get("Status") or "")
+            observed.append(
+                ObservedContainer(
+                    id=summary["Id"],
+                    name=(summary.get("Names") or ["/?"])[0].lstrip("/"),
+                    service=labels[LABEL_SERVICE],
+                    number=int(labels.get(LABEL_NUMBER, "1") or 1),
+                    state=summary.get("State") or "unknown",
+                    health=health.group(1).replace("health: ", "") if health else None,
+                    config_hash=labels.get(LABEL_CONFIG_HASH),
+                    image=summary.get("Image") or "",
+                )
+            )
+        return sorted(observed, key=lambda container: (container.service, container.number))
+
+    def inspect(self, container_id: str) -> dict[str, Any]:
+        """The engine's full description of a container."""
+        with _engine_call(f"inspecting container {container_id[:12]}"):
+            data: dict[str, Any] = self._api.inspect_container(container_id)
+        return data
+
+    def state(self, container_id: str) -> ContainerState:
+        """Lifecycle state and health of a container."""
+        data = self.inspect(container_id)
+        state = data.get("State") or {}
+        health = state.get("Health") or {}
+        test = ((data.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+        return ContainerState(
+            status=state.get("Status", "unknown"),
+            health=health.get("Status"),
+            exit_code=int(state.get("ExitCode") or 0),
+            healthcheck_test=tuple(test),
+        )
+
+    def http_address(self, container_id: str, container_port: int, network: str) -> tuple[str, int] | None:
+        """Where the host reaches a container port: its published address, else its network IP."""
+        data = self.inspect(container_id)
+        settings = data.get("NetworkSettings") or {}
+        for binding in (settings.get("Ports") or {}).get(f"{container_port}/tcp") or []:
+            host_ip = binding.get("HostIp") or "0.0.0.0"
+            if ":" in host_ip:
+                continue  # prefer the IPv4 binding; docker lists both for 0.0.0.0
+            return ("127.0.0.1" if host_ip == "0.0.0.0" else host_ip, int(binding["HostPort"]))
+        address = ((settings.get("Networks") or {}).get(network) or {}).get("IPAddress")
+        return (address, container_port) if address else None
+
+    def logs_tail(self, container_id: str, lines: int = 5) -> str:
+        """The last lines a container printed (for error messages)."""
+        try:
+            output: bytes = self._api.logs(container_id, tail=lines)
+        except Exception:  # only used to enrich another error
+            return ""
+        return output.decode("utf-8", "replace").strip()
+
+    # --- images -------------------------------------------------------------------------------
+    def image_id(self, reference: str) -> str | None:
+        """The local ID of an image, or None when it is not present."""
+        try:
+            return str(self._api.inspect_image(reference)["Id"])
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as error:
+            if error.status_code == 404:
+                return None
+            raise RuntimeFailure(f"inspecting image {reference}: {error.explanation or error}") from error
+        except OSError as error:
+            raise connection_failure(error) from error
+
+    def pull(self, reference: str, on_event: Callable[[Mapping[str, Any]], None]) -> None:
+        """Pull an image, passing each progress event (per layer) to `on_event`."""
+        repository, tag = parse_repository_tag(reference)
+        try:
+            for event in self._api.pull(repository, tag=tag or "latest", stream=True, decode=True):
+                if "error" in event:
+                    raise _pull_failure(reference, str(event["error"]))
+                on_event(event)
+        except docker.errors.APIError as error:
+            raise _pull_failure(reference, str(error.explanation or error)) from error
+        except OSError as error:
+            raise _pull_failure(reference, str(error)) from error
+
+    # --- project resources --------------------------------------------------------------------
+    def ensure_network(self, project: ProjectDefinition) -> None:
+        """Create the project network if missing, labelled as compose labels it."""
+        with _engine_call(f"creating network {project.network}"):
+            if any(net["Name"] == project.network for net in self._api.networks(names=[project.network])):
+                return
+            labels = {LABEL_PROJECT: project.name, LABEL_NETWORK: NETWORK_KEY, LABEL_VERSION: COMPOSE_VERSION}
+            self._api.create_network(project.network, driver="bridge", labels=labels, check_duplicate=True)
+
+    def ensure_volumes(self, project: ProjectDefinition) -> None:
+        """Create the project's named volumes if missing."""
+        prefix = f"{project.name}_"
+        for volume in project.volumes:
+            with _engine_call(f"creating volume {volume}"):
+                try:
+                    self._api.inspect_volume(volume)
+                    continue
+                except docker.errors.NotFound:
+                    pass
+                key = volume[len(prefix):] if volume.startswith(prefix) else volume
+                labels = {LABEL_PROJECT: project.name, LABEL_VOLUME: key, LABEL_VERSION: COMPOSE_VERSION}
+                self._api.create_volume(volume, labels=labels)
+
+    def remove_network(self, project: str) -> list[str]:
+        """Remove the networks of `project`; returns their names."""
+        removed = []
+        with _engine_call(f"removing the network of {project}"):
+            for network in self._api.networks(filters={"label": f"{LABEL_PROJECT}={project}"}):
+                self._api.remove_network(network["Id"])
+                removed.append(network["Name"])
+        return removed
+
+    def remove_volumes(self, project: str) -> list[str]:
+        """Remove the named volumes of `project` (its metrics history); returns their names."""
+        removed = []
+        with _engine_call(f"removing the volumes of {project}"):
+            volumes = self._api.volumes(filters={"label": f"{LABEL_PROJECT}={project}"}).get("Volumes") or []
+            for volume in volumes:
+                self._api.remove_volume(volume["Name"])
+                removed.append(volume["Name"])
+        return removed
+
+    # --- containers ---------------------------------------------------------------------------
+    def create_container(
+        self, project: ProjectDefinition, service: ServiceDefinition, config_hash: str, number: int = 1
+    ) -> str:
+        """Create (not start) the container of `service`; returns its ID."""
+        labels = dict(service.labels)
+        labels.update(
+            {
+                LABEL_PROJECT: project.name,
+                LABEL_SERVICE: service.name,
+                LABEL_NUMBER: str(number),
+                LABEL_ONEOFF: "False",
+                LABEL_COMPOSE_HASH: config_hash,
+                LABEL_WORKING_DIR: str(project.working_dir),
+                LABEL_CONFIG_FILES: str(project.config_file),
+                LABEL_VERSION: COMPOSE_VERSION,
+                LABEL_CONFIG_HASH: config_hash,
+            }
+        )
+        host_config = self._api.create_host_config(
+            binds=[mount.bind for mount in service.mounts],
+            port_bindings=_port_bindings(service),
+            restart_policy=_restart_policy(service.restart),
+            extra_hosts=list(service.extra_hosts) or None,
+            cap_add=list(service.cap_add) or None,
+            pid_mode=service.pid,
+            privileged=service.privileged,
+            devices=list(service.devices) or None,
+            security_opt=list(service.security_opt) or None,
+            tmpfs=list(service.tmpfs) or None,
+            read_only=service.read_only or None,
+            init=service.init,
+            network_mode=project.network,
+        )
+        networking = self._api.create_networking_config(
+            {project.network: self._api.create_endpoint_config(aliases=[service.name])}
+        )
+        healthcheck = None
+        if service.healthcheck is not None:
+            check = service.healthcheck
+            healthcheck = {
+                "test": list(check.test), "interval": check.interval_ns, "timeout": check.timeout_ns,
+                "retries": check.retries, "start_period": check.start_period_ns,
+            }
+        name = container_name(project.name, service.name, number)
+        with _engine_call(f"creating container {name}"):
+            created = self._api.create_container(
+                service.image,
+                command=list(service.command) if service.command is not None else None,
+                entrypoint=list(service.entrypoint) if service.entrypoint is not None else None,
+                name=name,
+                hostname=service.hostname,
+                user=service.user,
+                working_dir=service.working_dir,
+                environment=dict(service.environment),
+                labels=labels,
+                ports=[(port.container_port, port.protocol) for port in service.ports] or None,
+                healthcheck=healthcheck,
+                host_config=host_config,
+                networking_config=networking,
+                stop_timeout=service.stop_grace_period_s,
+                use_config_proxy=False,  # the definition alone decides the container (and its hash)
+            )
+        return str(created["Id"])
+
+    def start(self, container_id: str, service: str) -> None:
+        """Start a container; a published port already in use gets its own message."""
+        try:
+            self._api.start(container_id)
+        except docker.errors.APIError as error:
+            message = str(error.explanation or error)
+            taken = _PORT_IN_USE.search(message)
+            if taken or "port is already allocated" in message or "address already in use" in message:
+                where = f"{taken.group(1)}:{taken.group(2)}" if taken else "a published port"
+                raise RuntimeFailure(
+                    f"{service}: {where} is already in use",
+                    hint="stop what listens there, or change the port (or `listen`) in stack.yaml",
+                ) from error
+            raise RuntimeFailure(f"starting {service}: {message}") from error
+        except OSError as error:
+            raise connection_failure(error) from error
+
+    def unpause(self, container_id: str) -> None:
+        """Resume a paused container."""
+        with _engine_call("unpausing a container"):
+            self._api.unpause(container_id)
+
+    def stop(self, container_id: str, timeout: int = 10) -> None:
+        """Stop a container (SIGTERM, then SIGKILL after `timeout` seconds)."""
+        with _engine_call(f"stopping container {container_id[:12]}"):
+            self._api.stop(container_id, timeout=timeout)
+
+    def remove(self, container_id: str) -> None:
+        """Remove a container (stopping it first); its named volumes stay."""
+        with _engine_call(f"removing container {container_id[:12]}"):
+            try:
+                self._api.remove_container(container_id, force=True, v=False)
+            except docker.errors.NotFound:
+                pass
+
+    def rename(self, container_id: str, name: str) -> None:
+        """Rename a container."""
+        with _engine_call(f"renaming container {container_id[:12]}"):
+            self._api.rename(container_id, name)
+
+    def exec(self, container_id: str, argv: list[str]) -> tuple[int, str]:
+        """Run a command in a running container; returns its exit code and output."""
+        with _engine_call(f"running {argv[0]} in container {container_id[:12]}"):
+            exec_id = self._api.exec_create(container_id, argv, stdout=True, stderr=True)["Id"]
+            output: bytes = self._api.exec_start(exec_id)
+            code = self._api.exec_inspect(exec_id).get("ExitCode")
+        return (int(code) if code is not None else -1), output.decode("utf-8", "replace")
+
+
+def connection_failure(error: BaseException) -> RuntimeFailure:
+    """A one-line explanation of why the engine cannot be reached."""
+    text = " ".join(str(item) for item in _causes(error))
+    if "Permission denied" in text or isinstance(error, PermissionError):
+        return RuntimeFailure(
+            "permission denied on the Docker socket",
+            hint="add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again) or run as root",
+        )
+    return RuntimeFailure(
+        "cannot reach the Docker engine",
+        hint="start it (`sudo systemctl start docker`, or `dockerd &`) or set DOCKER_HOST",
+    )
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = error
+    while seen is not None:
+        yield seen
+        for argument in getattr(seen, "args", ()):
+            if isinstance(argument, BaseException):
+                yield from _causes(argument)
+        seen = seen.__cause__ or seen.__context__
+
+
+def _pull_failure(reference: str, message: str) -> RuntimeFailure:
+    return RuntimeFailure(
+        f"cannot pull image {reference}: {message.strip()}",
+        hint="check the name and tag, set `images.registry` to a mirror you can reach, "
+        "or load the image yourself (`docker load`) and apply with --pull never",
+    )
+
+
+@contextmanager
+def _engine_call(what: str) -> Iterator[None]:
+    try:
+        yield
+    except docker.errors.APIError as error:
+        raise RuntimeFailure(f"{what}: {error.explanation or error}") from error
+    except docker.errors.DockerException as error:
+        raise RuntimeFailure(f"{what}: {error}") from error
+    except OSError as error:  # requests' connection errors are OSErrors
+        raise connection_failure(error) from error
+
+
+def _port_bindings(service: ServiceDefinition) -> dict[str, list[tuple[str, int]]] | None:
+    bindings: dict[str, list[tuple[str, int]]] = {}
+    for port in service.ports:
+        bindings.setdefault(f"{port.container_port}/{port.protocol}", []).append((port.host_ip, port.host_port))
+    return bindings or None
+
+
+def _restart_policy(restart: str) -> dict[str, Any] | None:
+    if restart in ("no", ""):
+        return None
+    name, _, count = restart.partition(":")
+    policy: dict[str, Any] = {"Name": name}
+    if count:
+        policy["MaximumRetryCount"] = int(count)
+    return policy

@@ -1,0 +1,69 @@
+"""Make every image of the project present locally: pull per policy, build the relay, never guess."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from stackgen.errors import RuntimeFailure
+from stackgen.runtime.compose_file import ProjectDefinition
+from stackgen.runtime.engine import Engine
+from stackgen.runtime.progress import Reporter
+
+
+class PullPolicy(Enum):
+    """When apply pulls an image."""
+
+    MISSING = "missing"   # only images not present locally (the default)
+    ALWAYS = "always"     # every image, to pick up a moved tag
+    NEVER = "never"       # never; a missing image is an error
+
+
+def local_image_ids(engine: Engine, project: ProjectDefinition) -> dict[str, str | None]:
+    """The local ID of each image the project uses (None: not present)."""
+    return {image: engine.image_id(image) for image in sorted({s.image for s in project.services})}
+
+
+def ensure_images(
+    engine: Engine, project: ProjectDefinition, policy: PullPolicy, reporter: Reporter
+) -> dict[str, str | None]:
+    """Pull or build what the policy asks for; returns each image's local ID afterwards."""
+    ids = local_image_ids(engine, project)
+    build_bases = {service.image: service.build_base for service in project.services if service.build_base}
+    for image, image_id in ids.items():
+        if image in build_bases:
+            if image_id is None:
+                reporter.phase(f"building {image}")
+                _build_relay(engine, image, build_bases[image] or "", policy)
+                ids[image] = engine.image_id(image)
+            continue
+        if policy is PullPolicy.NEVER:
+            if image_id is None:
+                raise RuntimeFailure(
+                    f"image {image} is not present locally and --pull is never",
+                    hint="load it (`docker load`) or apply with --pull missing",
+                )
+            continue
+        if image_id is None or policy is PullPolicy.ALWAYS:
+            reporter.phase(f"pulling {image}")
+            engine.pull(image, lambda event, image=image: _report_layer(reporter, image, event))
+            ids[image] = engine.image_id(image)
+    return ids
+
+
+def _report_layer(reporter: Reporter, image: str, event: Mapping[str, Any]) -> None:
+    detail = event.get("progressDetail") or {}
+    reporter.layer(image, str(event.get("id", "")), str(event.get("status", "")), detail.get("current"), detail.get("total"))
+
+
+def _build_relay(engine: Engine, tag: str, base_image: str, policy: PullPolicy) -> None:
+    try:
+        from stackgen.relay.image import ensure_relay_image  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as error:
+        # TODO: remove once stackgen/relay/image.py lands (owned by the relay work)
+        raise RuntimeFailure(
+            f"image {tag} must be built locally but this stackgen cannot build it yet",
+            hint="build it yourself and tag it, or disable the relay receivers",
+        ) from error
+    ensure_relay_image(engine.client, tag, base_image, policy.value)
