@@ -8,7 +8,7 @@ with no side effects.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,7 @@ def apply_files(
     reporter: Reporter | None = None,
     options: ApplyOptions | None = None,
     engine: Engine | None = None,
+    check: Callable[[Mapping[str, RenderedFile]], object] | None = None,
 ) -> ApplyReport:
     """Write the rendered files and converge the running stack to them; roll back on failure."""
     started = time.monotonic()
@@ -114,6 +115,8 @@ def apply_files(
     engine = engine or Engine.connect()
     project = load_project(files, out_dir, project_name)
     image_ids = ensure_images(engine, project, options.pull, reporter)
+    if check is not None and diff_output(files, out_dir).touched:
+        check(files)  # upstream checkers (promtool, amtool) cost time: only when something changed
     written = write_output(files, out_dir)
     hashes = file_hashes({path: file.content for path, file in files.items()})
     desired = desired_services(project, hashes, image_ids)

@@ -1,0 +1,37 @@
+"""`stackgen down`: remove the stack's containers and network; volumes stay unless --volumes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from stackgen.commands.options import output_dir, spec_file
+
+
+@click.command("down")
+@spec_file
+@output_dir
+@click.option("-p", "--project", "project", default=None, help="The compose project [default: the stack's].")
+@click.option("-v", "--volumes", is_flag=True, help="Also remove the named volumes (the metrics history).")
+@click.option("--lock-timeout", "lock_timeout_s", type=float, default=60.0, show_default=True,
+              help="Seconds to wait for an apply on the same stack.")
+def command(spec_path: Path, out_dir: Path | None, project: str | None, volumes: bool, lock_timeout_s: float) -> None:
+    """Stop and remove the stack's containers and network."""
+    from stackgen.api import default_output_dir
+    from stackgen.commands.runtime_console import ConsoleReporter, project_name
+    from stackgen.runtime.down import take_down
+    from stackgen.runtime.engine import Engine
+    from stackgen.runtime.lock import stack_lock
+    from stackgen.runtime.state import forget_applied
+
+    target = out_dir or default_output_dir(spec_path)
+    name = project_name(spec_path, target, project)
+    reporter = ConsoleReporter()
+    engine = Engine.connect()
+    with stack_lock(spec_path, lock_timeout_s, reporter):
+        report = take_down(engine, name, volumes=volumes, reporter=reporter)
+        forget_applied(target)
+    kept = "" if volumes else " (volumes kept; --volumes removes them)"
+    click.echo(f"{name}: removed {len(report.containers)} containers, {len(report.networks)} networks, "
+               f"{len(report.volumes)} volumes{kept}")

@@ -1,0 +1,54 @@
+"""`stackgen status`: containers, health, addresses, Prometheus targets and firing alerts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from stackgen.commands.options import output_dir, spec_file
+
+
+@click.command("status")
+@spec_file
+@output_dir
+@click.option("-p", "--project", "project", default=None, help="The compose project [default: the stack's].")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json: bool) -> None:
+    """Show the stack's services, targets and alerts; exit 0 only when every service is healthy."""
+    from ruamel.yaml import YAML
+
+    from stackgen.api import default_output_dir
+    from stackgen.commands.runtime_console import print_json, project_name
+    from stackgen.runtime.compose_file import parse_project
+    from stackgen.runtime.engine import Engine
+    from stackgen.runtime.status import collect_status
+
+    target = out_dir or default_output_dir(spec_path)
+    name = project_name(spec_path, target, project)
+    compose_path = target / "docker-compose.yml"
+    definition = None
+    if compose_path.is_file():
+        definition = parse_project(YAML(typ="safe").load(compose_path.read_bytes()) or {}, compose_path, name)
+    status = collect_status(Engine.connect(), name, definition)
+    if as_json:
+        print_json(status.to_data())
+    else:
+        click.echo(f"{name}: {'healthy' if status.healthy else 'NOT healthy'}")
+        for service in status.services:
+            state = service.state + (f" ({service.health})" if service.health else "")
+            click.echo(f"  {service.service:20} {state:22} {service.image or '':40} {' '.join(service.published)}"
+                       .rstrip())
+        if status.targets:
+            click.echo("targets:")
+            for job in status.targets:
+                errors = f"  {job.errors[0]}" if job.errors else ""
+                click.echo(f"  {job.job:30} {job.up} up, {job.down} down{errors}")
+        if status.alerts:
+            click.echo("firing alerts:")
+            for alert in status.alerts:
+                click.echo(f"  {alert['alertname']} {alert['severity']} {alert['instance']}".rstrip())
+        for note in status.notes:
+            click.echo(f"note: {note}")
+    sys.exit(0 if status.healthy else 1)

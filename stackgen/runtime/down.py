@@ -1,0 +1,40 @@
+"""Take a stack down: its containers and network go; its volumes (metrics history) only on request."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from stackgen.runtime.engine import Engine
+from stackgen.runtime.progress import Reporter
+
+
+@dataclass(frozen=True)
+class DownReport:
+    """What down removed."""
+
+    containers: tuple[str, ...]
+    networks: tuple[str, ...]
+    volumes: tuple[str, ...]
+
+
+def take_down(engine: Engine, project: str, *, volumes: bool, reporter: Reporter) -> DownReport:
+    """Stop and remove every container of `project`, then its network (and volumes if asked)."""
+    containers = engine.containers(project)
+    if containers:
+        reporter.phase(f"removing {len(containers)} container{'s' if len(containers) != 1 else ''}")
+
+        def remove(container_id: str, name: str) -> None:
+            engine.stop(container_id)  # a clean stop: Prometheus flushes its head block
+            engine.remove(container_id)
+            reporter.service(name, "removed")
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            futures = [pool.submit(remove, container.id, container.name) for container in containers]
+        for future in futures:
+            future.result()
+    networks = engine.remove_network(project)
+    removed_volumes = engine.remove_volumes(project) if volumes else []
+    return DownReport(
+        tuple(container.name for container in containers), tuple(networks), tuple(removed_volumes)
+    )

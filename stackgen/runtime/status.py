@@ -1,0 +1,138 @@
+"""What runs now: per service its container, health, image and address; Prometheus targets and alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from stackgen.runtime import http
+from stackgen.runtime.compose_file import ROLE_LABEL, ProjectDefinition
+from stackgen.runtime.engine import Engine
+from stackgen.runtime.roles import role_runtime
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One service of the stack as it runs (state "missing": no container)."""
+
+    service: str
+    role: str
+    state: str
+    health: str | None = None
+    container: str | None = None
+    image: str | None = None
+    published: tuple[str, ...] = ()
+
+    @property
+    def healthy(self) -> bool:
+        """Running, and healthy when it has a healthcheck."""
+        return self.state == "running" and self.health in (None, "healthy")
+
+
+@dataclass(frozen=True)
+class JobTargets:
+    """Prometheus targets of one job, counted by health."""
+
+    job: str
+    up: int
+    down: int
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    """The whole stack's status."""
+
+    project: str
+    services: tuple[ServiceStatus, ...]
+    targets: tuple[JobTargets, ...] = ()
+    alerts: tuple[dict[str, str], ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def healthy(self) -> bool:
+        """True when every service has a running, healthy container."""
+        return bool(self.services) and all(service.healthy for service in self.services)
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return {
+            "project": self.project,
+            "healthy": self.healthy,
+            "services": [dict(asdict(service), healthy=service.healthy) for service in self.services],
+            "targets": [asdict(job) for job in self.targets],
+            "alerts": list(self.alerts),
+            "notes": list(self.notes),
+        }
+
+
+def collect_status(engine: Engine, project_name: str, project: ProjectDefinition | None) -> StackStatus:
+    """Ask the engine, then the stack's Prometheus, how things are."""
+    observed = {container.service: container for container in engine.containers(project_name)}
+    roles = {service.name: service.role for service in project.services} if project else {}
+    names = sorted(set(roles) | set(observed))
+    services: list[ServiceStatus] = []
+    prometheus_urls: list[str] = []
+    network = project.network if project else f"{project_name}_default"
+    for name in names:
+        container = observed.get(name)
+        if container is None:
+            services.append(ServiceStatus(name, roles.get(name, name), "missing"))
+            continue
+        details = engine.inspect(container.id)
+        role = roles.get(name) or ((details.get("Config") or {}).get("Labels") or {}).get(ROLE_LABEL, name)
+        health = ((details.get("State") or {}).get("Health") or {}).get("Status")
+        services.append(
+            ServiceStatus(
+                name, role, container.state, health, container.name, container.image, _published(details)
+            )
+        )
+        if role == "prometheus" and container.state == "running":
+            port = role_runtime(role).http_port or 9090
+            address = engine.http_address(container.id, port, network)
+            if address:
+                prometheus_urls.append(f"http://{address[0]}:{address[1]}")
+    targets, alerts, notes = _from_prometheus(prometheus_urls)
+    return StackStatus(project_name, tuple(services), targets, alerts, notes)
+
+
+def _published(details: dict[str, Any]) -> tuple[str, ...]:
+    published = []
+    for container_port, bindings in sorted(((details.get("NetworkSettings") or {}).get("Ports") or {}).items()):
+        for binding in bindings or []:
+            if ":" not in (binding.get("HostIp") or ""):
+                published.append(f"{binding.get('HostIp') or '0.0.0.0'}:{binding['HostPort']}->{container_port}")
+    return tuple(published)
+
+
+def _from_prometheus(
+    urls: Sequence[str],
+) -> tuple[tuple[JobTargets, ...], tuple[dict[str, str], ...], tuple[str, ...]]:
+    if not urls:
+        return (), (), ("no running Prometheus: targets and alerts unknown",)
+    url = urls[0]  # HA replicas scrape the same targets
+    answer = http.request("GET", url + "/api/v1/targets?state=active")
+    if not answer.ok:
+        return (), (), (f"Prometheus at {url} did not answer: {answer.body[:200]}",)
+    jobs: dict[str, list[dict[str, Any]]] = {}
+    for target in answer.json()["data"]["activeTargets"]:
+        jobs.setdefault(target["labels"].get("job", "?"), []).append(target)
+    targets = tuple(
+        JobTargets(
+            job,
+            sum(1 for t in items if t["health"] == "up"),
+            sum(1 for t in items if t["health"] != "up"),
+            tuple(sorted({t["lastError"] for t in items if t.get("lastError")})),
+        )
+        for job, items in sorted(jobs.items())
+    )
+    alerts_answer = http.request("GET", url + "/api/v1/alerts")
+    alerts: list[dict[str, str]] = []
+    if alerts_answer.ok:
+        for alert in alerts_answer.json()["data"]["alerts"]:
+            if alert.get("state") == "firing":
+                labels = alert.get("labels") or {}
+                alerts.append({"alertname": labels.get("alertname", "?"), "severity": labels.get("severity", ""),
+                               "instance": labels.get("instance", ""), "job": labels.get("job", "")})
+    return targets, tuple(sorted(alerts, key=lambda a: (a["alertname"], a["instance"]))), ()
