@@ -8,7 +8,7 @@ Python and copied into the relay image with stackgen.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,14 +125,22 @@ class RelayConfig:
     source: Path | None = field(default=None, compare=False)
 
 
-def load_config(path: Path) -> RelayConfig:
-    """Read and check relay.yml; raises RelayConfigError naming the key at fault."""
+PathMap = Callable[[Path], Path]
+
+
+def load_config(path: Path, read_secrets: bool = True, path_map: PathMap | None = None) -> RelayConfig:
+    """Read and check relay.yml; raises RelayConfigError naming the key at fault.
+
+    `read_secrets=False` leaves secrets unread (previews need none); `path_map` turns the paths the
+    container sees into paths on this host.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise RelayConfigError(f"{path}: cannot read: {error.strerror or error}") from error
     data = parse_document(text, str(path))
-    return build_config(data, base_dir=path.parent, source=path)
+    return build_config(data, base_dir=path.parent, source=path, read_secrets=read_secrets,
+                        path_map=path_map)
 
 
 def parse_document(text: str, name: str) -> Any:
@@ -162,9 +170,10 @@ _CHANNEL_KEYS = {
 _TOP_KEYS = {"listen", "language", "links", "receivers"}
 
 
-def build_config(data: Any, base_dir: Path, source: Path | None = None) -> RelayConfig:
+def build_config(data: Any, base_dir: Path, source: Path | None = None, read_secrets: bool = True,
+                 path_map: PathMap | None = None) -> RelayConfig:
     """Check parsed relay.yml data and read the secret files it names."""
-    reader = _Reader(base_dir)
+    reader = _Reader(base_dir, read_secrets, path_map)
     if data is None:
         data = {}
     top = reader.mapping(data, "relay.yml")
@@ -195,8 +204,10 @@ def _parse_listen(listen: str) -> tuple[str, int]:
 class _Reader:
     """Type checks with the path of the value in every message."""
 
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self, base_dir: Path, read_secrets: bool = True, path_map: PathMap | None = None) -> None:
         self.base_dir = base_dir
+        self.read_secrets = read_secrets
+        self.path_map = path_map
 
     def mapping(self, value: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -267,7 +278,9 @@ class _Reader:
 
     def path(self, value: Any) -> Path:
         path = Path(str(value))
-        return path if path.is_absolute() else self.base_dir / path
+        if path.is_absolute():
+            return self.path_map(path) if self.path_map else path
+        return self.base_dir / path
 
     def secret(self, entry: dict[str, Any], key: str, where: str) -> Secret:
         if not entry.get(key):
@@ -278,6 +291,8 @@ class _Reader:
         return self._read_secret(entry[key], f"{where}.{key}") if entry.get(key) else None
 
     def _read_secret(self, value: Any, where: str) -> Secret:
+        if not self.read_secrets:
+            return Secret(f"<{where}>")
         path = self.path(value)
         try:
             text = path.read_text(encoding="utf-8").strip()

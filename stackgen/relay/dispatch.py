@@ -23,15 +23,13 @@ from stackgen.relay.dingtalk import DingTalkSender
 from stackgen.relay.feishu import FeishuSender
 from stackgen.relay.messages import Message, MessageRenderer
 from stackgen.relay.metrics import RelayMetrics
-from stackgen.relay.notification import BadPayload, Notification, parse_notification
+from stackgen.relay.notification import TEST_ID_LABEL, BadPayload, Notification, parse_notification
 from stackgen.relay.ratelimit import RobotQueue, SlidingWindow
 from stackgen.relay.wecom_app import TokenCache, WeComAppSender
 from stackgen.relay.wecom_robot import WeComRobotSender
 
 log = logging.getLogger(__name__)
 
-# The label `stackgen notify test` puts on its alerts, so that deliveries can be matched to them.
-TEST_ID_LABEL = "stackgen_test_id"
 HISTORY = 500
 
 

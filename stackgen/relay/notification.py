@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+# Labels of the alerts `stackgen notify test` sends: the route label picks the receiver (a route per
+# receiver in alertmanager.yml), the id lets the relay's records be matched to one run.
+TEST_ROUTE_LABEL = "stackgen_notify_test"
+TEST_ID_LABEL = "stackgen_test_id"
+
 
 class BadPayload(ValueError):
     """The request body is not an Alertmanager webhook notification."""

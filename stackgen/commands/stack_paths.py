@@ -1,0 +1,68 @@
+"""Where the notify and silence commands find a running stack: options first, else generated/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from stackgen.alerting.addresses import StackFiles, load_stack_files
+from stackgen.errors import InvalidInput
+
+RELAY_SERVICE = ("relay",)
+ALERTMANAGER_SERVICES = ("alertmanager", "alertmanager-1")
+
+
+def _out_dir(spec_path: Path, out_dir: Path | None) -> Path:
+    from stackgen.api import default_output_dir
+
+    return out_dir if out_dir is not None else default_output_dir(spec_path)
+
+
+def endpoints(spec_path: Path, out_dir: Path | None, alertmanager_url: str | None,
+              relay_url: str | None) -> tuple[StackFiles, str, str | None]:
+    """The rendered files, Alertmanager's URL and the relay's (None if it is not published)."""
+    directory = _out_dir(spec_path, out_dir)
+    if alertmanager_url and relay_url:
+        return StackFiles(directory, {}), alertmanager_url, None if relay_url == "-" else relay_url
+    files = load_stack_files(directory)
+    am = alertmanager_url or files.published_url(9093, *ALERTMANAGER_SERVICES)
+    if not am:
+        raise InvalidInput("Alertmanager's port is not published by this stack",
+                           hint="give its address with --alertmanager-url")
+    relay = None if relay_url == "-" else (relay_url or files.published_url(9095, *RELAY_SERVICE))
+    return files, am, relay
+
+
+def relay_paths(spec_path: Path, out_dir: Path | None, relay_config: Path | None
+                ) -> tuple[Path, Any]:
+    """relay.yml on this host, and a function from the container's paths to this host's."""
+    if relay_config is not None:
+        return relay_config, None
+    directory = _out_dir(spec_path, out_dir)
+    config = directory / "relay" / "relay.yml"
+    if not config.exists():
+        raise InvalidInput(f"{config} does not exist: this stack has no relay receivers, or was not rendered",
+                           hint="stackgen render first, or give --relay-config")
+    try:
+        files = load_stack_files(directory)
+    except InvalidInput:
+        return config, None
+
+    def to_host(path: Path) -> Path:
+        return files.host_path(RELAY_SERVICE, str(path)) or path
+
+    return config, to_host
+
+
+def read_yaml(path: Path, missing_ok: bool = False) -> dict[str, Any]:
+    """A rendered YAML file as data."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        if missing_ok:
+            return {}
+        raise InvalidInput(f"{path}: cannot read ({error.strerror or error})",
+                           hint="render or apply the stack first") from error
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load(text) or {}
