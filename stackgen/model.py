@@ -373,7 +373,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         grafana=grafana,
         exporters=exporters,
         tracing=tracing,
-        relay_port=section("relay").get("port"),
+        relay_port=pick("relay", "port"),
         jobs=jobs,
         probes=probes,
         blackbox_modules=dict(section("blackbox").get("modules", {})),

@@ -18,6 +18,7 @@ from stackgen.render.secrets import SecretFiles
 from stackgen.render.topology import INTERNAL_PORTS, slug
 
 NULL_RECEIVER = "null"
+NOTIFY_TEST_LABEL = "stackgen_notify_test"
 TEMPLATES_DIR = "/etc/alertmanager/templates"
 ROUTE_KEYS = ("receiver", "group_by", "group_wait", "group_interval", "repeat_interval", "matchers",
               "continue", "mute_time_intervals", "active_time_intervals")
@@ -116,12 +117,24 @@ def route_tree(stack: Stack, watchdog: bool) -> dict[str, Any]:
     if isinstance(spec_route.get("receivers"), list):
         root["receiver"] = spec_route["receivers"][0]
     children = [child for route in spec_route.get("routes", []) for child in _expand(route)]
+    # `stackgen notify test NAME` sends an alert labelled stackgen_notify_test="NAME": these routes,
+    # first and without `continue`, take it to exactly that receiver and nowhere else.
+    children[:0] = [
+        {"receiver": receiver.name, "matchers": [f"{NOTIFY_TEST_LABEL}={_quoted(receiver.name)}"],
+         "group_by": ["stackgen_test_id"], "group_wait": "0s", "group_interval": "1m", "repeat_interval": "4h"}
+        for receiver in stack.receivers
+    ]
     if watchdog and not _mentions(spec_route, "Watchdog"):
         # The always-firing Watchdog proves the alert path; it pages no one unless a route says so.
         children.insert(0, {"receiver": NULL_RECEIVER, "matchers": ['alertname="Watchdog"']})
     if children:
         root["routes"] = children
     return root
+
+
+def _quoted(value: str) -> str:
+    """A matcher value in double quotes, escaped as Alertmanager's matcher parser expects."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _route(route: Mapping[str, Any]) -> dict[str, Any]:

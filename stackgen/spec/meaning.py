@@ -305,8 +305,9 @@ def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
             published.append((("exporters", key, "port"), value["port"]))
         elif key == "pushgateway" and value is True:
             published.append((("exporters", key), 9091))
-    if isinstance(_section(data, "relay").get("port"), int):
-        published.append((("relay", "port"), _section(data, "relay")["port"]))
+    relay_channels = ("dingtalk", "wecom_robot", "wecom", "feishu")
+    if any(kind in receiver for _, receiver in _items(data, "receivers") for kind in relay_channels):
+        published.append((("relay", "port"), port("relay", "port", 9095)))
     seen: dict[int, tuple[Any, ...]] = {}
     for path, number in published:
         if number is None:
