@@ -33,10 +33,11 @@ def ensure_images(
     build_bases = {service.image: service.build_base for service in project.services if service.build_base}
     for image, image_id in ids.items():
         if image in build_bases:
+            # built from stackgen's own sources, never pulled; the builder skips an up-to-date image
             if image_id is None:
                 reporter.phase(f"building {image}")
-                _build_relay(engine, image, build_bases[image] or "", policy)
-                ids[image] = engine.image_id(image)
+            _build_relay(engine, image, build_bases[image] or "", policy)
+            ids[image] = engine.image_id(image)
             continue
         if policy is PullPolicy.NEVER:
             if image_id is None:
@@ -58,12 +59,6 @@ def _report_layer(reporter: Reporter, image: str, event: Mapping[str, Any]) -> N
 
 
 def _build_relay(engine: Engine, tag: str, base_image: str, policy: PullPolicy) -> None:
-    try:
-        from stackgen.relay.image import ensure_relay_image  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as error:
-        # TODO: remove once stackgen/relay/image.py lands (owned by the relay work)
-        raise RuntimeFailure(
-            f"image {tag} must be built locally but this stackgen cannot build it yet",
-            hint="build it yourself and tag it, or disable the relay receivers",
-        ) from error
+    from stackgen.relay.image import ensure_relay_image
+
     ensure_relay_image(engine.client, tag, base_image, policy.value)

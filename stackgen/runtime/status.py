@@ -9,6 +9,7 @@ from typing import Any
 from stackgen.runtime import http
 from stackgen.runtime.compose_file import ROLE_LABEL, ProjectDefinition
 from stackgen.runtime.engine import Engine
+from stackgen.runtime.health import is_ready
 from stackgen.runtime.roles import role_runtime
 
 
@@ -83,6 +84,9 @@ def collect_status(engine: Engine, project_name: str, project: ProjectDefinition
         details = engine.inspect(container.id)
         role = roles.get(name) or ((details.get("Config") or {}).get("Labels") or {}).get(ROLE_LABEL, name)
         health = ((details.get("State") or {}).get("Health") or {}).get("Status")
+        if health == "starting" and is_ready(engine, container.id, engine.state(container.id)):
+            # the engine's first check only runs after a full interval; its command passes now
+            health = "healthy"
         services.append(
             ServiceStatus(
                 name, role, container.state, health, container.name, container.image, _published(details)
