@@ -23,7 +23,13 @@ from stackgen.relay.dingtalk import DingTalkSender
 from stackgen.relay.feishu import FeishuSender
 from stackgen.relay.messages import Message, MessageRenderer
 from stackgen.relay.metrics import RelayMetrics
-from stackgen.relay.notification import TEST_ID_LABEL, BadPayload, Notification, parse_notification
+from stackgen.relay.notification import (
+    TEST_ID_LABEL,
+    BadPayload,
+    Notification,
+    merge_notifications,
+    parse_notification,
+)
 from stackgen.relay.ratelimit import RobotQueue, SlidingWindow
 from stackgen.relay.wecom_app import TokenCache, WeComAppSender
 from stackgen.relay.wecom_robot import WeComRobotSender
@@ -156,14 +162,17 @@ class Relay:
         rate = self.rates.get(channel.kind, sender.rate)
         queue = None
         if rate is not None:
+            # A little more than the robot's period: a robot that sees one too many blocks for ten
+            # minutes, and clocks (ours, the API's) are not exact.
+            period = rate[1] * 1.02
             window = self._windows.get(sender.robot_id)
-            if window is None or (window.limit, window.period) != tuple(rate):
-                window = self._windows[sender.robot_id] = SlidingWindow(rate[0], rate[1], self.clock)
-            queue = self._queue(channel, window, instrumented, config.language)
+            if window is None or (window.limit, window.period) != (rate[0], period):
+                window = self._windows[sender.robot_id] = SlidingWindow(rate[0], period, self.clock)
+            queue = self._queue(channel, window, instrumented, config.language, renderer)
         return Route(channel, renderer, instrumented, queue)
 
     def _queue(self, channel: Channel, window: SlidingWindow, sender: InstrumentedSender,
-               language: str) -> RobotQueue:
+               language: str, renderer: MessageRenderer) -> RobotQueue:
         key = (channel.receiver, channel.index)
         queue = self._queues.get(key)
         if queue is None:
@@ -176,12 +185,15 @@ class Relay:
             self._queues[key] = queue
         # Keep what is queued; send it with the new configuration.
         queue.window, queue.sender, queue.language = window, sender, language
+        queue.merge = lambda batch: renderer.render(
+            merge_notifications([ticket["notification"] for _, ticket in batch]))
         return queue
 
     def _reporter(self, channel: Channel) -> Callable[[Sequence[Any], DeliveryError | None, int], None]:
         def report(tickets: Sequence[Any], error: DeliveryError | None, parts: int) -> None:
             # One record per queued notification, so that each can be found again (notify test).
-            for details in tickets:
+            for ticket in tickets:
+                details = {k: v for k, v in ticket.items() if k != "notification"}
                 self._record(channel, "failed" if error else "sent", error=error, parts=parts,
                              **{**details, "status": f"{details['status']} (merged)"})
         return report
@@ -238,7 +250,7 @@ class Relay:
         try:
             message = route.renderer.render(notification)
             if route.queue is not None:
-                if not route.queue.submit(message, ticket=details):
+                if not route.queue.submit(message, ticket={**details, "notification": notification}):
                     self._record(channel, "queued", **details)
                     return None
                 parts = len(route.sender.bodies(message))

@@ -115,6 +115,7 @@ def template_context(notification: Notification, language: str, links: Mapping[s
         "firing": [a for a in alerts if a["status"] != "resolved"],
         "resolved": [a for a in alerts if a["status"] == "resolved"],
         "truncated_alerts": notification.truncated_alerts,
+        "merged": notification.merged,
         "external_url": notification.external_url,
         "group_key": notification.group_key,
         "links": dict(links),

@@ -44,6 +44,7 @@ class Notification:
     external_url: str
     group_key: str
     truncated_alerts: int
+    merged: int = 1             # how many notifications this one stands for (robot rate limits)
 
     def without_resolved(self) -> Notification:
         """The same notification with its resolved alerts left out (for send_resolved: false)."""
@@ -52,7 +53,7 @@ class Notification:
             receiver=self.receiver, status="firing" if firing else "resolved", alerts=firing,
             group_labels=self.group_labels, common_labels=self.common_labels,
             common_annotations=self.common_annotations, external_url=self.external_url,
-            group_key=self.group_key, truncated_alerts=self.truncated_alerts,
+            group_key=self.group_key, truncated_alerts=self.truncated_alerts, merged=self.merged,
         )
 
 
@@ -117,3 +118,35 @@ def parse_time(value: Any) -> datetime | None:
     if moment.year <= 1:
         return None
     return moment
+
+
+def merge_notifications(notifications: list[Notification]) -> Notification:
+    """One notification holding the alerts of several (latest state of each alert wins)."""
+    if len(notifications) == 1:
+        return notifications[0]
+    alerts: dict[tuple[tuple[str, str], ...], Alert] = {}
+    for notification in notifications:
+        for alert in notification.alerts:
+            alerts[tuple(sorted(alert.labels.items()))] = alert
+    merged = tuple(alerts.values())
+    return Notification(
+        receiver=notifications[-1].receiver,
+        status="firing" if any(a.status != "resolved" for a in merged) else "resolved",
+        alerts=merged,
+        group_labels={},
+        common_labels=_common([dict(a.labels) for a in merged]),
+        common_annotations=_common([dict(a.annotations) for a in merged]),
+        external_url=notifications[-1].external_url,
+        group_key="merged",
+        truncated_alerts=sum(n.truncated_alerts for n in notifications),
+        merged=sum(n.merged for n in notifications),
+    )
+
+
+def _common(mappings: list[dict[str, str]]) -> dict[str, str]:
+    if not mappings:
+        return {}
+    common = dict(mappings[0])
+    for mapping in mappings[1:]:
+        common = {k: v for k, v in common.items() if mapping.get(k) == v}
+    return common

@@ -24,7 +24,12 @@ Clock = Callable[[], float]
 
 
 class SlidingWindow:
-    """At most `limit` events in any `period` seconds; thread-safe, clock injectable for tests."""
+    """At most `limit` events in any `period` seconds; thread-safe, clock injectable for tests.
+
+    An event is counted from when its slot is taken and, once `complete()` is called, from when the
+    request finished: the API saw it somewhere in between, so counting from the later time keeps
+    the relay's view at least as strict as the robot's whatever the network delay.
+    """
 
     def __init__(self, limit: int, period: float, clock: Clock = time.monotonic) -> None:
         if limit < 1 or period <= 0:
@@ -32,11 +37,11 @@ class SlidingWindow:
         self.limit = limit
         self.period = period
         self.clock = clock
-        self._events: deque[float] = deque()
+        self._events: deque[list[float]] = deque()
         self._lock = threading.Lock()
 
     def _expire(self, now: float) -> None:
-        while self._events and self._events[0] <= now - self.period:
+        while self._events and self._events[0][0] <= now - self.period:
             self._events.popleft()
 
     def available(self) -> int:
@@ -45,15 +50,21 @@ class SlidingWindow:
             self._expire(self.clock())
             return self.limit - len(self._events)
 
-    def try_acquire(self, count: int = 1) -> bool:
-        """Record `count` events if they all fit now; False (and nothing recorded) otherwise."""
+    def try_acquire(self, count: int = 1) -> list[list[float]] | None:
+        """Record `count` events if they all fit now (their slots), else None and nothing recorded."""
         with self._lock:
             now = self.clock()
             self._expire(now)
             if len(self._events) + count > self.limit:
-                return False
-            self._events.extend([now] * count)
-            return True
+                return None
+            slots = [[now] for _ in range(count)]
+            self._events.extend(slots)
+            return slots
+
+    def complete(self, slot: list[float]) -> None:
+        """Count a slot's event from now on (its request has just finished)."""
+        with self._lock:
+            slot[0] = max(slot[0], self.clock())
 
     def wait_time(self, count: int = 1) -> float:
         """Seconds until `count` events would fit (0 if they fit now)."""
@@ -65,7 +76,8 @@ class SlidingWindow:
                 return 0.0
             if count > self.limit:
                 raise ValueError(f"{count} events never fit a window of {self.limit}")
-            return max(self._events[excess - 1] + self.period - now, 0.0)
+            times = sorted(event[0] for event in self._events)
+            return max(times[excess - 1] + self.period - now, 0.0)
 
 
 class Sender(Protocol):
@@ -86,7 +98,8 @@ class RobotQueue:
     def __init__(self, name: str, window: SlidingWindow, sender: Sender, language: str,
                  report: Report, retry_delays: Sequence[float] = (5.0, 30.0, 120.0),
                  on_depth: Callable[[int], None] | None = None,
-                 on_wait: Callable[[], None] | None = None) -> None:
+                 on_wait: Callable[[], None] | None = None,
+                 merge: Callable[[list[tuple[Message, Any]]], Message] | None = None) -> None:
         self.name = name
         self.window = window
         self.sender = sender
@@ -95,6 +108,8 @@ class RobotQueue:
         self.retry_delays = tuple(retry_delays)
         self.on_depth = on_depth or (lambda depth: None)
         self.on_wait = on_wait or (lambda: None)
+        # Turns the waiting (message, ticket) pairs into one message; by default their texts are joined.
+        self.merge = merge or (lambda batch: merge_messages([m for m, _ in batch], self.language))
         self._pending: list[tuple[Message, Any]] = []
         self._cond = threading.Condition()
         self._stopped = threading.Event()
@@ -113,8 +128,11 @@ class RobotQueue:
         ticket of a queued message comes back through `report` once it was sent.
         """
         bodies = self.sender.bodies(message)
+        slots = None
         with self._cond:
-            if not self._pending and self.window.try_acquire(len(bodies)):
+            if not self._pending:
+                slots = self.window.try_acquire(len(bodies))
+            if slots is not None:
                 queued = False
             else:
                 self._pending.append((message, ticket))
@@ -125,13 +143,17 @@ class RobotQueue:
         if queued:
             self.on_wait()
             self.on_depth(depth)
-            log.warning("rate limit: %s allows %d messages per %.0fs; queued this notification "
-                        "(%d waiting); it will be merged with the others and sent in %.0fs",
-                        self.name, self.window.limit, self.window.period, depth,
-                        self.window.wait_time())
+            # One warning per backlog, not one per notification: a burst would flood the log.
+            level = logging.WARNING if depth == 1 else logging.DEBUG
+            log.log(level, "rate limit: %s allows %d messages per %.0fs; queueing notifications, "
+                    "to be merged and sent in %.0fs", self.name, self.window.limit, self.window.period,
+                    self.window.wait_time())
             return False
-        for body in bodies:
-            self.sender.send(body)
+        for body, slot in zip(bodies, slots or [], strict=True):
+            try:
+                self.sender.send(body)
+            finally:
+                self.window.complete(slot)
         return True
 
     def stop(self) -> None:
@@ -161,9 +183,9 @@ class RobotQueue:
             self._send_batch(batch)
 
     def _send_batch(self, batch: list[tuple[Message, Any]]) -> None:
-        merged = merge_messages([message for message, _ in batch], self.language)
+        merged = self.merge(batch)
         bodies = self.sender.bodies(merged)
-        log.info("rate limit: %s sends %d queued notification(s) merged into %d message(s)",
+        log.warning("rate limit: %s sends %d queued notification(s) merged into %d message(s)",
                  self.name, len(batch), len(bodies))
         failure: DeliveryError | None = None
         for body in bodies:
@@ -176,11 +198,14 @@ class RobotQueue:
 
     def _send_with_retries(self, body: dict[str, Any]) -> DeliveryError | None:
         for attempt in range(len(self.retry_delays) + 1):
-            while not self.window.try_acquire():
+            while (slots := self.window.try_acquire()) is None:
                 if self._stopped.wait(max(self.window.wait_time(), 0.01)):
                     return DeliveryError("relay stopped before sending", retryable=True)
             try:
-                self.sender.send(body)
+                try:
+                    self.sender.send(body)
+                finally:
+                    self.window.complete(slots[0])
                 return None
             except DeliveryError as error:
                 if not error.retryable or attempt == len(self.retry_delays):

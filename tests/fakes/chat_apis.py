@@ -43,7 +43,8 @@ class FakeChatAPI(ThreadingHTTPServer):
     """Base: records requests, can be told to fail, enforces a per-minute rate limit."""
 
     daemon_threads = True
-    rate_limit: ClassVar[int | None] = None  # messages per minute, like the real robot
+    rate_limit: ClassVar[int | None] = None  # messages per rate_period, like the real robot
+    rate_period: ClassVar[float] = 60.0
     rate_limit_answer: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, host: str = "127.0.0.1") -> None:
@@ -121,7 +122,7 @@ class FakeChatAPI(ThreadingHTTPServer):
             return False
         now = time.monotonic()
         with self.lock:
-            while self._sent_times and self._sent_times[0] <= now - 60:
+            while self._sent_times and self._sent_times[0] <= now - self.rate_period:
                 self._sent_times.popleft()
             if len(self._sent_times) >= self.rate_limit:
                 return True

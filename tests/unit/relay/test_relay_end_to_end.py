@@ -212,7 +212,7 @@ def test_burst_is_rate_limited_queued_and_merged_never_dropped(tmp_path, start_r
     texts = "\n".join(r.body["markdown"]["text"] for r in dingtalk_fake.accepted)
     assert all(f"Burst{n:02d}" in texts for n in range(30)), "a notification was dropped"
     assert len(dingtalk_fake.received) < 30  # merged, not one message each
-    assert "合并发送" in texts
+    assert "合并 25 条通知 (机器人限流)" in texts
     times = [r.time for r in dingtalk_fake.received]
     for i in range(len(times) - 5):
         assert times[i + 5] - times[i] >= 1.0 - 0.05  # never more than 5 in any second

@@ -25,21 +25,21 @@ def test_window_allows_limit_then_refuses_until_the_oldest_expires() -> None:
     clock = FakeClock()
     window = SlidingWindow(20, 60, clock)
     for _ in range(20):
-        assert window.try_acquire()
+        assert window.try_acquire() is not None
         clock.now += 1
-    assert not window.try_acquire()
+    assert window.try_acquire() is None
     # The first event was at t=1000; it leaves the window at t=1060.
     assert window.wait_time() == pytest.approx(1060 - clock.now)
     clock.now = 1060.0
-    assert window.try_acquire()
-    assert not window.try_acquire()
+    assert window.try_acquire() is not None
+    assert window.try_acquire() is None
 
 
 def test_window_takes_several_at_once_or_none() -> None:
     clock = FakeClock()
     window = SlidingWindow(5, 10, clock)
-    assert window.try_acquire(3)
-    assert not window.try_acquire(3)
+    assert window.try_acquire(3) is not None
+    assert window.try_acquire(3) is None
     assert window.available() == 2
     assert window.wait_time(3) == pytest.approx(10)
     with pytest.raises(ValueError):
@@ -152,3 +152,14 @@ def test_queued_message_with_permanent_failure_is_reported_once() -> None:
     wait_until(lambda: reports)
     assert reports == [error]
     queue.stop()
+
+
+def test_a_completed_event_counts_from_its_completion() -> None:
+    clock = FakeClock()
+    window = SlidingWindow(1, 60, clock)
+    [slot] = window.try_acquire() or []
+    clock.now += 5                        # the request took five seconds to finish
+    window.complete(slot)
+    clock.now += 58                       # 63 s after the slot was taken, 58 s after completion
+    assert window.try_acquire() is None
+    assert window.wait_time() == pytest.approx(2)
