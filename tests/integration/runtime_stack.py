@@ -7,6 +7,7 @@ needs a shared / mount) and target only the stack itself. Ports are picked free 
 from __future__ import annotations
 
 import copy
+import os
 import json
 import socket
 import subprocess
@@ -99,12 +100,19 @@ class TestStack:
     def plan(self) -> PlanReport:
         return plan_files(self.rendered(), self.out_dir, self.project)
 
+    def cli_argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "stackgen", *args, "-f", str(self.spec_path)]
+
+    def cli_env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        env.update(extra)
+        return env
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run `stackgen ARGS -f stack.yaml` as a user would."""
         return subprocess.run(
-            [sys.executable, "-m", "stackgen", *args, "-f", str(self.spec_path)],
-            capture_output=True, text=True, cwd=self.directory, timeout=300,
-            env=_env(),
+            self.cli_argv(*args), capture_output=True, text=True, cwd=self.directory, timeout=300, env=self.cli_env()
         )
 
 
@@ -124,11 +132,3 @@ def container_ids(docker_client: Any, project: str) -> dict[str, str]:
     """service -> container ID of every container of the project."""
     containers = docker_client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
     return {c.labels["com.docker.compose.service"]: c.id for c in containers}
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return env
