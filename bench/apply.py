@@ -47,8 +47,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def make_spec(project: str, images: dict[str, str], prometheus_replicas: int = 1, alertmanager_replicas: int = 1,
-              targets: list[str] | None = None) -> dict[str, Any]:
+def make_spec(
+    project: str,
+    images: dict[str, str],
+    prometheus_replicas: int = 1,
+    alertmanager_replicas: int = 1,
+    targets: list[str] | None = None,
+) -> dict[str, Any]:
     return {
         "version": 1,
         "name": project,
@@ -81,14 +86,23 @@ class Bench:
     def stackgen(self, *args: str) -> float:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "stackgen", *args, "-f", str(self.spec_path)], check=True, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "stackgen", *args, "-f", str(self.spec_path)],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return time.perf_counter() - start
 
     def compose(self, *args: str) -> float:
         start = time.perf_counter()
-        subprocess.run(["docker-compose", "-p", self.project, "-f", str(self.compose_file), *args], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["docker-compose", "-p", self.project, "-f", str(self.compose_file), *args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return time.perf_counter() - start
 
     def prometheus_url(self) -> str:
@@ -105,8 +119,18 @@ class Bench:
 
 def docker_all_healthy(project: str) -> bool:
     out = subprocess.run(
-        ["docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={project}", "--format", "{{.Status}}"],
-        capture_output=True, text=True, check=True,
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+            "--format",
+            "{{.Status}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
     return bool(out) and all(line.startswith("Up") and "(healthy)" in line for line in out)
 
@@ -121,17 +145,28 @@ def wait(condition: Callable[[], bool], timeout: float = 180.0) -> None:
 
 def cleanup(project: str) -> None:
     label = f"label=com.docker.compose.project={project}"
-    for kind, listing in (("container", ["docker", "ps", "-aq"]), ("network", ["docker", "network", "ls", "-q"]),
-                          ("volume", ["docker", "volume", "ls", "-q"])):
+    for kind, listing in (
+        ("container", ["docker", "ps", "-aq"]),
+        ("network", ["docker", "network", "ls", "-q"]),
+        ("volume", ["docker", "volume", "ls", "-q"]),
+    ):
         ids = subprocess.run([*listing, "--filter", label], capture_output=True, text=True).stdout.split()
         if ids:
-            subprocess.run(["docker", kind, "rm", "-f", *ids] if kind != "network" else ["docker", "network", "rm", *ids],
-                           capture_output=True)
+            subprocess.run(
+                ["docker", kind, "rm", "-f", *ids]
+                if kind != "network"
+                else ["docker", "network", "rm", *ids],
+                capture_output=True,
+            )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--image", action="append", default=[], help="ROLE=TAG (default: the stackgen-local tags)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--image", action="append", default=[], help="ROLE=TAG (default: the stackgen-local tags)"
+    )
     parser.add_argument("--runs", type=int, default=5, help="runs of each no-op measurement")
     options = parser.parse_args()
     images = dict(DEFAULT_IMAGES, **dict(item.split("=", 1) for item in options.image))
@@ -160,8 +195,10 @@ def run(tmp: Path, project: str, ha_project: str, images: dict[str, str], runs: 
     compose_cold = time.perf_counter() - start
     compose_noop = statistics.median(bench.compose("up", "-d") for _ in range(runs))
     bench.compose("down", "--volumes")
-    print(f"  cold bring-up to all healthy   stackgen apply {stackgen_cold:6.2f} s   "
-          f"docker-compose up -d + health {compose_cold:6.2f} s (up -d alone {compose_up:.2f} s)")
+    print(
+        f"  cold bring-up to all healthy   stackgen apply {stackgen_cold:6.2f} s   "
+        f"docker-compose up -d + health {compose_cold:6.2f} s (up -d alone {compose_up:.2f} s)"
+    )
 
     bench.stackgen("apply")
     noop = [bench.stackgen("apply") for _ in range(runs)]
@@ -176,9 +213,11 @@ def run(tmp: Path, project: str, ha_project: str, images: dict[str, str], runs: 
         report = apply_files(render_files(stack, out_dir), out_dir, stack.name)
         in_process.append(time.perf_counter() - start)
         assert not report.plan.changes_anything
-    print(f"  no-op                          stackgen apply {statistics.median(noop):6.2f} s   "
-          f"docker-compose up -d {compose_noop:6.2f} s   (apply in-process, render+converge: "
-          f"{statistics.median(in_process) * 1000:.0f} ms; zero containers touched)")
+    print(
+        f"  no-op                          stackgen apply {statistics.median(noop):6.2f} s   "
+        f"docker-compose up -d {compose_noop:6.2f} s   (apply in-process, render+converge: "
+        f"{statistics.median(in_process) * 1000:.0f} ms; zero containers touched)"
+    )
 
     # target edit: until Prometheus lists the new target
     bench.spec["targets"][0]["targets"] = ["prometheus:9090", "alertmanager:9093"]
@@ -194,9 +233,11 @@ def run(tmp: Path, project: str, ha_project: str, images: dict[str, str], runs: 
     bench.compose("restart", "prometheus")
     wait(lambda: "blackbox-exporter:9115" in bench.instances("bench"))
     compose_edit = time.perf_counter() - start
-    print(f"  target edit visible            stackgen apply {stackgen_edit:6.2f} s   "
-          f"render + docker-compose restart prometheus {compose_edit:6.2f} s "
-          f"(apply itself {apply_s:.2f} s, zero restarts; the rest is Prometheus' discovery batching)")
+    print(
+        f"  target edit visible            stackgen apply {stackgen_edit:6.2f} s   "
+        f"render + docker-compose restart prometheus {compose_edit:6.2f} s "
+        f"(apply itself {apply_s:.2f} s, zero restarts; the rest is Prometheus' discovery batching)"
+    )
     bench.stackgen("down", "--volumes")
 
     (tmp / "ha").mkdir()
@@ -204,11 +245,16 @@ def run(tmp: Path, project: str, ha_project: str, images: dict[str, str], runs: 
     ha_cold = ha.stackgen("apply")
     ha_noop = statistics.median(ha.stackgen("apply") for _ in range(runs))
     ha.stackgen("down", "--volumes")
-    print(f"  HA stack (2 Prometheus, 3 Alertmanager)   cold apply {ha_cold:6.2f} s   no-op apply {ha_noop:6.2f} s")
+    print(
+        f"  HA stack (2 Prometheus, 3 Alertmanager)   cold apply {ha_cold:6.2f} s   "
+        f"no-op apply {ha_noop:6.2f} s"
+    )
 
 
 def compose_version() -> str:
-    out = subprocess.run(["docker-compose", "version", "--short"], capture_output=True, text=True).stdout.strip()
+    out = subprocess.run(
+        ["docker-compose", "version", "--short"], capture_output=True, text=True
+    ).stdout.strip()
     return out or "?"
 
 

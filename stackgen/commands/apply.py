@@ -12,16 +12,40 @@ from stackgen.commands.options import output_dir, spec_file
 @click.command("apply")
 @spec_file
 @output_dir
-@click.option("--pull", type=click.Choice(["missing", "always", "never"]), default="missing", show_default=True,
-              help="When to pull images.")
-@click.option("--timeout", "timeout_s", type=float, default=120.0, show_default=True,
-              help="Seconds to wait for containers to become healthy.")
-@click.option("--lock-timeout", "lock_timeout_s", type=float, default=60.0, show_default=True,
-              help="Seconds to wait for another apply on the same stack.")
+@click.option(
+    "--pull",
+    type=click.Choice(["missing", "always", "never"]),
+    default="missing",
+    show_default=True,
+    help="When to pull images.",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for containers to become healthy.",
+)
+@click.option(
+    "--lock-timeout",
+    "lock_timeout_s",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for another apply on the same stack.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary.")
-def command(spec_path: Path, out_dir: Path | None, pull: str, timeout_s: float, lock_timeout_s: float,
-            as_json: bool, quiet: bool) -> None:
+def command(
+    spec_path: Path,
+    out_dir: Path | None,
+    pull: str,
+    timeout_s: float,
+    lock_timeout_s: float,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Create what is missing, recreate what changed, reload changed config; roll back on failure."""
     from stackgen.api import default_output_dir, load_stack, render_files
     from stackgen.commands.runtime_console import ConsoleReporter, print_json
@@ -35,14 +59,28 @@ def command(spec_path: Path, out_dir: Path | None, pull: str, timeout_s: float, 
     target = out_dir or default_output_dir(spec_path)
     with stack_lock(spec_path, lock_timeout_s, reporter):
         files = render_files(stack, target)
-        report = apply_files(files, target, stack.name, reporter=reporter, check=check_rendered,
-                             options=ApplyOptions(PullPolicy(pull), timeout_s))
+        report = apply_files(
+            files,
+            target,
+            stack.name,
+            reporter=reporter,
+            check=check_rendered,
+            options=ApplyOptions(PullPolicy(pull), timeout_s),
+        )
     if as_json:
         print_json(report.to_data())
         return
     done = report.result.summary()
     written = len(report.files.created) + len(report.files.changed) + len(report.files.removed)
-    parts = [f"{len(done[kind])} {label}" for kind, label in (
-        ("create", "created"), ("recreate", "recreated"), ("start", "started"), ("reload", "reloaded"),
-        ("remove", "removed"), ("noop", "unchanged"))]
+    parts = [
+        f"{len(done[kind])} {label}"
+        for kind, label in (
+            ("create", "created"),
+            ("recreate", "recreated"),
+            ("start", "started"),
+            ("reload", "reloaded"),
+            ("remove", "removed"),
+            ("noop", "unchanged"),
+        )
+    ]
     click.echo(f"{report.project}: {', '.join(parts)}; {written} files written ({report.seconds:.2f} s)")

@@ -14,9 +14,17 @@ from stackgen.commands.options import output_dir, spec_file
 @output_dir
 @click.option("-p", "--project", "project", default=None, help="The compose project [default: the stack's].")
 @click.option("-v", "--volumes", is_flag=True, help="Also remove the named volumes (the metrics history).")
-@click.option("--lock-timeout", "lock_timeout_s", type=float, default=60.0, show_default=True,
-              help="Seconds to wait for an apply on the same stack.")
-def command(spec_path: Path, out_dir: Path | None, project: str | None, volumes: bool, lock_timeout_s: float) -> None:
+@click.option(
+    "--lock-timeout",
+    "lock_timeout_s",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for an apply on the same stack.",
+)
+def command(
+    spec_path: Path, out_dir: Path | None, project: str | None, volumes: bool, lock_timeout_s: float
+) -> None:
     """Stop and remove the stack's containers and network."""
     from stackgen.api import default_output_dir
     from stackgen.commands.runtime_console import ConsoleReporter, project_name
@@ -33,5 +41,7 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, volumes:
         report = take_down(engine, name, volumes=volumes, reporter=reporter)
         forget_applied(target)
     kept = "" if volumes else " (volumes kept; --volumes removes them)"
-    click.echo(f"{name}: removed {len(report.containers)} containers, {len(report.networks)} networks, "
-               f"{len(report.volumes)} volumes{kept}")
+    click.echo(
+        f"{name}: removed {len(report.containers)} containers, {len(report.networks)} networks, "
+        f"{len(report.volumes)} volumes{kept}"
+    )

@@ -27,10 +27,15 @@ def command(spec_path: Path, out_dir: Path | None, as_json: bool) -> None:
         print_json(report.to_data())
         return
     changes = report.files
-    lines = [file_line(verb, path, changes.previous.get(path), files[path].content if path in files else None)
-             for verb, paths in (("created", changes.created), ("changed", changes.changed),
-                                 ("removed", changes.removed))
-             for path in paths]
+    lines = [
+        file_line(verb, path, changes.previous.get(path), files[path].content if path in files else None)
+        for verb, paths in (
+            ("created", changes.created),
+            ("changed", changes.changed),
+            ("removed", changes.removed),
+        )
+        for path in paths
+    ]
     click.echo(f"files ({target}): " + (f"{len(lines)} to write" if lines else "up to date"))
     for line in lines:
         click.echo(line)

@@ -36,12 +36,16 @@ class ConsoleReporter:
         if self.quiet or not layer:
             return
         if current and total and self.tty:
-            click.echo(f"\r    {layer}: {status} {current / 1e6:.1f}/{total / 1e6:.1f} MB\033[K", nl=False, err=True)
+            click.echo(
+                f"\r    {layer}: {status} {current / 1e6:.1f}/{total / 1e6:.1f} MB\033[K", nl=False, err=True
+            )
             return
         if self._layer_status.get((image, layer)) != status:
             self._layer_status[(image, layer)] = status
             prefix = "\r" if self.tty else ""
-            click.echo(f"{prefix}    {layer}: {status}\033[K" if self.tty else f"    {layer}: {status}", err=True)
+            click.echo(
+                f"{prefix}    {layer}: {status}\033[K" if self.tty else f"    {layer}: {status}", err=True
+            )
 
 
 def print_json(data: Any) -> None:
@@ -78,7 +82,9 @@ def project_name(spec_path: Path, out_dir: Path, given: str | None) -> str:
         if name:
             return str(name)
     if not spec_path.is_file():
-        raise InvalidInput(f"{spec_path} does not exist and {compose} neither", hint="give the project with --project")
+        raise InvalidInput(
+            f"{spec_path} does not exist and {compose} neither", hint="give the project with --project"
+        )
     from stackgen.api import load_stack
 
     return str(load_stack(spec_path).name)

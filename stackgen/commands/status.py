@@ -38,8 +38,10 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json:
         click.echo(f"{name}: {'healthy' if status.healthy else 'NOT healthy'}")
         for service in status.services:
             state = service.state + (f" ({service.health})" if service.health else "")
-            click.echo(f"  {service.service:20} {state:22} {service.image or '':40} {' '.join(service.published)}"
-                       .rstrip())
+            click.echo(
+                f"  {service.service:20} {state:22} {service.image or '':40} "
+                f"{' '.join(service.published)}".rstrip()
+            )
         if status.targets:
             click.echo("targets:")
             for job in status.targets:

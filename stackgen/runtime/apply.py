@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from stackgen.errors import RuntimeFailure
 from stackgen.output import RenderedFile, WriteResult, diff_output, restore_output, write_output
 from stackgen.runtime.compose_file import ProjectDefinition, parse_project
-from stackgen.runtime.converge import ConvergeResult, Converger
+from stackgen.runtime.converge import Converger, ConvergeResult
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.images import PullPolicy, ensure_images, local_image_ids
 from stackgen.runtime.plan import Plan, changed_files, desired_services, file_hashes, plan
@@ -49,7 +49,11 @@ class PlanReport:
         """JSON-ready data; the human output is printed from the same."""
         return {
             "project": self.project,
-            "files": {"created": self.files.created, "changed": self.files.changed, "removed": self.files.removed},
+            "files": {
+                "created": self.files.created,
+                "changed": self.files.changed,
+                "removed": self.files.removed,
+            },
             "services": self.plan.to_data(),
             "pull": list(self.missing_images),
         }
@@ -69,13 +73,19 @@ class ApplyReport:
         """JSON-ready data."""
         return {
             "project": self.project,
-            "files": {"created": self.files.created, "changed": self.files.changed, "removed": self.files.removed},
+            "files": {
+                "created": self.files.created,
+                "changed": self.files.changed,
+                "removed": self.files.removed,
+            },
             "services": self.result.summary(),
             "seconds": round(self.seconds, 3),
         }
 
 
-def load_project(files: Mapping[str, RenderedFile], out_dir: Path, project_name: str | None) -> ProjectDefinition:
+def load_project(
+    files: Mapping[str, RenderedFile], out_dir: Path, project_name: str | None
+) -> ProjectDefinition:
     """The compose project described by the rendered docker-compose.yml."""
     if COMPOSE_FILE not in files:
         raise RuntimeFailure(f"nothing to apply: the rendered files have no {COMPOSE_FILE}")
@@ -84,7 +94,10 @@ def load_project(files: Mapping[str, RenderedFile], out_dir: Path, project_name:
 
 
 def plan_files(
-    files: Mapping[str, RenderedFile], out_dir: Path, project_name: str | None = None, engine: Engine | None = None
+    files: Mapping[str, RenderedFile],
+    out_dir: Path,
+    project_name: str | None = None,
+    engine: Engine | None = None,
 ) -> PlanReport:
     """What apply would do with these rendered files; changes nothing."""
     engine = engine or Engine.connect()

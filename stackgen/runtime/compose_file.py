@@ -24,15 +24,44 @@ NETWORK_KEY = "default"
 # Keys of a compose service that map onto container create args (or are knowingly ignored).
 _SERVICE_KEYS = frozenset(
     {
-        "image", "command", "entrypoint", "environment", "volumes", "ports", "healthcheck", "restart",
-        "labels", "extra_hosts", "user", "cap_add", "pid", "depends_on", "build", "privileged",
-        "devices", "security_opt", "tmpfs", "working_dir", "hostname", "stop_grace_period",
-        "networks", "read_only", "init", "ulimits", "container_name",
+        "image",
+        "command",
+        "entrypoint",
+        "environment",
+        "volumes",
+        "ports",
+        "healthcheck",
+        "restart",
+        "labels",
+        "extra_hosts",
+        "user",
+        "cap_add",
+        "pid",
+        "depends_on",
+        "build",
+        "privileged",
+        "devices",
+        "security_opt",
+        "tmpfs",
+        "working_dir",
+        "hostname",
+        "stop_grace_period",
+        "networks",
+        "read_only",
+        "init",
+        "ulimits",
+        "container_name",
     }
 )
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
-_DURATION_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000,
-                "h": 3_600_000_000_000}
+_DURATION_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
 
 
 @dataclass(frozen=True)
@@ -60,11 +89,11 @@ class Healthcheck:
 class Mount:
     """A bind mount or named volume, as a Docker `Binds` entry plus where its files come from."""
 
-    source: str                      # absolute host path, or the full volume name
+    source: str  # absolute host path, or the full volume name
     target: str
-    options: str                     # "ro", "rw", "ro,rslave", ...
+    options: str  # "ro", "rw", "ro,rslave", ...
     is_volume: bool
-    config_dir: str | None = None    # for binds inside the output dir: its relative path ("" = the dir)
+    config_dir: str | None = None  # for binds inside the output dir: its relative path ("" = the dir)
 
     @property
     def bind(self) -> str:
@@ -117,8 +146,8 @@ class ProjectDefinition:
     working_dir: Path
     config_file: Path
     services: tuple[ServiceDefinition, ...]
-    volumes: tuple[str, ...]          # full volume names
-    network: str                      # full network name
+    volumes: tuple[str, ...]  # full volume names
+    network: str  # full network name
 
     def service(self, name: str) -> ServiceDefinition:
         """The service called `name`."""
@@ -146,7 +175,9 @@ def parse_project(
     for service in services:
         for dependency in service.depends_on:
             if dependency not in known:
-                raise RuntimeFailure(f"{compose_path}: {service.name} depends on unknown service {dependency}")
+                raise RuntimeFailure(
+                    f"{compose_path}: {service.name} depends on unknown service {dependency}"
+                )
     return ProjectDefinition(
         name=str(name),
         working_dir=working_dir,
@@ -218,7 +249,10 @@ def _service(
         command=_argv(body.get("command")),
         entrypoint=_argv(body.get("entrypoint")),
         environment=tuple(sorted(_mapping(body.get("environment"), f"{where}.environment").items())),
-        mounts=tuple(_mount(entry, working_dir, volume_names, f"{where}.volumes") for entry in body.get("volumes") or ()),
+        mounts=tuple(
+            _mount(entry, working_dir, volume_names, f"{where}.volumes")
+            for entry in body.get("volumes") or ()
+        ),
         ports=tuple(_port(entry, f"{where}.ports") for entry in body.get("ports") or ()),
         healthcheck=_healthcheck(healthcheck, f"{where}.healthcheck") if healthcheck else None,
         restart=str(body.get("restart", "no")),
@@ -235,7 +269,9 @@ def _service(
         hostname=str(body["hostname"]) if body.get("hostname") else None,
         read_only=bool(body.get("read_only", False)),
         init=bool(body["init"]) if "init" in body else None,
-        stop_grace_period_s=max(1, parse_duration_ns(body.get("stop_grace_period", "10s"), where) // 1_000_000_000),
+        stop_grace_period_s=max(
+            1, parse_duration_ns(body.get("stop_grace_period", "10s"), where) // 1_000_000_000
+        ),
         depends_on=tuple(sorted(body.get("depends_on") or ())),
         build_base=labels.get(BUILD_BASE_LABEL),
     )
@@ -285,7 +321,11 @@ def _mount(entry: Any, working_dir: Path, volume_names: Mapping[str, str], where
         source, target = parts[0], parts[1]
         options = ":".join(parts[2:]) or "rw"
     if source.startswith(("/", ".", "~")):
-        host = (working_dir / Path(source).expanduser()).resolve() if not source.startswith("/") else Path(source)
+        host = (
+            (working_dir / Path(source).expanduser()).resolve()
+            if not source.startswith("/")
+            else Path(source)
+        )
         config_dir = None
         if host == working_dir or working_dir in host.parents:
             relative = PurePosixPath(*host.relative_to(working_dir).parts)
@@ -299,7 +339,9 @@ def _mount(entry: Any, working_dir: Path, volume_names: Mapping[str, str], where
 def _port(entry: Any, where: str) -> PortBinding:
     if isinstance(entry, Mapping):
         return PortBinding(
-            str(entry.get("host_ip", "")), int(entry["published"]), int(entry["target"]),
+            str(entry.get("host_ip", "")),
+            int(entry["published"]),
+            int(entry["target"]),
             str(entry.get("protocol", "tcp")),
         )
     text, _, protocol = str(entry).partition("/")
@@ -339,7 +381,8 @@ def dependency_waves(services: Sequence[ServiceDefinition]) -> list[list[Service
     waves: list[list[ServiceDefinition]] = []
     while remaining:
         wave = [
-            service for service in remaining.values()
+            service
+            for service in remaining.values()
             if all(dependency in placed or dependency not in by_name for dependency in service.depends_on)
         ]
         if not wave:

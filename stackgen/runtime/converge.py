@@ -133,7 +133,9 @@ class Converger:
             container_id = self._create_and_start(service)
             if action.kind is ActionKind.RECREATE:
                 self._recreated[service.name] = replace(self._recreated[service.name], new_id=container_id)
-            self.reporter.service(service.name, "created" if action.kind is ActionKind.CREATE else "recreated")
+            self.reporter.service(
+                service.name, "created" if action.kind is ActionKind.CREATE else "recreated"
+            )
         self.result.done[action.kind].append(service.name)
         return Started(service.name, container_id)
 
@@ -173,7 +175,9 @@ class Converger:
         # must be pushed into the running instance.
         code, output = self.engine.exec(container_id, grafana_password_reset_command(password))
         if code != 0:
-            raise RuntimeFailure(f"{service.name}: resetting the admin password failed: {output.strip()[-300:]}")
+            raise RuntimeFailure(
+                f"{service.name}: resetting the admin password failed: {output.strip()[-300:]}"
+            )
         self.reporter.service(service.name, "admin password reset")
         self.result.password_reset.append(service.name)
 
@@ -225,7 +229,9 @@ class Converger:
         port = role_runtime(service.role).http_port
         address = self.engine.http_address(container_id, port, self.project.network) if port else None
         if address is None:
-            raise RuntimeFailure(f"{service.name}: no address to reach it on (no published port, no network IP)")
+            raise RuntimeFailure(
+                f"{service.name}: no address to reach it on (no published port, no network IP)"
+            )
         host, host_port = address
         return f"http://{host}:{host_port}"
 

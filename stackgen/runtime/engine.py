@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +46,7 @@ class ContainerState:
     status: str
     health: str | None
     exit_code: int
-    healthcheck_test: tuple[str, ...]    # () or ("NONE",): no healthcheck
+    healthcheck_test: tuple[str, ...]  # () or ("NONE",): no healthcheck
 
     @property
     def has_healthcheck(self) -> bool:
@@ -191,7 +191,7 @@ class Engine:
                     continue
                 except docker.errors.NotFound:
                     pass
-                key = volume[len(prefix):] if volume.startswith(prefix) else volume
+                key = volume[len(prefix) :] if volume.startswith(prefix) else volume
                 labels = {LABEL_PROJECT: project.name, LABEL_VOLUME: key, LABEL_VERSION: COMPOSE_VERSION}
                 self._api.create_volume(volume, labels=labels)
 
@@ -255,8 +255,11 @@ class Engine:
         if service.healthcheck is not None:
             check = service.healthcheck
             healthcheck = {
-                "test": list(check.test), "interval": check.interval_ns, "timeout": check.timeout_ns,
-                "retries": check.retries, "start_period": check.start_period_ns,
+                "test": list(check.test),
+                "interval": check.interval_ns,
+                "timeout": check.timeout_ns,
+                "retries": check.retries,
+                "start_period": check.start_period_ns,
             }
         name = container_name(project.name, service.name, number)
         with _engine_call(f"creating container {name}"):
@@ -308,11 +311,8 @@ class Engine:
 
     def remove(self, container_id: str) -> None:
         """Remove a container (stopping it first); its named volumes stay."""
-        with _engine_call(f"removing container {container_id[:12]}"):
-            try:
-                self._api.remove_container(container_id, force=True, v=False)
-            except docker.errors.NotFound:
-                pass
+        with _engine_call(f"removing container {container_id[:12]}"), suppress(docker.errors.NotFound):
+            self._api.remove_container(container_id, force=True, v=False)
 
     def rename(self, container_id: str, name: str) -> None:
         """Rename a container."""
@@ -334,7 +334,8 @@ def connection_failure(error: BaseException) -> RuntimeFailure:
     if "Permission denied" in text or isinstance(error, PermissionError):
         return RuntimeFailure(
             "permission denied on the Docker socket",
-            hint="add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again) or run as root",
+            hint="add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again) "
+            "or run as root",
         )
     return RuntimeFailure(
         "cannot reach the Docker engine",
@@ -375,7 +376,9 @@ def _engine_call(what: str) -> Iterator[None]:
 def _port_bindings(service: ServiceDefinition) -> dict[str, list[tuple[str, int]]] | None:
     bindings: dict[str, list[tuple[str, int]]] = {}
     for port in service.ports:
-        bindings.setdefault(f"{port.container_port}/{port.protocol}", []).append((port.host_ip, port.host_port))
+        bindings.setdefault(f"{port.container_port}/{port.protocol}", []).append(
+            (port.host_ip, port.host_port)
+        )
     return bindings or None
 
 

@@ -80,7 +80,9 @@ def _wait_one(engine: Engine, item: Started, deadline: float, timeout_s: float, 
     while True:
         state = engine.state(item.container_id)
         if state.status in ("exited", "dead"):
-            raise NotHealthy(item.service, f"exited with code {state.exit_code}", engine.logs_tail(item.container_id))
+            raise NotHealthy(
+                item.service, f"exited with code {state.exit_code}", engine.logs_tail(item.container_id)
+            )
         if state.health == "unhealthy":
             raise NotHealthy(item.service, "is unhealthy", engine.logs_tail(item.container_id))
         now = time.monotonic()
@@ -94,7 +96,9 @@ def _wait_one(engine: Engine, item: Started, deadline: float, timeout_s: float, 
                 return
         if now > deadline:
             raise NotHealthy(
-                item.service, f"not healthy after {timeout_s:.0f} s ({state.status})", engine.logs_tail(item.container_id)
+                item.service,
+                f"not healthy after {timeout_s:.0f} s ({state.status})",
+                engine.logs_tail(item.container_id),
             )
         time.sleep(_POLL_S)
 
@@ -113,7 +117,9 @@ def confirm_reload(service: str, role: str, base_url: str, expected_jobs: set[st
     if running != expected_jobs:
         missing = sorted(expected_jobs - running)
         extra = sorted(running - expected_jobs)
-        raise RuntimeFailure(f"{service}: runs a different config after reload (missing jobs {missing}, extra {extra})")
+        raise RuntimeFailure(
+            f"{service}: runs a different config after reload (missing jobs {missing}, extra {extra})"
+        )
 
 
 def prometheus_jobs(config_text: str) -> set[str]:

@@ -27,9 +27,7 @@ class Response:
         return json.loads(self.body)
 
 
-def request(
-    method: str, url: str, *, timeout: float = 10.0, auth: tuple[str, str] | None = None
-) -> Response:
+def request(method: str, url: str, *, timeout: float = 10.0, auth: tuple[str, str] | None = None) -> Response:
     """Send one request; HTTP errors come back as a Response, connection errors as status 0."""
     headers = {}
     if auth:

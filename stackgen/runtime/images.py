@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from stackgen.errors import RuntimeFailure
@@ -15,9 +16,9 @@ from stackgen.runtime.progress import Reporter
 class PullPolicy(Enum):
     """When apply pulls an image."""
 
-    MISSING = "missing"   # only images not present locally (the default)
-    ALWAYS = "always"     # every image, to pick up a moved tag
-    NEVER = "never"       # never; a missing image is an error
+    MISSING = "missing"  # only images not present locally (the default)
+    ALWAYS = "always"  # every image, to pick up a moved tag
+    NEVER = "never"  # never; a missing image is an error
 
 
 def local_image_ids(engine: Engine, project: ProjectDefinition) -> dict[str, str | None]:
@@ -48,14 +49,20 @@ def ensure_images(
             continue
         if image_id is None or policy is PullPolicy.ALWAYS:
             reporter.phase(f"pulling {image}")
-            engine.pull(image, lambda event, image=image: _report_layer(reporter, image, event))
+            engine.pull(image, partial(_report_layer, reporter, image))
             ids[image] = engine.image_id(image)
     return ids
 
 
 def _report_layer(reporter: Reporter, image: str, event: Mapping[str, Any]) -> None:
     detail = event.get("progressDetail") or {}
-    reporter.layer(image, str(event.get("id", "")), str(event.get("status", "")), detail.get("current"), detail.get("total"))
+    reporter.layer(
+        image,
+        str(event.get("id", "")),
+        str(event.get("status", "")),
+        detail.get("current"),
+        detail.get("total"),
+    )
 
 
 def _build_relay(engine: Engine, tag: str, base_image: str, policy: PullPolicy) -> None:

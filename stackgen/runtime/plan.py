@@ -37,9 +37,9 @@ class ObservedContainer:
     name: str
     service: str
     number: int
-    state: str                       # created | running | paused | restarting | exited | dead
-    health: str | None               # starting | healthy | unhealthy | None (no healthcheck)
-    config_hash: str | None          # io.stackgen.config-hash; None: not created by stackgen
+    state: str  # created | running | paused | restarting | exited | dead
+    health: str | None  # starting | healthy | unhealthy | None (no healthcheck)
+    config_hash: str | None  # io.stackgen.config-hash; None: not created by stackgen
     image: str = ""
 
 
@@ -51,7 +51,7 @@ class DesiredService:
     role: str
     image: str
     config_hash: str
-    watched_files: frozenset[str] = frozenset()   # output-dir paths whose change needs a reload
+    watched_files: frozenset[str] = frozenset()  # output-dir paths whose change needs a reload
     can_reload: bool = False
 
 
@@ -62,13 +62,17 @@ class ServiceAction:
     service: str
     kind: ActionKind
     reasons: tuple[str, ...] = ()
-    container_ids: tuple[str, ...] = ()          # observed containers this acts on
+    container_ids: tuple[str, ...] = ()  # observed containers this acts on
     changed_files: tuple[str, ...] = ()
     reset_admin_password: bool = False
 
     def to_data(self) -> dict[str, Any]:
         """The action as JSON-ready data (what `plan --json` prints)."""
-        data: dict[str, Any] = {"service": self.service, "action": self.kind.value, "reasons": list(self.reasons)}
+        data: dict[str, Any] = {
+            "service": self.service,
+            "action": self.kind.value,
+            "reasons": list(self.reasons),
+        }
         if self.changed_files:
             data["changed_files"] = list(self.changed_files)
         if self.reset_admin_password:
@@ -89,7 +93,9 @@ class Plan:
     @property
     def changes_anything(self) -> bool:
         """True when converge would touch a container or reload a service."""
-        return any(action.kind is not ActionKind.NOOP or action.reset_admin_password for action in self.actions)
+        return any(
+            action.kind is not ActionKind.NOOP or action.reset_admin_password for action in self.actions
+        )
 
     def to_data(self) -> list[dict[str, Any]]:
         """The plan as JSON-ready data."""
@@ -111,7 +117,8 @@ def changed_files(current: Mapping[str, str], applied: Mapping[str, str] | None)
 def watched_files(service: ServiceDefinition, paths: Iterable[str]) -> frozenset[str]:
     """The output-dir files mounted into `service`, less the ones it watches by itself."""
     runtime = role_runtime(service.role)
-    prefixes, ignored = [], []
+    prefixes: list[str] = []
+    ignored: list[str] = []
     for directory in service.config_dirs:
         prefixes.append(f"{directory}/" if directory else "")
         ignored.extend(f"{directory}/{sub}/" if directory else f"{sub}/" for sub in runtime.self_watched_dirs)
@@ -119,7 +126,9 @@ def watched_files(service: ServiceDefinition, paths: Iterable[str]) -> frozenset
     for path in paths:
         if path.startswith(".") or "/." in path:
             continue  # stackgen's own bookkeeping (manifest, applied state), never read by a service
-        if any(path.startswith(prefix) for prefix in prefixes) and not any(path.startswith(i) for i in ignored):
+        if any(path.startswith(prefix) for prefix in prefixes) and not any(
+            path.startswith(i) for i in ignored
+        ):
             selected.add(path)
     return frozenset(selected)
 
@@ -177,7 +186,11 @@ def _plan_service(
 ) -> list[ServiceAction]:
     reset_password = service.role == "grafana" and GRAFANA_ADMIN_PASSWORD_FILE in changed
     if not containers:
-        return [ServiceAction(service.name, ActionKind.CREATE, ("not running",), reset_admin_password=reset_password)]
+        return [
+            ServiceAction(
+                service.name, ActionKind.CREATE, ("not running",), reset_admin_password=reset_password
+            )
+        ]
     # keep the container that already matches (else the lowest number); extra copies go
     containers = sorted(containers, key=lambda c: (c.config_hash != service.config_hash, c.number))
     primary, extras = containers[0], containers[1:]
@@ -189,16 +202,24 @@ def _plan_service(
     main = _primary_action(service, primary, changed)
     if reset_password:
         main = ServiceAction(
-            main.service, main.kind, (*main.reasons, "admin password changed"), main.container_ids,
-            main.changed_files, reset_admin_password=True,
+            main.service,
+            main.kind,
+            (*main.reasons, "admin password changed"),
+            main.container_ids,
+            main.changed_files,
+            reset_admin_password=True,
         )
     return [main, *actions]
 
 
-def _primary_action(service: DesiredService, container: ObservedContainer, changed: frozenset[str]) -> ServiceAction:
+def _primary_action(
+    service: DesiredService, container: ObservedContainer, changed: frozenset[str]
+) -> ServiceAction:
     ids = (container.id,)
     if container.config_hash is None:
-        return ServiceAction(service.name, ActionKind.RECREATE, ("adopting a container stackgen did not create",), ids)
+        return ServiceAction(
+            service.name, ActionKind.RECREATE, ("adopting a container stackgen did not create",), ids
+        )
     if container.config_hash != service.config_hash:
         if container.image and container.image != service.image:
             reason = f"image {container.image} -> {service.image}"
@@ -213,7 +234,9 @@ def _primary_action(service: DesiredService, container: ObservedContainer, chang
     files = tuple(sorted(service.watched_files & changed))
     if files and service.can_reload:
         noun = "file" if len(files) == 1 else "files"
-        return ServiceAction(service.name, ActionKind.RELOAD, (f"{len(files)} config {noun} changed",), ids, files)
+        return ServiceAction(
+            service.name, ActionKind.RELOAD, (f"{len(files)} config {noun} changed",), ids, files
+        )
     return ServiceAction(service.name, ActionKind.NOOP, (), ids)
 
 

@@ -20,8 +20,10 @@ def reload_service(service: str, role: str, base_url: str, auth: tuple[str, str]
 
 def reload_confirmed(role: str, metrics_text: str) -> bool | None:
     """Whether the role's own metric says the last reload succeeded (None: it has no such metric)."""
-    metric = {"prometheus": "prometheus_config_last_reload_successful",
-              "alertmanager": "alertmanager_config_last_reload_successful"}.get(role)
+    metric = {
+        "prometheus": "prometheus_config_last_reload_successful",
+        "alertmanager": "alertmanager_config_last_reload_successful",
+    }.get(role)
     if metric is None:
         return None
     for line in metrics_text.splitlines():

@@ -13,11 +13,11 @@ class RoleRuntime:
     """How one role is reached and reloaded."""
 
     http_port: int | None
-    reload_paths: tuple[str, ...] = ()          # POSTed in order; empty: the role cannot hot-reload
+    reload_paths: tuple[str, ...] = ()  # POSTed in order; empty: the role cannot hot-reload
     # Sub-directories of a mounted config dir that the service watches itself (nothing to do).
     self_watched_dirs: tuple[str, ...] = ()
     health_path: str | None = None
-    admin_auth: bool = False                    # reload needs basic auth as the admin user
+    admin_auth: bool = False  # reload needs basic auth as the admin user
 
     @property
     def can_reload(self) -> bool:

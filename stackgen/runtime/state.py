@@ -34,7 +34,9 @@ def read_applied(out_dir: Path, project: str) -> dict[str, str] | None:
 def write_applied(out_dir: Path, project: str, hashes: Mapping[str, str]) -> None:
     """Record `hashes` as applied, atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps({"format": _FORMAT, "project": project, "files": dict(sorted(hashes.items()))}, indent=1)
+    payload = json.dumps(
+        {"format": _FORMAT, "project": project, "files": dict(sorted(hashes.items()))}, indent=1
+    )
     descriptor, temporary = tempfile.mkstemp(prefix=".stackgen-state-", dir=out_dir)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

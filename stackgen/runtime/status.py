@@ -103,10 +103,14 @@ def collect_status(engine: Engine, project_name: str, project: ProjectDefinition
 
 def _published(details: dict[str, Any]) -> tuple[str, ...]:
     published = []
-    for container_port, bindings in sorted(((details.get("NetworkSettings") or {}).get("Ports") or {}).items()):
+    for container_port, bindings in sorted(
+        ((details.get("NetworkSettings") or {}).get("Ports") or {}).items()
+    ):
         for binding in bindings or []:
             if ":" not in (binding.get("HostIp") or ""):
-                published.append(f"{binding.get('HostIp') or '0.0.0.0'}:{binding['HostPort']}->{container_port}")
+                published.append(
+                    f"{binding.get('HostIp') or '0.0.0.0'}:{binding['HostPort']}->{container_port}"
+                )
     return tuple(published)
 
 
@@ -137,6 +141,12 @@ def _from_prometheus(
         for alert in alerts_answer.json()["data"]["alerts"]:
             if alert.get("state") == "firing":
                 labels = alert.get("labels") or {}
-                alerts.append({"alertname": labels.get("alertname", "?"), "severity": labels.get("severity", ""),
-                               "instance": labels.get("instance", ""), "job": labels.get("job", "")})
+                alerts.append(
+                    {
+                        "alertname": labels.get("alertname", "?"),
+                        "severity": labels.get("severity", ""),
+                        "instance": labels.get("instance", ""),
+                        "job": labels.get("job", ""),
+                    }
+                )
     return targets, tuple(sorted(alerts, key=lambda a: (a["alertname"], a["instance"]))), ()

@@ -7,8 +7,8 @@ needs a shared / mount) and target only the stack itself. Ports are picked free 
 from __future__ import annotations
 
 import copy
-import os
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -112,7 +112,12 @@ class TestStack:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run `stackgen ARGS -f stack.yaml` as a user would."""
         return subprocess.run(
-            self.cli_argv(*args), capture_output=True, text=True, cwd=self.directory, timeout=300, env=self.cli_env()
+            self.cli_argv(*args),
+            capture_output=True,
+            text=True,
+            cwd=self.directory,
+            timeout=300,
+            env=self.cli_env(),
         )
 
 
@@ -130,5 +135,7 @@ def targets_by_job(prometheus_url: str) -> dict[str, list[dict[str, Any]]]:
 
 def container_ids(docker_client: Any, project: str) -> dict[str, str]:
     """service -> container ID of every container of the project."""
-    containers = docker_client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
+    containers = docker_client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={project}"}
+    )
     return {c.labels["com.docker.compose.service"]: c.id for c in containers}

@@ -33,7 +33,13 @@ def small_stack(docker_client: Any, local_images: dict[str, str], tmp_path: Path
 def test_apply_adopts_what_docker_compose_started(small_stack: TestStack, docker_client: Any) -> None:
     result = small_stack.cli("render")
     assert result.returncode == 0, result.stderr
-    compose = ["docker-compose", "-p", small_stack.project, "-f", str(small_stack.out_dir / "docker-compose.yml")]
+    compose = [
+        "docker-compose",
+        "-p",
+        small_stack.project,
+        "-f",
+        str(small_stack.out_dir / "docker-compose.yml"),
+    ]
     result = subprocess.run([*compose, "up", "-d"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert sorted(container_ids(docker_client, small_stack.project)) == ["alertmanager", "prometheus"]
@@ -65,8 +71,12 @@ def test_port_already_taken_is_one_line_with_what_to_do(small_stack: TestStack) 
 
 def test_no_engine_is_one_line_with_what_to_do(small_stack: TestStack, tmp_path: Path) -> None:
     result = subprocess.run(
-        [*small_stack.cli_argv("apply")], capture_output=True, text=True, timeout=120,
-        env=small_stack.cli_env(DOCKER_HOST=f"unix://{tmp_path}/no-such.sock"), cwd=small_stack.directory,
+        [*small_stack.cli_argv("apply")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=small_stack.cli_env(DOCKER_HOST=f"unix://{tmp_path}/no-such.sock"),
+        cwd=small_stack.directory,
     )
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == "stackgen: cannot reach the Docker engine"
@@ -80,8 +90,12 @@ def test_image_that_cannot_be_pulled_changes_nothing(small_stack: TestStack, doc
     with pytest.raises(RuntimeFailure) as failure:
         from stackgen.runtime.apply import ApplyOptions, apply_files
 
-        apply_files(small_stack.rendered(), small_stack.out_dir, small_stack.project,
-                    options=ApplyOptions(pull=PullPolicy.MISSING))
+        apply_files(
+            small_stack.rendered(),
+            small_stack.out_dir,
+            small_stack.project,
+            options=ApplyOptions(pull=PullPolicy.MISSING),
+        )
     assert str(failure.value).startswith(f"cannot pull image {missing}: ")
     assert "images.registry" in str(failure.value)
     assert not (small_stack.out_dir / "prometheus").exists()

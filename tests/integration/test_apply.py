@@ -11,15 +11,14 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-
 from typing import Any
 
 import pytest
+from tests.helpers import wait_until
 
 from stackgen.errors import ReloadRefused
 from stackgen.output import RenderedFile, write_output
 from stackgen.runtime.plan import ActionKind
-from tests.helpers import wait_until
 from tests.integration.runtime_stack import (
     TestStack,
     base_spec,
@@ -33,7 +32,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def stack(docker_client: Any, local_images: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestStack]:
+def stack(
+    docker_client: Any, local_images: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestStack]:
     project = f"sgapply{uuid.uuid4().hex[:8]}"
     try:
         yield TestStack(tmp_path_factory.mktemp("apply"), base_spec(project, local_images))
@@ -77,7 +78,10 @@ def test_second_apply_recreates_nothing_and_says_so(stack: TestStack, docker_cli
     before = container_ids(docker_client, stack.project)
     result = stack.cli("apply")
     assert result.returncode == 0, result.stderr
-    assert "0 created, 0 recreated, 0 started, 0 reloaded, 0 removed, 3 unchanged; 0 files written" in result.stdout
+    assert (
+        "0 created, 0 recreated, 0 started, 0 reloaded, 0 removed, 3 unchanged; 0 files written"
+        in result.stdout
+    )
     assert container_ids(docker_client, stack.project) == before
 
 
@@ -85,8 +89,11 @@ def test_plan_shows_nothing_to_do_then_a_reload(stack: TestStack) -> None:
     result = stack.cli("plan")
     assert result.returncode == 0, result.stderr
     assert "nothing to do" in result.stdout
-    stack.edit(lambda spec: spec.setdefault("rules", {}).update(
-        groups=[{"name": "planned", "rules": [{"record": "planned:up", "expr": "sum(up)"}]}]))
+    stack.edit(
+        lambda spec: spec.setdefault("rules", {}).update(
+            groups=[{"name": "planned", "rules": [{"record": "planned:up", "expr": "sum(up)"}]}]
+        )
+    )
     result = stack.cli("plan", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -117,8 +124,11 @@ def test_adding_a_target_restarts_nothing(stack: TestStack, docker_client: Any) 
     def instances() -> set[str]:
         return {t["labels"]["instance"] for t in targets_by_job(stack.prometheus_url).get("stack-self", [])}
 
-    wait_until(lambda: instances() == {"prometheus:9090", "alertmanager:9093"}, timeout=30,
-               message="the new target in /api/v1/targets")
+    wait_until(
+        lambda: instances() == {"prometheus:9090", "alertmanager:9093"},
+        timeout=30,
+        message="the new target in /api/v1/targets",
+    )
     assert container_ids(docker_client, stack.project) == before
     assert started_at(docker_client, before["prometheus"]) == started
 
@@ -143,8 +153,11 @@ def test_receiver_change_reloads_alertmanager_without_restart(stack: TestStack, 
 
 def test_interrupted_apply_is_converged_by_the_next(stack: TestStack) -> None:
     # An apply stopped between writing the files and reloading: the files are new, the service not.
-    stack.edit(lambda spec: spec["rules"]["groups"].append(
-        {"name": "interrupted", "rules": [{"record": "interrupted:up", "expr": "count(up)"}]}))
+    stack.edit(
+        lambda spec: spec["rules"]["groups"].append(
+            {"name": "interrupted", "rules": [{"record": "interrupted:up", "expr": "count(up)"}]}
+        )
+    )
     write_output(stack.rendered(), stack.out_dir)
     report, _ = stack.apply()
     assert report.files.touched == []
@@ -153,19 +166,26 @@ def test_interrupted_apply_is_converged_by_the_next(stack: TestStack) -> None:
     assert "interrupted:up" in [rule["name"] for group in groups for rule in group["rules"]]
 
 
-def test_refused_config_is_rolled_back_and_the_stack_still_answers(stack: TestStack, docker_client: Any) -> None:
+def test_refused_config_is_rolled_back_and_the_stack_still_answers(
+    stack: TestStack, docker_client: Any
+) -> None:
     before = container_ids(docker_client, stack.project)
     files = stack.rendered()
     good = files["prometheus/prometheus.yml"].content
     # Something only Prometheus itself can refuse at load time: a duration it cannot parse.
-    files["prometheus/prometheus.yml"] = RenderedFile(good.replace(b"scrape_interval: 2s", b"scrape_interval: soon", 1))
+    files["prometheus/prometheus.yml"] = RenderedFile(
+        good.replace(b"scrape_interval: 2s", b"scrape_interval: soon", 1)
+    )
     with pytest.raises(ReloadRefused) as refused:
         stack.apply(files)
     assert refused.value.exit_code == 1
     assert 'not a valid duration string: "soon"' in str(refused.value)
     assert "rolled back" in str(refused.value)
     assert (stack.out_dir / "prometheus/prometheus.yml").read_bytes() == good
-    assert get_json(stack.prometheus_url + "/api/v1/status/config")["data"]["yaml"].count("scrape_interval: 2s") >= 1
+    assert (
+        get_json(stack.prometheus_url + "/api/v1/status/config")["data"]["yaml"].count("scrape_interval: 2s")
+        >= 1
+    )
     metrics = get_json(stack.prometheus_url + "/api/v1/query?query=prometheus_config_last_reload_successful")
     assert metrics["status"] == "success"
     assert container_ids(docker_client, stack.project) == before
@@ -173,7 +193,9 @@ def test_refused_config_is_rolled_back_and_the_stack_still_answers(stack: TestSt
     assert kinds(report) == {"noop": ["alertmanager", "blackbox-exporter", "prometheus"]}
 
 
-def test_port_change_recreates_only_prometheus_and_keeps_its_data(stack: TestStack, docker_client: Any) -> None:
+def test_port_change_recreates_only_prometheus_and_keeps_its_data(
+    stack: TestStack, docker_client: Any
+) -> None:
     before = container_ids(docker_client, stack.project)
     mark = time.time()
 
@@ -187,11 +209,15 @@ def test_port_change_recreates_only_prometheus_and_keeps_its_data(stack: TestSta
     assert kinds(report) == {"recreate": ["prometheus"], "noop": ["alertmanager", "blackbox-exporter"]}
     after = container_ids(docker_client, stack.project)
     assert after["prometheus"] != before["prometheus"]
-    assert {s: i for s, i in after.items() if s != "prometheus"} == {s: i for s, i in before.items() if s != "prometheus"}
+    assert {s: i for s, i in after.items() if s != "prometheus"} == {
+        s: i for s, i in before.items() if s != "prometheus"
+    }
     assert up_at_mark(stack.prometheus_url), "the TSDB written before the recreate is gone"
 
 
-def test_image_change_recreates_only_that_service(stack: TestStack, docker_client: Any, local_images: dict[str, str]) -> None:
+def test_image_change_recreates_only_that_service(
+    stack: TestStack, docker_client: Any, local_images: dict[str, str]
+) -> None:
     alias = f"{stack.project}/blackbox:alias"
     docker_client.images.get(local_images["blackbox-exporter"]).tag(alias)
     try:
@@ -206,15 +232,27 @@ def test_image_change_recreates_only_that_service(stack: TestStack, docker_clien
         assert after["prometheus"] == before["prometheus"]
         assert after["alertmanager"] == before["alertmanager"]
     finally:
-        stack.edit(lambda spec: spec["images"].update({"blackbox-exporter": local_images["blackbox-exporter"]}))
+        stack.edit(
+            lambda spec: spec["images"].update({"blackbox-exporter": local_images["blackbox-exporter"]})
+        )
         stack.apply()
         docker_client.images.remove(alias)
 
 
 def test_docker_compose_sees_the_stack(stack: TestStack) -> None:
     result = subprocess.run(
-        ["docker-compose", "-p", stack.project, "-f", str(stack.out_dir / "docker-compose.yml"), "ps", "--services"],
-        capture_output=True, text=True, timeout=120,
+        [
+            "docker-compose",
+            "-p",
+            stack.project,
+            "-f",
+            str(stack.out_dir / "docker-compose.yml"),
+            "ps",
+            "--services",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert sorted(result.stdout.split()) == ["alertmanager", "blackbox-exporter", "prometheus"]
@@ -222,13 +260,18 @@ def test_docker_compose_sees_the_stack(stack: TestStack) -> None:
 
 def test_status_reports_healthy_services_and_targets(stack: TestStack) -> None:
     # Prometheus was recreated by an earlier test: its discovery needs a few seconds to list targets
-    wait_until(lambda: "stack-self" in targets_by_job(stack.prometheus_url), timeout=30, message="targets listed")
+    wait_until(
+        lambda: "stack-self" in targets_by_job(stack.prometheus_url), timeout=30, message="targets listed"
+    )
     result = stack.cli("status", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(result.stdout)
     assert data["healthy"] is True
     assert {s["service"]: s["state"] for s in data["services"]} == {
-        "alertmanager": "running", "blackbox-exporter": "running", "prometheus": "running"}
+        "alertmanager": "running",
+        "blackbox-exporter": "running",
+        "prometheus": "running",
+    }
     assert {job["job"] for job in data["targets"]} >= {"prometheus", "stack-self"}
 
 
@@ -246,5 +289,3 @@ def test_down_keeps_volumes_unless_asked(stack: TestStack, docker_client: Any) -
     result = stack.cli("down", "--volumes")
     assert result.returncode == 0, result.stderr
     assert docker_client.volumes.list(filters=label) == []
-
-

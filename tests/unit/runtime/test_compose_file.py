@@ -25,7 +25,10 @@ COMPOSE = {
             "ports": ["127.0.0.1:9090:9090"],
             "healthcheck": {
                 "test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:9090/-/healthy"],
-                "interval": "10s", "timeout": "5s", "retries": 3, "start_period": "1m30s",
+                "interval": "10s",
+                "timeout": "5s",
+                "retries": 3,
+                "start_period": "1m30s",
             },
             "restart": "unless-stopped",
             "labels": {"io.stackgen.role": "prometheus"},
@@ -34,7 +37,10 @@ COMPOSE = {
         },
         "alertmanager": {
             "image": "prom/alertmanager:v0.34.0",
-            "volumes": ["./alertmanager:/etc/alertmanager:ro", "./secrets/alertmanager:/etc/alertmanager/secrets:ro"],
+            "volumes": [
+                "./alertmanager:/etc/alertmanager:ro",
+                "./secrets/alertmanager:/etc/alertmanager/secrets:ro",
+            ],
             "environment": {"A": 1, "B": None},
             "labels": ["io.stackgen.role=alertmanager"],
         },
@@ -58,13 +64,22 @@ def test_services_map_to_create_args(tmp_path: Path) -> None:
     prometheus = project.service("prometheus")
     assert prometheus.role == "prometheus"
     assert prometheus.mounts == (
-        Mount(str(tmp_path.resolve() / "prometheus"), "/etc/prometheus", "ro", is_volume=False, config_dir="prometheus"),
+        Mount(
+            str(tmp_path.resolve() / "prometheus"),
+            "/etc/prometheus",
+            "ro",
+            is_volume=False,
+            config_dir="prometheus",
+        ),
         Mount("shop_prometheus-data", "/prometheus", "rw", is_volume=True),
     )
     assert prometheus.ports == (PortBinding("127.0.0.1", 9090, 9090),)
     assert prometheus.healthcheck == Healthcheck(
         ("CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:9090/-/healthy"),
-        10_000_000_000, 5_000_000_000, 3, 90_000_000_000,
+        10_000_000_000,
+        5_000_000_000,
+        3,
+        90_000_000_000,
     )
     assert prometheus.depends_on == ("alertmanager",)
     alertmanager = project.service("alertmanager")
@@ -125,7 +140,10 @@ def test_definition_hash_follows_definition_and_image(tmp_path: Path) -> None:
     assert definition_hash(prometheus, "sha256:a") != definition_hash(prometheus, "sha256:b")
     assert definition_hash(prometheus, "sha256:a") != definition_hash(prometheus, "sha256:a", "files")
     changed = dict(COMPOSE["services"]["prometheus"], ports=["127.0.0.1:9191:9090"])  # type: ignore[call-overload]
-    other = parse_project({**COMPOSE, "services": {**COMPOSE["services"], "prometheus": changed}}, tmp_path / "docker-compose.yml")
+    other = parse_project(
+        {**COMPOSE, "services": {**COMPOSE["services"], "prometheus": changed}},
+        tmp_path / "docker-compose.yml",
+    )
     assert definition_hash(other.service("prometheus"), "sha256:a") != definition_hash(prometheus, "sha256:a")
 
 

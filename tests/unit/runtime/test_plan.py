@@ -13,14 +13,22 @@ from stackgen.runtime.plan import (
 )
 
 PROMETHEUS = DesiredService(
-    "prometheus", "prometheus", "prom:2", "hash-p",
-    frozenset({"prometheus/prometheus.yml", "prometheus/rules/a.yml"}), can_reload=True,
+    "prometheus",
+    "prometheus",
+    "prom:2",
+    "hash-p",
+    frozenset({"prometheus/prometheus.yml", "prometheus/rules/a.yml"}),
+    can_reload=True,
 )
 NODE = DesiredService("node-exporter", "node-exporter", "node:1", "hash-n")
 
 
-def running(service: str, config_hash: str | None, *, state: str = "running", number: int = 1, image: str = "") -> ObservedContainer:
-    return ObservedContainer(f"id-{service}-{number}", f"x_{service}_{number}", service, number, state, None, config_hash, image)
+def running(
+    service: str, config_hash: str | None, *, state: str = "running", number: int = 1, image: str = ""
+) -> ObservedContainer:
+    return ObservedContainer(
+        f"id-{service}-{number}", f"x_{service}_{number}", service, number, state, None, config_hash, image
+    )
 
 
 def test_missing_container_is_created() -> None:
@@ -29,7 +37,9 @@ def test_missing_container_is_created() -> None:
 
 
 def test_matching_container_is_left_alone() -> None:
-    result = plan([PROMETHEUS, NODE], [running("prometheus", "hash-p"), running("node-exporter", "hash-n")], frozenset())
+    result = plan(
+        [PROMETHEUS, NODE], [running("prometheus", "hash-p"), running("node-exporter", "hash-n")], frozenset()
+    )
     assert [action.kind for action in result.actions] == [ActionKind.NOOP, ActionKind.NOOP]
     assert not result.changes_anything
 
@@ -54,19 +64,30 @@ def test_changed_config_file_reloads() -> None:
     result = plan([PROMETHEUS], [running("prometheus", "hash-p")], changed)
     assert result.actions == (
         ServiceAction(
-            "prometheus", ActionKind.RELOAD, ("1 config file changed",), ("id-prometheus-1",), ("prometheus/rules/a.yml",)
+            "prometheus",
+            ActionKind.RELOAD,
+            ("1 config file changed",),
+            ("id-prometheus-1",),
+            ("prometheus/rules/a.yml",),
         ),
     )
 
 
 def test_stopped_container_is_started_not_reloaded() -> None:
-    result = plan([PROMETHEUS], [running("prometheus", "hash-p", state="exited")], frozenset({"prometheus/prometheus.yml"}))
+    result = plan(
+        [PROMETHEUS],
+        [running("prometheus", "hash-p", state="exited")],
+        frozenset({"prometheus/prometheus.yml"}),
+    )
     assert result.actions[0].kind is ActionKind.START
     assert result.actions[0].reasons == ("container is exited",)
 
 
 def test_dead_container_is_recreated() -> None:
-    assert plan([NODE], [running("node-exporter", "hash-n", state="dead")], frozenset()).actions[0].kind is ActionKind.RECREATE
+    assert (
+        plan([NODE], [running("node-exporter", "hash-n", state="dead")], frozenset()).actions[0].kind
+        is ActionKind.RECREATE
+    )
 
 
 def test_service_gone_from_the_stack_is_removed() -> None:
@@ -86,7 +107,9 @@ def test_extra_containers_are_removed_keeping_the_matching_one() -> None:
 
 
 def test_grafana_password_change_asks_for_a_reset() -> None:
-    grafana = DesiredService("grafana", "grafana", "g", "hash-g", frozenset({"grafana/dashboards/a.json"}), True)
+    grafana = DesiredService(
+        "grafana", "grafana", "g", "hash-g", frozenset({"grafana/dashboards/a.json"}), True
+    )
     result = plan([grafana], [running("grafana", "hash-g")], frozenset({"secrets/grafana/admin_password"}))
     assert result.actions[0].kind is ActionKind.NOOP
     assert result.actions[0].reset_admin_password
@@ -100,8 +123,12 @@ def test_grafana_password_change_asks_for_a_reset() -> None:
 def test_plan_data_is_what_json_prints() -> None:
     result = plan([PROMETHEUS], [running("prometheus", "hash-p")], frozenset({"prometheus/prometheus.yml"}))
     assert result.to_data() == [
-        {"service": "prometheus", "action": "reload", "reasons": ["1 config file changed"],
-         "changed_files": ["prometheus/prometheus.yml"]}
+        {
+            "service": "prometheus",
+            "action": "reload",
+            "reasons": ["1 config file changed"],
+            "changed_files": ["prometheus/prometheus.yml"],
+        }
     ]
 
 
@@ -139,7 +166,9 @@ FILES = {
 def test_watched_files_skip_targets_and_bookkeeping(tmp_path) -> None:
     project = parse_project(COMPOSE, tmp_path / "docker-compose.yml")
     assert watched_files(project.service("prometheus"), FILES) == {
-        "prometheus/prometheus.yml", "prometheus/rules/a.yml", "secrets/prometheus/token",
+        "prometheus/prometheus.yml",
+        "prometheus/rules/a.yml",
+        "secrets/prometheus/token",
     }
 
 
@@ -151,9 +180,12 @@ def test_target_edit_changes_nothing_and_otel_config_edit_recreates(tmp_path) ->
     assert before["prometheus"].config_hash == after["prometheus"].config_hash
     assert before["otel-collector"].config_hash != after["otel-collector"].config_hash
     assert not after["otel-collector"].can_reload
-    observed = [running("prometheus", before["prometheus"].config_hash),
-                running("otel-collector", before["otel-collector"].config_hash)]
+    observed = [
+        running("prometheus", before["prometheus"].config_hash),
+        running("otel-collector", before["otel-collector"].config_hash),
+    ]
     result = plan(list(after.values()), observed, changed_files(edited, FILES))
     assert [(a.service, a.kind) for a in result.actions] == [
-        ("otel-collector", ActionKind.RECREATE), ("prometheus", ActionKind.NOOP),
+        ("otel-collector", ActionKind.RECREATE),
+        ("prometheus", ActionKind.NOOP),
     ]
