@@ -101,6 +101,7 @@ def write_output(files: Mapping[str, RenderedFile], out_dir: Path) -> WriteResul
 
 def restore_output(out_dir: Path, previous: Mapping[str, bytes | None]) -> None:
     """Undo a write: put back each file's previous bytes (None: the file did not exist)."""
+    _manifest_after_restore(out_dir, previous)
     for path, content in sorted(previous.items()):
         target = out_dir / path
         if content is None:
@@ -114,6 +115,22 @@ def restore_output(out_dir: Path, previous: Mapping[str, bytes | None]) -> None:
             mode = 0o600
         _ensure_dir(target.parent, out_dir, owner)
         _atomic_write(target, content, mode, owner)
+
+
+def _manifest_after_restore(out_dir: Path, previous: Mapping[str, bytes | None]) -> None:
+    """The manifest lists what is on disk: drop files a restore deletes, add back files it recreates."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return
+    files = data.get("files", {})
+    for path, content in previous.items():
+        if content is None:
+            files.pop(path, None)
+        else:
+            files[path] = "secret" if path.startswith(SECRET_DIR + "/") else hashlib.sha256(content).hexdigest()[:16]
+    text = json.dumps({"generated_by": "stackgen", "files": dict(sorted(files.items()))}, indent=1, sort_keys=True)
+    _atomic_write(out_dir / MANIFEST, (text + "\n").encode(), 0o644)
 
 
 def _stage(path: Path, file: RenderedFile) -> None:

@@ -172,7 +172,7 @@ def _node_exporter(stack: Stack, service: Service) -> dict[str, Any]:
         "image": stack.images.image_for("node-exporter"),
         # The systemd collector needs the host's D-Bus; off here as in upstream's default.
         "command": ["--path.rootfs=/host", "--no-collector.systemd", "--web.listen-address=:9100"],
-        "volumes": ["/:/host:ro,rslave"],
+        "volumes": ["/:/host:ro"],
         "pid": "host",
         **_published(stack, stack.exporters.node.port, 9100),
         "healthcheck": _wget_check("http://localhost:9100/metrics", "30s"),
