@@ -1,8 +1,7 @@
 """Rule packs and dashboards against a real stack: rules evaluate cleanly, alerts fire, panels have data.
 
-One stack applied with `apply` (Prometheus 2.42, Alertmanager 0.25, blackbox, the relay) plus a
-node_exporter container of the test's own on the stack network (the stack's node-exporter service
-mounts / with rslave, which needs a shared root mount that test machines may not have). A TCP probe
+One stack applied with `apply` (Prometheus 2.42, Alertmanager 0.25, node_exporter 1.5, blackbox,
+the relay). A TCP probe
 of a closed port fires ProbeFailed, routed to a DingTalk receiver whose robot is a fake on docker0's
 address, so notifications flow Prometheus -> Alertmanager -> relay -> "DingTalk". Then every query of
 the dashboards whose exporters run here must return data. Traffic: loopback, the stack's containers
@@ -28,6 +27,7 @@ from tests.integration.runtime_stack import TestStack, free_port, get_json, targ
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+IMAGE_ROLES = ("prometheus", "alertmanager", "node-exporter", "blackbox-exporter", "relay-base")
 PACKS = ["prometheus-self", "alertmanager", "node", "blackbox", "go-runtime", "relay", "watchdog"]
 LIVE_DASHBOARDS = ["overview", "prometheus", "alertmanager", "node", "blackbox", "go-runtime", "relay"]
 # Panels that only have data in some situations ("needs:" in the dashboard file): this stack makes these.
@@ -45,7 +45,6 @@ DINGTALK_TOKEN = "content-live-token"
 class LiveStack:
     stack: TestStack
     robot: FakeDingTalk
-    node_job: str
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -66,9 +65,9 @@ def query(stack: TestStack, expr: str) -> list[dict[str, Any]]:
 
 
 def remove_project(docker_client: Any, project: str) -> None:
-    for label in (f"com.docker.compose.project={project}", f"io.stackgen.test={project}"):
-        for container in docker_client.containers.list(all=True, filters={"label": label}):
-            container.remove(force=True)
+    label = {"label": f"com.docker.compose.project={project}"}
+    for container in docker_client.containers.list(all=True, filters=label):
+        container.remove(force=True)
     for network in docker_client.networks.list(filters={"label": f"com.docker.compose.project={project}"}):
         network.remove()
     for volume in docker_client.volumes.list(filters={"label": f"com.docker.compose.project={project}"}):
@@ -86,21 +85,18 @@ def bridge_gateway(docker_client: Any) -> str:
 def live(docker_client: Any, local_images: dict[str, str],
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     project = f"sgcontent{uuid.uuid4().hex[:8]}"
-    node_name = f"{project}-node"
     gateway = bridge_gateway(docker_client)
     robot = FakeDingTalk(DINGTALK_TOKEN, host=gateway).start()
     spec = {
         "version": 1,
         "name": project,
         # relay-base: the local Python image the relay is built on (no registry here)
-        "images": {role: local_images[role] for role in ("prometheus", "alertmanager", "blackbox-exporter",
-                                                         "relay-base") if role in local_images},
+        "images": {role: local_images[role] for role in IMAGE_ROLES if role in local_images},
         "prometheus": {"port": free_port(), "scrape_interval": "2s", "evaluation_interval": "2s"},
         "alertmanager": {"port": free_port()},
         "grafana": {"enabled": False},
-        "exporters": {"node": False, "cadvisor": False, "blackbox": True, "pushgateway": False},
+        "exporters": {"node": True, "cadvisor": False, "blackbox": True, "pushgateway": False},
         "tracing": {"enabled": False},
-        "targets": [{"job": "node-host", "targets": [f"{node_name}:9100"]}],
         "probes": [
             {"name": "healthy", "module": "http_2xx", "targets": ["http://prometheus:9090/-/healthy"]},
             {"name": "closed-port", "module": "tcp_connect", "targets": ["alertmanager:1"]},
@@ -115,12 +111,7 @@ def live(docker_client: Any, local_images: dict[str, str],
     try:
         stack = TestStack(tmp_path_factory.mktemp("content"), spec)
         stack.apply()
-        network = docker_client.networks.list(filters={"label": f"com.docker.compose.project={project}"})[0]
-        docker_client.containers.run(
-            local_images["node-exporter"], ["--no-collector.systemd", "--web.listen-address=:9100"],
-            name=node_name, network=network.name, detach=True, labels={"io.stackgen.test": project},
-        )
-        yield LiveStack(stack, robot, "node-host")
+        yield LiveStack(stack, robot)
     finally:
         robot.stop()
         remove_project(docker_client, project)
@@ -129,7 +120,7 @@ def live(docker_client: Any, local_images: dict[str, str],
 @pytest.fixture(scope="module")
 def converged(live: LiveStack) -> LiveStack:
     """Every target up, alerts delivered through the relay, and a few evaluations behind us."""
-    expected_jobs = {"prometheus", "alertmanager", "blackbox-exporter", "relay", live.node_job, "healthy",
+    expected_jobs = {"prometheus", "alertmanager", "node-exporter", "blackbox-exporter", "relay", "healthy",
                      "closed-port"}
 
     def all_up() -> bool:
