@@ -43,9 +43,9 @@ def available_dashboards() -> list[str]:
 def _read(name: str) -> dict[str, Any]:
     if name not in available_dashboards():
         raise DashboardError(f"no dashboard named '{name}'; dashboards: {', '.join(available_dashboards())}")
-    from ruamel.yaml import YAML  # imported lazily: `stackgen --help` must start fast
+    from stackgen.spec.load import read_yaml_data
 
-    data = YAML(typ="safe").load((_dashboards_dir() / f"{name}.yml").read_text(encoding="utf-8"))
+    data = read_yaml_data((_dashboards_dir() / f"{name}.yml").read_text(encoding="utf-8"), f"{name}.yml")
     if not isinstance(data, dict) or not data.get("title") or not isinstance(data.get("rows"), list):
         raise DashboardError(f"dashboard '{name}' is malformed: it needs a title and a list of rows")
     return data

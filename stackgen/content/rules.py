@@ -53,9 +53,9 @@ def _read_pack(name: str) -> dict[str, Any]:
     """The pack file as data; cached, so callers must copy before changing it."""
     if name not in available_packs():
         raise UnknownPack(f"no rule pack named '{name}'; packs: {', '.join(available_packs())}")
-    from ruamel.yaml import YAML  # imported lazily: `stackgen --help` must start fast
+    from stackgen.spec.load import read_yaml_data
 
-    data = YAML(typ="safe").load((_rules_dir() / f"{name}.yml").read_text(encoding="utf-8"))
+    data = read_yaml_data((_rules_dir() / f"{name}.yml").read_text(encoding="utf-8"), f"{name}.yml")
     if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
         raise PackError(f"rule pack '{name}' is malformed: it needs a list of groups")
     return data

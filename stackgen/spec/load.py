@@ -117,9 +117,17 @@ def load_spec_file(path: Path, env: Mapping[str, str] | None, display_name: str 
     return LoadedSpec(name, path, data, positions, problems)
 
 
-class _ParseFailed(Exception):
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
+def read_yaml_data(text: str, name: str = "<data>") -> Any:
+    """Plain data from YAML text shipped with stackgen (packs, dashboards), by the same YAML 1.2 rules
+    and fast parser as specs; raises ValueError with the position of a syntax error."""
+    node, problem = _parse_yaml(text, name)
+    if problem is not None:
+        raise ValueError(problem.format())
+    problems: list[Problem] = []
+    data = _to_plain(node, (), Positions(), None, problems, name) if node is not None else None
+    if problems:
+        raise ValueError(problems[0].format())
+    return data
 
 
 def _parse_yaml(text: str, name: str) -> tuple[Any, Problem | None]:
