@@ -1,0 +1,155 @@
+"""Checks of meaning the schema cannot express (stackgen/spec/meaning.py)."""
+
+# ruff: noqa: E501  (whole error strings are asserted, as the style guide asks)
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stackgen.spec.meaning import duration_seconds
+from stackgen.spec.problems import Severity
+from stackgen.spec.validate import check_spec
+from tests.unit.core_helpers import base_spec, write_spec
+
+
+def check(tmp_path: Path, **sections: object) -> tuple[list[str], list[str]]:
+    """(errors, notices) of base_spec(**sections), formatted."""
+    path = write_spec(tmp_path, base_spec(**sections))
+    checked = check_spec(path, {}, display_name="s.yaml")
+    return [p.format() for p in checked.errors], [p.format() for p in checked.notices]
+
+
+def messages(tmp_path: Path, **sections: object) -> list[str]:
+    """Just 'path: message' of each error, without positions (the data is written by a dumper)."""
+    errors, _ = check(tmp_path, **sections)
+    return [line.split(": ", 1)[1] for line in errors]
+
+
+def rule_group(*rules: dict[str, object], name: str = "g") -> dict[str, object]:
+    return {"include": [], "groups": [{"name": name, "rules": list(rules)}]}
+
+
+def test_valid_promql_including_a_bare_number(tmp_path: Path) -> None:
+    assert messages(tmp_path, rules=rule_group(
+        {"alert": "A", "expr": 'sum by (job) (rate(x{a=~"b.*"}[5m])) > 0.5', "for": "5m"},
+        {"record": "job:x:rate5m", "expr": "rate(x[5m])"},
+        {"alert": "Always", "expr": 1})) == []
+
+
+@pytest.mark.parametrize(("rule", "expected"), [
+    ({"alert": "A", "expr": "rate(x[5m]"}, "rules.groups.0.rules.0.expr: invalid PromQL"),
+    ({"alert": "A", "expr": "  "}, "rules.groups.0.rules.0.expr: empty PromQL expression"),
+    ({"record": "bad name", "expr": "up"}, "rules.groups.0.rules.0.record: invalid metric name 'bad name'"),
+    ({"record": "job:up", "expr": "up", "for": "5m"}, "rules.groups.0.rules.0: `for`, `keep_firing_for` and "
+                                                      "`annotations` belong to alerting rules only"),
+    ({"expr": "up"}, "rules.groups.0.rules.0: a rule needs exactly one of `alert` or `record`"),
+])
+def test_rule_problems(tmp_path: Path, rule: dict[str, object], expected: str) -> None:
+    [found] = messages(tmp_path, rules=rule_group(rule))
+    assert found.startswith(expected)
+
+
+def test_job_and_probe_names_share_one_namespace(tmp_path: Path) -> None:
+    found = messages(tmp_path, targets=[{"job": "web", "targets": ["a:1"]}],
+                     probes=[{"name": "web", "module": "http_2xx", "targets": ["http://a/"]}])
+    assert found == ["probes.0.name: duplicate job 'web' (first defined on line 8)"]
+
+
+def test_a_job_takes_one_discovery(tmp_path: Path) -> None:
+    [found] = messages(tmp_path, targets=[{"job": "a", "targets": ["a:1"], "dns": {"names": ["a.local"]}}])
+    assert found.startswith("targets.0.dns: a job takes one of `targets`, `consul` or `dns`, not targets and dns")
+
+
+def test_replica_ports_collide_with_the_next_service(tmp_path: Path) -> None:
+    """Replicas publish port, port+1, ...: prometheus-2 on 9091 collides with a pushgateway on 9091."""
+    found = messages(tmp_path, prometheus={"replicas": 2}, exporters={"pushgateway": True})
+    assert found == ["exporters.pushgateway: port 9091 is already published by prometheus.port"]
+
+
+def test_listen_on_every_address_is_a_notice(tmp_path: Path) -> None:
+    errors, notices = check(tmp_path, listen="0.0.0.0")
+    assert errors == []
+    assert len(notices) == 1 and "notice: listen: 0.0.0.0 publishes every port" in notices[0]
+
+
+def test_default_timeout_follows_a_short_interval(tmp_path: Path) -> None:
+    assert messages(tmp_path, prometheus={"scrape_interval": "5s"}) == []
+
+
+def test_job_timeout_longer_than_job_interval(tmp_path: Path) -> None:
+    found = messages(tmp_path, targets=[{"job": "a", "targets": ["a:1"], "scrape_interval": "5s",
+                                         "scrape_timeout": "6s"}])
+    assert found == ["targets.0.scrape_timeout: scrape_timeout is longer than scrape_interval"]
+
+
+def test_route_receivers(tmp_path: Path) -> None:
+    receivers = [{"name": "a"}, {"name": "b"}]
+    assert messages(tmp_path, receivers=receivers, route={"receiver": "null"}) == []
+    found = messages(tmp_path, receivers=receivers, route={"receiver": "a", "routes": [
+        {"receivers": ["a", "c"], "routes": [{"receiver": "b"}]},
+        {"receiver": "a", "receivers": ["b"]}]})
+    assert found == [
+        "route.routes.0.receivers: a route with several `receivers` cannot have child `routes` (it becomes one "
+        "sibling route per receiver; nest the children under a route of their own)",
+        "route.routes.0.receivers.1: unknown receiver 'c' (define it under receivers)",
+        "route.routes.1.receivers: give either `receiver` or `receivers`, not both",
+    ]
+
+
+def test_root_route_needs_a_receiver(tmp_path: Path) -> None:
+    assert messages(tmp_path, receivers=[{"name": "a"}], route={"group_by": ["job"]}) == [
+        "route: the root route needs a `receiver`"]
+
+
+@pytest.mark.parametrize("matcher", ['a="b"', "a=b", "a!=b", 'a=~"b|c"', 'a!~"x.*"', '{a="b"}', '"quoted name"="v"',
+                                     "a=", "a = b"])
+def test_valid_matchers(tmp_path: Path, matcher: str) -> None:
+    assert messages(tmp_path, receivers=[{"name": "a"}], route={"receiver": "a", "matchers": [matcher]}) == []
+
+
+@pytest.mark.parametrize("matcher", ["a", "a b", "=b", "1a=b", 'a=~"("'])
+def test_invalid_matchers(tmp_path: Path, matcher: str) -> None:
+    [found] = messages(tmp_path, receivers=[{"name": "a"}], route={"receiver": "a", "matchers": [matcher]})
+    assert found.startswith("route.matchers.0: invalid")
+
+
+def test_unknown_pack_parameter_has_a_hint(tmp_path: Path) -> None:
+    from stackgen.content import catalog
+
+    pack = "node"
+    known = catalog.pack_params(pack)
+    if not known:
+        pytest.skip("the node pack has no parameters")
+    misspelt = next(iter(known)) + "x"
+    [found] = messages(tmp_path, rules={"include": [pack], "params": {pack: {misspelt: 1}}})
+    assert found.startswith(f"rules.params.{pack}.{misspelt}: pack '{pack}' has no parameter '{misspelt}'")
+
+
+def test_rule_file_problems_are_reported_at_their_own_file(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "mine.yml").write_text(
+        "groups:\n  - name: mine\n    rules:\n      - alert: Bad\n        expr: rate(x[5m]\n", encoding="utf-8")
+    path = write_spec(tmp_path, base_spec(rules={"include": [], "files": ["rules/mine.yml"]}))
+    [problem] = check_spec(path, {}, display_name="s.yaml").errors
+    assert problem.format().startswith("rules/mine.yml:5:15: groups.0.rules.0.expr: invalid PromQL")
+
+
+def test_missing_template_of_a_relay_channel(tmp_path: Path) -> None:
+    [found] = messages(tmp_path, receivers=[{"name": "d", "dingtalk": {"url": "https://x", "template": "t.j2"}}])
+    assert found.startswith("receivers.0.dingtalk.template: no such file: t.j2")
+
+
+def test_notices_are_not_errors(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, base_spec(targets=[{"job": "a", "targets": ["localhost:1"]}]))
+    checked = check_spec(path, {})
+    assert checked.errors == []
+    assert [problem.severity for problem in checked.problems] == [Severity.NOTICE]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("0", 0.0), ("30s", 30), ("1h30m", 5400), ("100ms", 0.1),
+                                               ("1y2w3d", 31536000 + 2 * 604800 + 3 * 86400), ("5", None),
+                                               ("1.5h", None), ("m", None)])
+def test_duration_seconds(text: str, seconds: float | None) -> None:
+    assert duration_seconds(text) == seconds
