@@ -1,0 +1,109 @@
+"""The upstream tools judge what stackgen renders, for the contract and for every blueprint:
+promtool (config, rule files, file_sd), amtool, the official Compose schema, docker-compose 1.29, and
+Grafana's provisioning and dashboard formats.
+
+Each output is rendered once (by `stackgen render` as a subprocess, as a user runs it) and shared by the
+checks. A missing tool skips locally and fails in CI (see core_helpers.require_tool).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.unit.core_helpers import (
+    BLUEPRINTS,
+    CONTRACT,
+    CONTRACT_ENV,
+    check_alertmanager,
+    check_compose_config,
+    check_compose_schema,
+    check_grafana,
+    check_prometheus,
+    run_stackgen,
+)
+
+# Rendering six outputs and running the tools on them takes ~10 s in all.
+pytestmark = pytest.mark.slow
+
+BLUEPRINT_NAMES = sorted(path.parent.name for path in BLUEPRINTS.glob("*/stack.yaml"))
+OUTPUTS = ["contract", *(f"blueprint-{name}" for name in BLUEPRINT_NAMES)]
+
+
+def blueprint_env(env_example: Path) -> dict[str, str]:
+    """A value for every variable a blueprint's .env.example names: URLs look like URLs."""
+    values = dict(CONTRACT_ENV)
+    if env_example.is_file():
+        for line in env_example.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=", line)
+            if match and match.group(1) not in values:
+                name = match.group(1)
+                values[name] = (f"https://hooks.example.com/{name.lower()}?access_token=t"
+                                if name.endswith("URL") else f"test-{name.lower()}")
+    return values
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Output dir per name: the contract and `stackgen init --blueprint NAME` for each blueprint."""
+    if not CONTRACT.is_file():
+        pytest.fail(f"the contract is missing: {CONTRACT}")
+    outputs: dict[str, Path] = {}
+    root = tmp_path_factory.mktemp("upstream")
+    contract_dir = root / "contract"
+    contract_dir.mkdir()
+    shutil.copy(CONTRACT, contract_dir / "stack.yaml")
+    envs = {"contract": (contract_dir, CONTRACT_ENV)}
+    for name in BLUEPRINT_NAMES:
+        directory = root / f"blueprint-{name}"
+        completed = run_stackgen("init", str(directory), "--blueprint", name)
+        assert completed.returncode == 0, completed.stderr
+        envs[f"blueprint-{name}"] = (directory, blueprint_env(directory / ".env.example"))
+    for name, (directory, env) in envs.items():
+        completed = run_stackgen("render", "-f", "stack.yaml", cwd=directory, env=env)
+        assert completed.returncode == 0, f"{name}: render failed:\n{completed.stderr}"
+        assert "Traceback" not in completed.stderr
+        outputs[name] = directory / "generated"
+    return outputs
+
+
+def test_every_blueprint_is_covered() -> None:
+    assert {"minimal", "default"} <= set(BLUEPRINT_NAMES)
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_promtool(name: str, rendered: dict[str, Path], tmp_path: Path) -> None:
+    check_prometheus(rendered[name], tmp_path)
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_amtool(name: str, rendered: dict[str, Path], tmp_path: Path) -> None:
+    check_alertmanager(rendered[name], tmp_path)
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_docker_compose_config(name: str, rendered: dict[str, Path]) -> None:
+    check_compose_config(rendered[name])
+
+
+def test_compose_schema(rendered: dict[str, Path]) -> None:
+    check_compose_schema([rendered[name] / "docker-compose.yml" for name in OUTPUTS])
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_grafana_formats(name: str, rendered: dict[str, Path]) -> None:
+    check_grafana(rendered[name])
+    if name != "blueprint-minimal":
+        assert list((rendered[name] / "grafana" / "dashboards").glob("*.json")), "no dashboards rendered"
+
+
+def test_contract_secrets_stay_in_secret_files(rendered: dict[str, Path]) -> None:
+    out = rendered["contract"]
+    for path in out.rglob("*"):
+        if path.is_file() and "secrets" not in path.relative_to(out).parts:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for value in CONTRACT_ENV.values():
+                assert value not in text, f"a secret leaked into {path}"
