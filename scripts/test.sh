@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The project's test command: `bash scripts/test.sh [PYTEST-ARGS...]`.
+#
+# Works on a fresh Debian 12 machine as root with only PyPI and Debian's archive reachable (that is
+# how CI runs it, through .ci/run), and is quick where everything is there already:
+#   1. the Debian packages the tests use (promtool, amtool, docker-compose 1.29, dockerd) and the
+#      ones the local images are made from: one `apt-get update` + install, only if one is missing;
+#   2. a Docker engine (scripts/ensure-dockerd.sh starts dockerd if `docker info` fails);
+#   3. the local images (scripts/build-local-images.sh; skips those that are up to date);
+#   4. stackgen and its test extras: `pip install -e '.[test]'` into the current Python, or into
+#      .venv when that Python is Debian's externally managed one;
+#   5. `python -m pytest "$@"`, whose exit code is this script's. "No tests collected" (5) stays a
+#      failure: a run that tested nothing must not pass.
+# PYTHON chooses the interpreter (default: python3 on PATH). PYTEST_TIMEOUT (default 900 s) is
+# pytest-timeout's per-test limit, so that one hung test cannot eat CI's 90 minutes.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step_started=$EPOCHREALTIME
+step() {  # NAME: print how long the previous step took, then announce the next
+    local now=$EPOCHREALTIME
+    [[ -n "${current_step:-}" ]] \
+        && echo "test.sh: $current_step took $(awk "BEGIN { printf \"%.1f\", $now - $step_started }") s" >&2
+    current_step=$1
+    step_started=$now
+    [[ -n "$1" ]] && echo "test.sh: $1" >&2
+    return 0
+}
+
+step "Debian packages"
+# shellcheck disable=SC2207  # the list is space-separated package names
+image_packages=($(bash scripts/build-local-images.sh --packages))
+bash scripts/apt-ensure.sh prometheus prometheus-alertmanager docker-compose docker.io python3 "${image_packages[@]}"
+
+step "Docker engine"
+bash scripts/ensure-dockerd.sh
+
+step "local images"
+bash scripts/build-local-images.sh
+
+step "Python environment"
+python=${PYTHON:-python3}
+if ! "$python" - <<'PY'
+import os, sys, sysconfig
+in_venv = sys.prefix != sys.base_prefix
+managed = os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))
+sys.exit(0 if in_venv or not managed else 1)
+PY
+then
+    # Debian's own python3 refuses pip installs (PEP 668): use a virtual environment beside the code
+    if [[ ! -x .venv/bin/python ]]; then
+        bash scripts/apt-ensure.sh python3-venv
+        "$python" -m venv .venv
+    fi
+    python=.venv/bin/python
+fi
+"$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test]'
+
+step "pytest"
+export PYTEST_TIMEOUT=${PYTEST_TIMEOUT:-900}
+extra=()
+[[ "${CI:-}" == true ]] && extra+=(--durations=15)
+status=0
+"$python" -m pytest "${extra[@]}" "$@" || status=$?
+step ""
+exit $status
