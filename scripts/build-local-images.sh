@@ -368,7 +368,7 @@ stage_python() {
 # --- build, import, check ------------------------------------------------------------------------
 
 build() {
-    local role=$1 tag=${TAGS[$1]} recipe root change args started
+    local role=$1 tag=${TAGS[$1]} recipe root change args started previous
     recipe=$(recipe_of "$role")
     if [[ $force -eq 0 && "$(current_recipe "$tag")" == "$recipe" ]]; then
         log "$tag is up to date"
@@ -385,7 +385,10 @@ build() {
           --change "LABEL io.stackgen.local-image.role=$role"
           --message "stackgen scripts/build-local-images.sh from Debian ${SOURCES[$role]%% *}")
     for change in "${CHANGES[@]}"; do args+=(--change "$change"); done
+    previous=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
     tar --numeric-owner -C "$root" -cf - . | docker import "${args[@]}" - "$tag" >/dev/null
+    # the replaced image is left untagged: remove it, unless a container still uses it
+    [[ -z "$previous" ]] || docker rmi "$previous" >/dev/null 2>&1 || true
     log "built $tag ($(du -sh "$root" | cut -f1), $(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $started }") s)"
     rm -rf "$root"
 }
