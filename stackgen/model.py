@@ -246,6 +246,15 @@ def _packs_for(exporters: Exporters, grafana: bool, receivers: tuple[Receiver, .
     return tuple(name for name, needs in table.items() if running[needs] and name in shipped)
 
 
+# Channel settings that name a host the container must reach (a local webhook, SMTP or chat fake).
+LOCAL_ENDPOINT_KEYS = ("url", "smarthost", "api_url")
+
+
+def _local_endpoints(settings: Mapping[str, Any], local: Any) -> Mapping[str, Any]:
+    return {key: local(value) if key in LOCAL_ENDPOINT_KEYS and isinstance(value, str) else value
+            for key, value in settings.items()}
+
+
 def rewrite_local_address(address: str) -> str | None:
     """`localhost:8080` -> `host.docker.internal:8080` (None if the address is not local)."""
     match = _LOCAL_HOST.match(address.strip())
@@ -346,7 +355,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         Receiver(
             name=receiver["name"],
             channels=tuple(
-                Channel(kind, settings)
+                Channel(kind, _local_endpoints(settings, local))
                 for kind in CHANNEL_KINDS
                 if kind in receiver
                 for settings in (receiver[kind] if isinstance(receiver[kind], list) else [receiver[kind]])

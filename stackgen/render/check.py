@@ -37,7 +37,7 @@ def check_rendered(files: Mapping[str, RenderedFile]) -> list[str]:
             target.write_bytes(file.content)
         if promtool:
             configs = sorted((root / "prometheus").glob("prometheus*.yml"))
-            rules = sorted((root / "prometheus" / "rules").glob("*.yml"))
+            rules = sorted((root / "prometheus" / "rules").rglob("*.yml"))
             for config in configs:
                 # --syntax-only: the *_file secrets it names exist only inside the containers.
                 try:

@@ -74,8 +74,9 @@ def _wget_check(url: str, interval: str = "10s") -> dict[str, Any]:
             "retries": 5, "start_period": "20s"}
 
 
-def _host_gateway(stack: Stack) -> list[str]:
-    return [f"{HOST_GATEWAY_NAME}:host-gateway"] if stack.host_access == "auto" else []
+def _host_gateway(stack: Stack) -> dict[str, list[str]]:
+    """host.docker.internal for containers that reach the host: targets, probes, local webhooks."""
+    return {"extra_hosts": [f"{HOST_GATEWAY_NAME}:host-gateway"]} if stack.host_access == "auto" else {}
 
 
 def _secrets_mount(service: str) -> str:
@@ -100,11 +101,9 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
         "command": command,
         "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus"],
         "ports": [_port(stack, settings.port + offset, 9090)],
-        "extra_hosts": _host_gateway(stack),
+        **_host_gateway(stack),
         "healthcheck": _wget_check("http://localhost:9090/-/healthy"),
     }
-    if not config["extra_hosts"]:
-        del config["extra_hosts"]
     return config
 
 
@@ -132,6 +131,7 @@ def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
         "volumes": ["./alertmanager:/etc/alertmanager:ro", _secrets_mount("alertmanager"),
                     f"{service.name}-data:/alertmanager"],
         "ports": [_port(stack, settings.port + offset, 9093)],
+        **_host_gateway(stack),
         "healthcheck": _wget_check("http://localhost:9093/-/healthy"),
     }
 
@@ -198,11 +198,9 @@ def _blackbox(stack: Stack, service: Service) -> dict[str, Any]:
         "command": ["--config.file=/etc/blackbox_exporter/blackbox.yml", "--web.listen-address=:9115"],
         "volumes": ["./blackbox:/etc/blackbox_exporter:ro"],
         **_published(stack, stack.exporters.blackbox.port, 9115),
-        "extra_hosts": _host_gateway(stack),
+        **_host_gateway(stack),
         "healthcheck": _wget_check("http://localhost:9115/-/healthy", "30s"),
     }
-    if not config["extra_hosts"]:
-        del config["extra_hosts"]
     return config
 
 
@@ -223,6 +221,7 @@ def _relay(stack: Stack, service: Service) -> dict[str, Any]:
         "image": RELAY_IMAGE,
         "volumes": [f"./relay:{RELAY_CONFIG_DIR}:ro", _secrets_mount("relay")],
         **_published(stack, stack.relay_port, 9095),
+        **_host_gateway(stack),
         "healthcheck": {
             "test": ["CMD", "python3", "-c",
                      "import urllib.request; urllib.request.urlopen('http://localhost:9095/-/healthy', timeout=4)"],

@@ -8,11 +8,11 @@ from typing import Any
 from stackgen.model import Job, Probe, Stack
 from stackgen.output import RenderedFile
 from stackgen.render.dump import json_bytes, yaml_bytes
+from stackgen.render.rules import RULE_DIRS
 from stackgen.render.secrets import SecretFiles
 from stackgen.render.topology import Service, by_role, services, slug
 from stackgen.render.tracing import SPANMETRICS_PORT
 
-RULES_DIR = "rules"
 TARGETS_DIR = "targets"
 # Roles whose own metrics the stack scrapes, with the path they serve them on.
 SELF_SCRAPED = {
@@ -32,7 +32,7 @@ def render_prometheus(stack: Stack) -> dict[str, RenderedFile]:
     for replica in replicas:
         config = {
             "global": global_config(stack, replica),
-            "rule_files": [f"{RULES_DIR}/*.yml"],
+            "rule_files": [f"{directory}/*.yml" for directory in RULE_DIRS.values()],
             "alerting": alerting_config(stack),
             "scrape_configs": scrape_configs,
         }
@@ -58,7 +58,8 @@ def config_file_name(replica: Service) -> str:
 
 
 def probe_file_stem(probe: Probe) -> str:
-    return f"probe-{slug(probe.name)}"
+    """Probes have a folder of their own: a job called `probes` or `probe-x` cannot take their file."""
+    return f"probes/{slug(probe.name)}"
 
 
 def global_config(stack: Stack, replica: Service) -> dict[str, Any]:

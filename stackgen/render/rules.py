@@ -12,16 +12,22 @@ from stackgen.render.dump import yaml_bytes
 from stackgen.render.topology import slug
 
 
+RULE_DIRS = {"groups": "rules", "packs": "rules/packs", "files": "rules/files"}
+
+
 def render_rules(stack: Stack) -> dict[str, RenderedFile]:
     """prometheus/rules/*.yml: one file per pack, per user group, and per included rule file."""
     files: dict[str, RenderedFile] = {}
-    for pack, groups in pack_groups(stack).items():
-        files[f"prometheus/rules/pack-{slug(pack)}.yml"] = RenderedFile(yaml_bytes({"groups": groups}))
     for group in stack.rule_groups:
-        files[f"prometheus/rules/{slug(str(group['name']))}.yml"] = RenderedFile(yaml_bytes({"groups": [group]}))
+        files[f"prometheus/{RULE_DIRS['groups']}/{slug(str(group['name']))}.yml"] = RenderedFile(
+            yaml_bytes({"groups": [group]}))
+    # Packs and included files have folders of their own, so no group name can take their file.
+    for pack, groups in pack_groups(stack).items():
+        files[f"prometheus/{RULE_DIRS['packs']}/{slug(pack)}.yml"] = RenderedFile(yaml_bytes({"groups": groups}))
     for path in stack.rule_files:
         # Kept byte for byte: whatever promtool accepts, Prometheus gets exactly as written.
-        files[f"prometheus/rules/file-{slug(Path(path).name)}"] = RenderedFile(Path(path).read_bytes())
+        name = slug(Path(path).relative_to(stack.spec_dir).with_suffix("").as_posix())
+        files[f"prometheus/{RULE_DIRS['files']}/{name}.yml"] = RenderedFile(Path(path).read_bytes())
     return files
 
 

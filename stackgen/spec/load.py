@@ -18,6 +18,21 @@ from stackgen.spec.problems import Path as DataPath
 from stackgen.spec.problems import Problem
 
 MAX_SPEC_BYTES = 8 * 1024 * 1024
+MAX_VALUES = 1_000_000  # far above any real spec; stops alias bombs expanding without end
+
+
+class _TooLarge(Exception):
+    """The spec expands (through aliases) to more values than any real spec has."""
+
+
+@dataclass
+class _Budget:
+    left: int = MAX_VALUES
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise _TooLarge
 
 Position = tuple[int, int]
 
@@ -57,6 +72,10 @@ class LoadedSpec:
     data: Any
     positions: Positions
     problems: list[Problem]
+    # The text of plain scalars whose type depends on their field, not on their looks: a lone ${VAR}
+    # (`port: ${PORT}` is a number, `password: ${PW}` a string) and numbers or booleans written plain
+    # where a string fits (`team: 1e3` stays "1e3", as Prometheus would read it).
+    plain_texts: Mapping[DataPath, str] = field(default_factory=dict)
 
     def problem(self, path: DataPath, message: str, hint: str | None = None, *, at_key: bool = False,
                 **kwargs: Any) -> Problem:
@@ -109,12 +128,36 @@ def load_spec_file(path: Path, env: Mapping[str, str] | None, display_name: str 
 
     positions = Positions()
     problems: list[Problem] = []
-    data = _to_plain(tree, (), positions, env, problems, name)
+    plain_texts: dict[DataPath, str] = {}
+    try:
+        if _expanded_size(tree, {}) > MAX_VALUES:
+            raise _TooLarge
+        data = _to_plain(tree, (), positions, env, problems, name, _Budget(), plain_texts)
+    except _TooLarge:
+        return fail(f"the spec expands to more than {MAX_VALUES:,} values",
+                    hint="aliases nested in aliases, or an alias inside itself?")
+    except RecursionError:
+        return fail("the spec nests too deeply (or an alias refers to itself)")
     if not isinstance(data, dict):
         return LoadedSpec(name, path, data, positions,
                           [Problem(name, 1, 1, (), "the spec must be a mapping of keys (version:, name:, ...)",
                                    "start from `stackgen init`")])
-    return LoadedSpec(name, path, data, positions, problems)
+    return LoadedSpec(name, path, data, positions, problems, plain_texts)
+
+
+def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
+    """How many values the tree holds once aliases are expanded, counted without expanding them."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = MAX_VALUES + 1  # an alias inside itself counts as too large
+    children: list[Any] = []
+    if isinstance(node.value, list):  # mapping nodes hold (key, value) pairs, sequences hold nodes
+        for item in node.value:
+            children.extend(item if isinstance(item, tuple) else (item,))
+    total = 1 + sum(_expanded_size(child, sizes) for child in children)
+    sizes[id(node)] = total
+    return total
 
 
 def read_yaml_data(text: str, name: str = "<data>") -> Any:
@@ -124,7 +167,7 @@ def read_yaml_data(text: str, name: str = "<data>") -> Any:
     if problem is not None:
         raise ValueError(problem.format())
     problems: list[Problem] = []
-    data = _to_plain(node, (), Positions(), None, problems, name) if node is not None else None
+    data = _to_plain(node, (), Positions(), None, problems, name, _Budget(), {}) if node is not None else None
     if problems:
         raise ValueError(problems[0].format())
     return data
@@ -145,6 +188,8 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, Problem | None]:
         return yaml.compose(text, Loader=Loader), None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
+        if error.context_mark is not None and "end of stream" in str(error.problem or ""):
+            mark = error.context_mark  # an unclosed quote or bracket: point where it opens
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         parts = [str(part) for part in (error.context, error.problem) if part]
         return None, Problem(name, line, column, (), "invalid YAML: " + ", ".join(parts))
@@ -191,9 +236,11 @@ def _scalar(value: str, plain: bool, tag: str) -> Any:
 
 
 def _to_plain(node: Any, path: DataPath, positions: Positions, env: Mapping[str, str] | None,
-              problems: list[Problem], name: str) -> Any:
+              problems: list[Problem], name: str, budget: _Budget, plain_texts: dict[DataPath, str]) -> Any:
     """Turn composed nodes into plain Python values, recording positions and expanding ${VAR}."""
     import yaml
+
+    budget.spend()
 
     def where(mark: Any) -> Position:
         return (mark.line + 1, mark.column + 1)
@@ -216,25 +263,29 @@ def _to_plain(node: Any, path: DataPath, positions: Positions, env: Mapping[str,
             first_seen[key] = key_node.start_mark.line + 1
             positions.keys[child] = where(key_node.start_mark)
             positions.values[child] = where(value_node.start_mark)
-            result[key] = _to_plain(value_node, child, positions, env, problems, name)
+            result[key] = _to_plain(value_node, child, positions, env, problems, name, budget, plain_texts)
         return result
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
             child = (*path, index)
             positions.values[child] = where(item.start_mark)
-            items.append(_to_plain(item, child, positions, env, problems, name))
+            items.append(_to_plain(item, child, positions, env, problems, name, budget, plain_texts))
         return items
     plain = not node.style  # None (pure parser) or "" (libyaml) for a plain scalar
     value = _scalar(node.value, plain, node.tag)
-    if not isinstance(value, str) or "$" not in value or env is None:
+    if not isinstance(value, str):
+        if plain and value is not None:
+            plain_texts[path] = node.value
+        return value
+    if "$" not in value or env is None:
         return value
     expanded, errors = interpolate(value, env)
     for error in errors:
         line, column = positions.of_value(path)
         problems.append(Problem(name, line, column, path, error.message, error.hint))
-    if plain and value.strip().startswith("${") and expanded != value:
-        return _resolve_plain_scalar(expanded)
+    if plain and value.strip().startswith("${") and value.strip().endswith("}") and value.count("${") == 1:
+        plain_texts[path] = expanded
     return expanded
 
 
@@ -262,7 +313,6 @@ def _merged_pairs(node: Any) -> list[tuple[Any, Any]]:
     return pairs + inherited
 
 
-def _resolve_plain_scalar(text: str) -> Any:
-    """A plain `port: ${PORT}` becomes 9090, not "9090", as if the value had been written there."""
-    value = _scalar(text.strip(), True, _STR_TAG)
-    return value if isinstance(value, (bool, int, float)) else text
+def typed_scalar(text: str) -> Any:
+    """What a plain scalar `text` would have been, had it been written in the file (9090 -> int)."""
+    return _scalar(text.strip(), True, _STR_TAG)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from stackgen.model import DEFAULT_IMAGES, rewrite_local_address
+from stackgen.model import DEFAULT_IMAGES, LOCAL_ENDPOINT_KEYS, rewrite_local_address
 from stackgen.spec.load import LoadedSpec
 from stackgen.spec.problems import Problem, Severity
 from stackgen.spec.schema_errors import closest
@@ -338,20 +338,25 @@ def _files(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
 def _local_targets(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     if data.get("host_access", "auto") != "auto":
         return
+    addresses: list[tuple[tuple[Any, ...], Any]] = []
     for section, key in (("targets", "targets"), ("probes", "targets")):
         for index, item in _items(data, section):
-            for t_index, address in enumerate(item.get(key) or []):
-                if not isinstance(address, str):
-                    continue
-                rewritten = rewrite_local_address(address)
-                if rewritten:
-                    yield spec.problem(
-                        (section, index, key, t_index),
-                        f"{address} is the Docker host: scraped as {rewritten} (host-gateway)",
-                        "the service must listen on 0.0.0.0 or the docker bridge, not only on 127.0.0.1; "
-                        "set host_access: off to keep it as written",
-                        severity=Severity.NOTICE,
-                    )
+            addresses += [((section, index, key, t_index), address)
+                          for t_index, address in enumerate(item.get(key) or [])]
+    for index, receiver in _items(data, "receivers"):
+        for kind, value in receiver.items():
+            if isinstance(value, Mapping):
+                addresses += [(("receivers", index, kind, key), value.get(key)) for key in LOCAL_ENDPOINT_KEYS]
+    for path, address in addresses:
+        rewritten = rewrite_local_address(address) if isinstance(address, str) else None
+        if rewritten:
+            verb = "scraped as" if path[0] in ("targets", "probes") else "reached as"
+            yield spec.problem(
+                path, f"{address} is the Docker host: {verb} {rewritten} (host-gateway)",
+                "the service must listen on 0.0.0.0 or the docker bridge, not only on 127.0.0.1; "
+                "set host_access: off to keep it as written",
+                severity=Severity.NOTICE,
+            )
 
 
 def _content(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:

@@ -58,3 +58,37 @@ def default(*path: str) -> Any:
 def property_names(node: dict[str, Any]) -> list[str]:
     """Keys a (resolved) object node allows by name."""
     return list(resolve(node).get("properties", {}))
+
+
+def types_at(path: tuple[str | int, ...]) -> set[str]:
+    """The JSON types the schema allows for the value at a data path (empty if it says nothing)."""
+    nodes: list[dict[str, Any]] = [schema()]
+    for part in path:
+        following: list[dict[str, Any]] = []
+        for node in _branches(nodes):
+            if isinstance(part, int):
+                if isinstance(node.get("items"), dict):
+                    following.append(node["items"])
+            elif part in node.get("properties", {}):
+                following.append(node["properties"][part])
+            elif isinstance(node.get("additionalProperties"), dict):
+                following.append(node["additionalProperties"])
+        nodes = following
+    found: set[str] = set()
+    for node in _branches(nodes):
+        kind = node.get("type")
+        found.update(kind if isinstance(kind, list) else [kind] if kind else [])
+        if "const" in node or "enum" in node:
+            values = [node["const"]] if "const" in node else node["enum"]
+            found.update("integer" if isinstance(v, int) and not isinstance(v, bool) else
+                         "boolean" if isinstance(v, bool) else "string" for v in values)
+    return found
+
+
+def _branches(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    expanded = []
+    for node in nodes:
+        node = resolve(node)
+        alternatives = node.get("anyOf") or node.get("oneOf")
+        expanded.extend(_branches(alternatives) if alternatives else [node])
+    return expanded

@@ -52,6 +52,11 @@ def _explain(spec: LoadedSpec, error: Any) -> Iterator[Problem]:
         for name in missing:
             yield spec.problem(path, f"missing required key '{name}'", at_key=True)
         return
+    if "propertyNames" in error.schema_path and isinstance(instance, str):
+        # jsonschema checks a key as a value of its own: report it at the key, with the key in the path.
+        yield spec.problem((*path, instance), f"'{instance}' is not {node.get('x-error', 'a valid name')}",
+                           at_key=True)
+        return
     if kind == "propertyNames" and isinstance(instance, dict):
         for key in instance:
             names_schema = resolve(error.validator_value)

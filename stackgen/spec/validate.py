@@ -28,12 +28,36 @@ class CheckedSpec:
         return [problem for problem in self.problems if not is_error(problem)]
 
 
+def _type_by_field(loaded: LoadedSpec) -> None:
+    """Give plain scalars the type their field wants: `port: ${PORT}` an integer, `password: ${PW}` a
+    string even when all digits, and `team: 1e3` the string "1e3" rather than the float 1000.0."""
+    from stackgen.spec.load import typed_scalar
+    from stackgen.spec.schema import types_at
+
+    for path, text in loaded.plain_texts.items():
+        parent = loaded.data
+        for part in path[:-1]:
+            parent = parent[part]
+        value = parent[path[-1]]
+        wanted = types_at(path)
+        if not wanted:
+            continue
+        if isinstance(value, str) and "string" not in wanted:
+            typed = typed_scalar(text)
+            if isinstance(typed, (bool, int, float)):
+                parent[path[-1]] = typed
+        elif not isinstance(value, str) and "string" in wanted:
+            parent[path[-1]] = text
+
+
 def check_spec(path: Path, env: Mapping[str, str], display_name: str | None = None) -> CheckedSpec:
     """Read `path` and report every problem: YAML, `${VAR}`, schema, then meaning."""
     from stackgen.spec.meaning import meaning_problems
     from stackgen.spec.schema_errors import schema_problems
 
     loaded = load_spec_file(path, env, display_name)
+    if isinstance(loaded.data, dict):
+        _type_by_field(loaded)
     problems = list(loaded.problems)
     if loaded.data is not None and isinstance(loaded.data, dict):
         # A value emptied by an undefined ${VAR} fails the schema too; its first problem says enough.
