@@ -117,9 +117,6 @@ def test_host_gateway_is_only_added_with_host_access_auto(tmp_path: Path) -> Non
             assert compose["services"][name].get("extra_hosts") == expected
 
 
-@pytest.mark.xfail(strict=True, reason="core gap: host_access rewrites only targets and probes; a webhook "
-                                       "receiver at http://localhost:5001/ stays localhost in alertmanager.yml "
-                                       "(the Alertmanager container itself) and alertmanager has no extra_hosts")
 def test_host_access_reaches_a_local_webhook(tmp_path: Path) -> None:
     from stackgen.render.alertmanager import render_alertmanager
     from stackgen.render.compose import render_compose
