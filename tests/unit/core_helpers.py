@@ -62,8 +62,13 @@ def base_spec(**sections: Any) -> dict[str, Any]:
 
 
 def dump_spec(data: Any) -> str:
-    """YAML text of spec data, written by a dumper (never a string template)."""
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=False, width=1 << 20)
+    """YAML text of spec data, written by a dumper (never a string template).
+
+    PyYAML's emitter writes a raw NEL (U+0085) inside a quoted scalar when allow_unicode is on, and every
+    YAML reader folds it into a space; such data is written with escapes instead."""
+    raw_unicode = "\x85" not in json.dumps(data, ensure_ascii=False)
+    return yaml.safe_dump(data, allow_unicode=raw_unicode, sort_keys=False, default_flow_style=False,
+                          width=1 << 20)
 
 
 def write_spec(directory: Path, data: Any, name: str = "stack.yaml") -> Path:
