@@ -1,0 +1,158 @@
+"""The core commands through the console entry point: init, validate, render, schema (exit codes and
+output), a few as real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stackgen.cli import main
+from tests.unit.core_helpers import CONTRACT, CONTRACT_ENV, base_spec, run_stackgen, tree_digest, write_spec
+
+
+def validate_without(names: set[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`stackgen validate` in a subprocess whose environment lacks `names`."""
+    environment = {key: value for key, value in os.environ.items() if key not in names}
+    return subprocess.run([sys.executable, "-m", "stackgen", "validate", "-f", "stack.yaml"], cwd=cwd,
+                          env=environment, capture_output=True, text=True, check=False)
+
+
+def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_init_writes_spec_gitignore_and_env_example(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(["init", str(tmp_path / "demo")], capsys)
+    assert code == 0, err
+    for name in ("stack.yaml", ".gitignore", ".env.example"):
+        assert (tmp_path / "demo" / name).is_file(), name
+    assert "secrets" in (tmp_path / "demo" / ".gitignore").read_text()
+    assert "#" in (tmp_path / "demo" / "stack.yaml").read_text()  # commented from the schema
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path, "version: 1\nname: mine\n")
+    code, _, err = run_main(["init", str(tmp_path)], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert spec.read_text() == "version: 1\nname: mine\n"
+    code, _, err = run_main(["init", str(tmp_path), "--force"], capsys)
+    assert code == 0, err
+    assert spec.read_text() != "version: 1\nname: mine\n"
+
+
+def test_init_unknown_blueprint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(["init", str(tmp_path / "x"), "--blueprint", "minimall"], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "minimal" in err
+
+
+def test_init_list(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(["init", "--list"], capsys)
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert {"minimal", "default"} <= set(names)
+
+
+@pytest.mark.parametrize("blueprint", ["minimal", "default"])
+def test_init_then_validate_and_render(blueprint: str, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    directory = tmp_path / blueprint
+    assert run_main(["init", str(directory), "--blueprint", blueprint], capsys)[0] == 0
+    code, out, err = run_main(["validate", "-f", str(directory / "stack.yaml")], capsys)
+    assert code == 0, err
+    assert "valid" in out
+    code, out, err = run_main(["render", "-f", str(directory / "stack.yaml")], capsys)
+    assert code == 0, err
+    assert (directory / "generated" / "docker-compose.yml").is_file()
+    assert "created" in out
+
+
+def test_validate_default_path_and_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_main(["validate"], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("stack.yaml:1:1: no such file")
+    write_spec(tmp_path, base_spec())
+    assert run_main(["validate", "-q"], capsys) == (0, "", "")
+
+
+def test_render_reports_changes_then_up_to_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path, base_spec(targets=[{"job": "api", "targets": ["a:1"]}]))
+    code, out, _ = run_main(["render", "-f", str(spec), "-o", str(tmp_path / "out")], capsys)
+    assert code == 0 and "created  prometheus/targets/api.json" in out
+    code, out, _ = run_main(["render", "-f", str(spec), "-o", str(tmp_path / "out")], capsys)
+    assert code == 0 and "up to date" in out
+    write_spec(tmp_path, base_spec(targets=[{"job": "api", "targets": ["a:1", "b:2"]}]))
+    code, out, _ = run_main(["render", "-f", str(spec), "-o", str(tmp_path / "out")], capsys)
+    assert code == 0
+    assert [line.split() for line in out.splitlines() if line.startswith("  ")] == [
+        ["changed", "prometheus/targets/api.json"]]
+
+
+def test_render_removes_what_it_no_longer_renders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path, base_spec(targets=[{"job": "api", "targets": ["a:1"]}]))
+    out_dir = tmp_path / "out"
+    run_main(["render", "-f", str(spec), "-o", str(out_dir)], capsys)
+    write_spec(tmp_path, base_spec())
+    code, out, _ = run_main(["render", "-f", str(spec), "-o", str(out_dir)], capsys)
+    assert code == 0 and "removed  prometheus/targets/api.json" in out
+    assert not (out_dir / "prometheus/targets/api.json").exists()
+
+
+def test_schema_prints_the_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(["schema"], capsys)
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["required"] == ["version", "name"]
+    assert "scrape_interval" in json.dumps(schema)
+
+
+def test_contract_validates_and_renders_as_a_subprocess(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(CONTRACT.read_text(encoding="utf-8"), encoding="utf-8")
+    completed = run_stackgen("validate", "-f", "stack.yaml", cwd=tmp_path, env=CONTRACT_ENV)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("stack.yaml: valid")
+    completed = run_stackgen("render", "-f", "stack.yaml", cwd=tmp_path, env=CONTRACT_ENV)
+    assert completed.returncode == 0, completed.stderr
+    digest = tree_digest(tmp_path / "generated")
+    completed = run_stackgen("render", "-f", "stack.yaml", cwd=tmp_path, env=CONTRACT_ENV)
+    assert completed.returncode == 0 and "up to date" in completed.stdout
+    assert tree_digest(tmp_path / "generated") == digest
+
+
+def test_contract_variables_from_dotenv(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(CONTRACT.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in CONTRACT_ENV.items()), encoding="utf-8")
+    completed = validate_without(set(CONTRACT_ENV), tmp_path)  # the environment would win over .env
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_contract_without_its_variables(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(CONTRACT.read_text(encoding="utf-8"), encoding="utf-8")
+    completed = validate_without(set(CONTRACT_ENV), tmp_path)
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    undefined = [line for line in completed.stderr.splitlines() if "undefined variable" in line]
+    assert {line.split("${")[1].split("}")[0] for line in undefined} == set(CONTRACT_ENV)
+
+
+def test_unknown_command_and_help() -> None:
+    completed = run_stackgen("frobnicate")
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    completed = run_stackgen("--help")
+    assert completed.returncode == 0
+    for command in ("init", "validate", "render", "schema"):
+        assert command in completed.stdout
