@@ -26,7 +26,9 @@ def render_rules(stack: Stack) -> dict[str, RenderedFile]:
         files[f"prometheus/{RULE_DIRS['packs']}/{slug(pack)}.yml"] = RenderedFile(yaml_bytes({"groups": groups}))
     for path in stack.rule_files:
         # Kept byte for byte: whatever promtool accepts, Prometheus gets exactly as written.
-        name = slug(Path(path).relative_to(stack.spec_dir).with_suffix("").as_posix())
+        source = Path(path)
+        shown = source.relative_to(stack.spec_dir) if source.is_relative_to(stack.spec_dir) else source
+        name = slug(shown.with_suffix("").as_posix())
         files[f"prometheus/{RULE_DIRS['files']}/{name}.yml"] = RenderedFile(Path(path).read_bytes())
     return files
 

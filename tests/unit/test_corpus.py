@@ -86,10 +86,6 @@ def test_corpus_file_through_rules_files(source: Path, tmp_path: Path) -> None:
     promtool_check_rules(files, tmp_path / "out")
 
 
-@pytest.mark.xfail(strict=True, reason="core bug (from 2a9f905): render/rules.py render_rules calls "
-                                       "Path(path).relative_to(stack.spec_dir), which raises ValueError (a "
-                                       "traceback) for a rules.files entry outside the spec's folder given "
-                                       "as an absolute path; validate accepts it")
 def test_rule_file_outside_the_spec_folder(tmp_path: Path) -> None:
     if not CORPUS_FILES:
         pytest.skip("the rule corpus is absent")
