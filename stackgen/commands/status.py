@@ -46,7 +46,8 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json:
             click.echo("targets:")
             for job in status.targets:
                 errors = f"  {job.errors[0]}" if job.errors else ""
-                click.echo(f"  {job.job:30} {job.up} up, {job.down} down{errors}")
+                pending = f", {job.unknown} not scraped yet" if job.unknown else ""
+                click.echo(f"  {job.job:30} {job.up} up, {job.down} down{pending}{errors}")
         if status.alerts:
             click.echo("firing alerts:")
             for alert in status.alerts:

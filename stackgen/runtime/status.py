@@ -39,6 +39,7 @@ class JobTargets:
     up: int
     down: int
     errors: tuple[str, ...] = ()
+    unknown: int = 0  # not scraped yet (a fresh Prometheus, a new target)
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,9 @@ def _from_prometheus(
         JobTargets(
             job,
             sum(1 for t in items if t["health"] == "up"),
-            sum(1 for t in items if t["health"] != "up"),
+            sum(1 for t in items if t["health"] == "down"),
             tuple(sorted({t["lastError"] for t in items if t.get("lastError")})),
+            sum(1 for t in items if t["health"] not in ("up", "down")),
         )
         for job, items in sorted(jobs.items())
     )
