@@ -36,6 +36,10 @@ class ApplyOptions:
     health_timeout_s: float = 120.0
 
 
+def _files_data(files: WriteResult) -> dict[str, list[str]]:
+    return {"created": files.created, "changed": files.changed, "removed": files.removed}
+
+
 @dataclass(frozen=True)
 class PlanReport:
     """What apply would do: file changes, container actions, images it would pull."""
@@ -49,11 +53,7 @@ class PlanReport:
         """JSON-ready data; the human output is printed from the same."""
         return {
             "project": self.project,
-            "files": {
-                "created": self.files.created,
-                "changed": self.files.changed,
-                "removed": self.files.removed,
-            },
+            "files": _files_data(self.files),
             "services": self.plan.to_data(),
             "pull": list(self.missing_images),
         }
@@ -73,11 +73,7 @@ class ApplyReport:
         """JSON-ready data."""
         return {
             "project": self.project,
-            "files": {
-                "created": self.files.created,
-                "changed": self.files.changed,
-                "removed": self.files.removed,
-            },
+            "files": _files_data(self.files),
             "services": self.result.summary(),
             "seconds": round(self.seconds, 3),
         }
