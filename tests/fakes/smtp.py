@@ -53,7 +53,7 @@ class _Handler:
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else ""
         with self.server.lock:
-            self.server.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message, login))  # type: ignore[arg-type]
+            self.server.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message, login))
         return "250 OK"
 
 
