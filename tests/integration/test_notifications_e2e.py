@@ -405,3 +405,11 @@ def test_a_burst_of_groups_stays_under_20_per_minute_and_nothing_is_lost(live: L
     assert any("合并" in text_of(r) for r in requests), "the merged message says so"
     assert live.relay_metric("stackgen_relay_rate_limit_waits_total", receiver="burst-ding") > 0
     assert "rate limit:" in live.relay_log() and "merged into" in live.relay_log()
+
+
+def test_the_relay_log_names_failures_but_never_a_secret(live: Live) -> None:
+    log = live.relay_log()
+    assert "errcode 310000" in log                      # it did log the failures (with the API's message)
+    secrets = [DINGTALK_TOKEN, DINGTALK_SECRET, BURST_TOKEN, BAD_TOKEN, "SECnot-the-robots-secret",
+               WECOM_KEY, SPLIT_KEY, RETRY_KEY, CORP_SECRET, FEISHU_TOKEN, FEISHU_SECRET]
+    assert [secret for secret in secrets if secret in log] == []
