@@ -56,6 +56,7 @@ class PrometheusSettings:
     """The Prometheus server(s)."""
 
     port: int
+    external_url: str | None
     scrape_interval: str
     scrape_timeout: str
     evaluation_interval: str
@@ -284,6 +285,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
     images = section("images")
     prometheus = PrometheusSettings(
         port=pick("prometheus", "port"),
+        external_url=section("prometheus").get("external_url"),
         scrape_interval=pick("prometheus", "scrape_interval"),
         scrape_timeout=pick("prometheus", "scrape_timeout"),
         evaluation_interval=pick("prometheus", "evaluation_interval"),

@@ -15,7 +15,14 @@ from stackgen.output import RenderedFile
 from stackgen.render.dump import yaml_bytes
 from stackgen.render.prometheus import config_file_name
 from stackgen.render.relay import RELAY_CONFIG_DIR
-from stackgen.render.topology import ALERTMANAGER_CLUSTER_PORT, SECRETS_MOUNT, Service, by_role, services
+from stackgen.render.topology import (
+    ALERTMANAGER_CLUSTER_PORT,
+    SECRETS_MOUNT,
+    Service,
+    by_role,
+    public_url,
+    services,
+)
 
 ROLE_LABEL = "io.stackgen.role"
 BUILD_BASE_LABEL = "io.stackgen.build-base"
@@ -85,17 +92,20 @@ def _secrets_mount(service: str) -> str:
 
 def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
     settings = stack.prometheus
+    offset = (service.replica or 1) - 1
+    # Links in alerts (generatorURL) must open from a browser, not point at the container's hostname.
+    external_url = settings.external_url or public_url(stack, settings.port + offset)
     command = [
         f"--config.file=/etc/prometheus/{config_file_name(service)}",
         "--storage.tsdb.path=/prometheus",
         f"--storage.tsdb.retention.time={settings.retention}",
         "--web.enable-lifecycle",
         "--web.listen-address=:9090",
+        f"--web.external-url={external_url}",
     ]
     if settings.retention_size:
         command.append(f"--storage.tsdb.retention.size={settings.retention_size}")
     command += list(settings.extra_args)
-    offset = (service.replica or 1) - 1
     config: dict[str, Any] = {
         "image": stack.images.image_for("prometheus"),
         "command": command,
@@ -109,13 +119,13 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
 
 def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
     settings = stack.alertmanager
+    offset = (service.replica or 1) - 1
     command = [
         "--config.file=/etc/alertmanager/alertmanager.yml",
         "--storage.path=/alertmanager",
         "--web.listen-address=:9093",
+        f"--web.external-url={settings.external_url or public_url(stack, settings.port + offset)}",
     ]
-    if settings.external_url:
-        command.append(f"--web.external-url={settings.external_url}")
     members = by_role(stack, "alertmanager")
     if len(members) == 1:
         # A lone Alertmanager with gossip on waits for peers that never come and delays the first
@@ -124,7 +134,6 @@ def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
     else:
         command.append(f"--cluster.listen-address=0.0.0.0:{ALERTMANAGER_CLUSTER_PORT}")
         command += [f"--cluster.peer={peer.name}:{ALERTMANAGER_CLUSTER_PORT}" for peer in members if peer != service]
-    offset = (service.replica or 1) - 1
     return {
         "image": stack.images.image_for("alertmanager"),
         "command": command,

@@ -8,7 +8,7 @@ from stackgen.model import Stack
 from stackgen.output import RenderedFile
 from stackgen.render.dump import yaml_bytes
 from stackgen.render.secrets import SecretFiles
-from stackgen.render.topology import INTERNAL_PORTS, slug
+from stackgen.render.topology import INTERNAL_PORTS, public_url, slug
 
 RELAY_CONFIG_DIR = "/etc/stackgen-relay"
 # Per channel: which settings are secrets (stored as files, passed as <key>_file) and which pass as is.
@@ -51,8 +51,7 @@ def render_relay(stack: Stack) -> dict[str, RenderedFile]:
 
 def links(stack: Stack) -> dict[str, str]:
     """Where people open Alertmanager and Grafana from a message."""
-    host = "127.0.0.1" if stack.listen in ("0.0.0.0", "::") else stack.listen
-    found = {"alertmanager": stack.alertmanager.external_url or f"http://{host}:{stack.alertmanager.port}"}
+    found = {"alertmanager": stack.alertmanager.external_url or public_url(stack, stack.alertmanager.port)}
     if stack.grafana.enabled:
-        found["grafana"] = stack.grafana.root_url or f"http://{host}:{stack.grafana.port}"
+        found["grafana"] = stack.grafana.root_url or public_url(stack, stack.grafana.port)
     return found
