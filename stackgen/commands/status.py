@@ -52,6 +52,10 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json:
             click.echo("firing alerts:")
             for alert in status.alerts:
                 click.echo(f"  {alert['alertname']} {alert['severity']} {alert['instance']}".rstrip())
+        cluster = status.to_data()["alertmanager_cluster"]
+        if cluster:
+            views = ", ".join(f"{m['service']} {m['status']} sees {m['peers']}" for m in cluster["members"])
+            click.echo(f"alertmanager cluster: {cluster['size']} members ({views})")
         for note in status.notes:
             click.echo(f"note: {note}")
     sys.exit(0 if status.healthy else 1)

@@ -43,6 +43,30 @@ class JobTargets:
 
 
 @dataclass(frozen=True)
+class ClusterMember:
+    """One Alertmanager's view of its gossip cluster (status "unreachable": its API did not answer)."""
+
+    service: str
+    status: str  # ready | settling | disabled | unreachable
+    peers: int  # members it sees, itself included
+
+
+def cluster_member(service: str, answer: dict[str, Any] | None) -> ClusterMember:
+    """A member from Alertmanager's GET /api/v2/status answer (None: no answer)."""
+    if answer is None:
+        return ClusterMember(service, "unreachable", 0)
+    cluster = answer.get("cluster") or {}
+    return ClusterMember(service, str(cluster.get("status", "unknown")), len(cluster.get("peers") or []))
+
+
+def cluster_data(members: Sequence[ClusterMember]) -> dict[str, Any] | None:
+    """The cluster as JSON-ready data: size is the most peers any member sees; None without clustering."""
+    if not members or all(member.status == "disabled" for member in members):
+        return None
+    return {"size": max(member.peers for member in members), "members": [asdict(m) for m in members]}
+
+
+@dataclass(frozen=True)
 class StackStatus:
     """The whole stack's status."""
 
@@ -51,6 +75,7 @@ class StackStatus:
     targets: tuple[JobTargets, ...] = ()
     alerts: tuple[dict[str, str], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    alertmanager_cluster: tuple[ClusterMember, ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -66,6 +91,7 @@ class StackStatus:
             "targets": [asdict(job) for job in self.targets],
             "alerts": list(self.alerts),
             "notes": list(self.notes),
+            "alertmanager_cluster": cluster_data(self.alertmanager_cluster),
         }
 
 
@@ -76,6 +102,7 @@ def collect_status(engine: Engine, project_name: str, project: ProjectDefinition
     names = sorted(set(roles) | set(observed))
     services: list[ServiceStatus] = []
     prometheus_urls: list[str] = []
+    members: list[ClusterMember] = []
     network = project.network if project else f"{project_name}_default"
     for name in names:
         container = observed.get(name)
@@ -98,8 +125,25 @@ def collect_status(engine: Engine, project_name: str, project: ProjectDefinition
             address = engine.http_address(container.id, port, network)
             if address:
                 prometheus_urls.append(f"http://{address[0]}:{address[1]}")
+        if role == "alertmanager" and container.state == "running":
+            port = role_runtime(role).http_port or 9093
+            address = engine.http_address(container.id, port, network)
+            members.append(cluster_member(name, _status_answer(address)))
     targets, alerts, notes = _from_prometheus(prometheus_urls)
-    return StackStatus(project_name, tuple(services), targets, alerts, notes)
+    return StackStatus(project_name, tuple(services), targets, alerts, notes, tuple(members))
+
+
+def _status_answer(address: tuple[str, int] | None) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    answer = http.request("GET", f"http://{address[0]}:{address[1]}/api/v2/status")
+    if not answer.ok:
+        return None
+    try:
+        data = answer.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _published(details: dict[str, Any]) -> tuple[str, ...]:
