@@ -29,7 +29,8 @@ def collector_config() -> dict[str, Any]:
                                                                                "2.5s", "5s"]}},
                                        "exemplars": {"enabled": True}}},
         "exporters": {
-            "otlp/jaeger": {"endpoint": "jaeger:4317", "tls": {"insecure": True}},
+            # `otlp` is only a deprecated alias of `otlp_grpc` since collector 0.144 (it logs a warning)
+            "otlp_grpc/jaeger": {"endpoint": "jaeger:4317", "tls": {"insecure": True}},
             "prometheus": {"endpoint": f"0.0.0.0:{SPANMETRICS_PORT}", "enable_open_metrics": True},
         },
         "extensions": {"health_check": {"endpoint": "0.0.0.0:13133"}},
@@ -37,7 +38,7 @@ def collector_config() -> dict[str, Any]:
             "extensions": ["health_check"],
             "pipelines": {
                 "traces": {"receivers": ["otlp"], "processors": ["memory_limiter", "batch"],
-                           "exporters": ["otlp/jaeger", "spanmetrics"]},
+                           "exporters": ["otlp_grpc/jaeger", "spanmetrics"]},
                 "metrics/spanmetrics": {"receivers": ["spanmetrics"], "processors": ["batch"],
                                         "exporters": ["prometheus"]},
             },
