@@ -250,3 +250,16 @@ def check_all(out_dir: Path, scratch: Path, compose_schema: bool = True) -> None
         check_compose_schema([out_dir / "docker-compose.yml"])
     check_compose_config(out_dir)
     check_grafana(out_dir)
+
+
+def run_main(argv: list[str], capsys: Any) -> tuple[int, str, str]:
+    """The console entry point in-process: exit code, stdout, stderr."""
+    from stackgen.cli import main
+
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

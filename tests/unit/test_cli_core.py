@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stackgen.cli import main
-from tests.unit.core_helpers import CONTRACT, CONTRACT_ENV, base_spec, run_stackgen, tree_digest, write_spec
+from tests.unit.core_helpers import CONTRACT, CONTRACT_ENV, base_spec, run_main, run_stackgen, tree_digest, write_spec
 
 
 def validate_without(names: set[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -22,14 +21,6 @@ def validate_without(names: set[str], cwd: Path) -> subprocess.CompletedProcess[
                           env=environment, capture_output=True, text=True, check=False)
 
 
-def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_init_writes_spec_gitignore_and_env_example(tmp_path: Path,

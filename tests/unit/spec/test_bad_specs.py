@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from stackgen.cli import main
-from tests.unit.core_helpers import BAD_SPECS, base_spec, run_stackgen, tree_digest, write_spec
+from tests.unit.core_helpers import BAD_SPECS, base_spec, run_main, run_stackgen, tree_digest, write_spec
 
 # file -> (line, column, dotted path or "" for none, fragment of the message)
 EXPECTED_FIRST: dict[str, tuple[int, int, str, str]] = {
@@ -113,15 +112,6 @@ def test_corpus_is_complete() -> None:
     assert len(committed) + len(GENERATED_EXPECTED) >= 30
 
 
-def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """The console entry point in-process: exit code, stdout, stderr."""
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
