@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.core_helpers import CONTRACT, CONTRACT_ENV, base_spec, run_main, run_stackgen, tree_digest, write_spec
+from tests.unit.core_helpers import (
+    CONTRACT,
+    CONTRACT_ENV,
+    base_spec,
+    run_main,
+    run_stackgen,
+    tree_digest,
+    write_spec,
+)
 
 
 def validate_without(names: set[str], cwd: Path) -> subprocess.CompletedProcess[str]:
