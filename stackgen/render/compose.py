@@ -105,6 +105,10 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
     ]
     if settings.retention_size:
         command.append(f"--storage.tsdb.retention.size={settings.retention_size}")
+    if stack.tracing.enabled and not _feature_enabled(settings.extra_args, "exemplar-storage"):
+        # The collector's span metrics carry trace ids as exemplars; without the feature Prometheus
+        # drops them and Grafana's "view trace" link never shows.
+        command.append("--enable-feature=exemplar-storage")
     command += list(settings.extra_args)
     config: dict[str, Any] = {
         "image": stack.images.image_for("prometheus"),
@@ -115,6 +119,12 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
         "healthcheck": _wget_check("http://localhost:9090/-/healthy"),
     }
     return config
+
+
+def _feature_enabled(args: tuple[str, ...] | list[str], feature: str) -> bool:
+    """True when `--enable-feature=a,b` flags among `args` already name `feature`."""
+    prefix = "--enable-feature="
+    return any(feature in arg[len(prefix):].split(",") for arg in args if arg.startswith(prefix))
 
 
 def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:

@@ -344,17 +344,28 @@ def test_jaeger_service_publishes_its_ui_on_loopback(compose: dict[str, Any]) ->
     assert all(port.startswith("127.0.0.1:") for port in service["ports"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "render/compose.py (_prometheus) adds no --enable-feature=exemplar-storage when tracing is on: "
-        "Prometheus drops the spanmetrics exemplars and Grafana's trace link never shows"
-    ),
-)
 def test_prometheus_keeps_exemplars_when_tracing_is_on(compose: dict[str, Any]) -> None:
     for name, service in compose.items():
         if service["labels"]["io.stackgen.role"] == "prometheus":
             assert "--enable-feature=exemplar-storage" in service["command"], name
+
+
+def prometheus_commands(files: dict[str, Any]) -> list[list[str]]:
+    services = load(files, "docker-compose.yml")["services"].values()
+    return [s["command"] for s in services if s["labels"]["io.stackgen.role"] == "prometheus"]
+
+
+def test_exemplar_storage_is_off_without_tracing(tmp_path: Path) -> None:
+    commands = prometheus_commands(render(tmp_path, tracing={"enabled": False}))
+    assert commands and all(not any("exemplar" in arg for arg in command) for command in commands)
+
+
+def test_exemplar_storage_named_in_extra_args_is_not_repeated(tmp_path: Path) -> None:
+    extra = ["--enable-feature=memory-snapshot-on-shutdown,exemplar-storage"]
+    commands = prometheus_commands(render(tmp_path, tracing={"enabled": True},
+                                          prometheus={"extra_args": extra}))
+    for command in commands:
+        assert [arg for arg in command if "exemplar" in arg] == extra
 
 
 # --- Grafana ---------------------------------------------------------------------------------------
