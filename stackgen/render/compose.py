@@ -116,9 +116,18 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
         "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus"],
         "ports": [_port(stack, settings.port + offset, 9090)],
         **_host_gateway(stack),
+        # An alert fired before Alertmanager listens is only resent a minute later (resend delay).
+        **_healthy_first(by_role(stack, "alertmanager")),
         "healthcheck": _wget_check("http://localhost:9090/-/healthy"),
     }
     return config
+
+
+def _healthy_first(services: list[Service]) -> dict[str, Any]:
+    """depends_on in the long form: start only once these are healthy (as `apply` does for any dependency)."""
+    if not services:
+        return {}
+    return {"depends_on": {service.name: {"condition": "service_healthy"} for service in services}}
 
 
 def _feature_enabled(args: tuple[str, ...] | list[str], feature: str) -> bool:
@@ -177,7 +186,7 @@ def _grafana(stack: Stack, service: Service) -> dict[str, Any]:
                     "./grafana/dashboards:/etc/grafana/dashboards:ro",
                     _secrets_mount("grafana"), "grafana-data:/var/lib/grafana"],
         "ports": [_port(stack, settings.port, 3000)],
-        "depends_on": [by_role(stack, "prometheus")[0].name],
+        **_healthy_first([by_role(stack, "prometheus")[0]]),
         "healthcheck": _wget_check("http://localhost:3000/api/health"),
     }
 

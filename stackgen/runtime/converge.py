@@ -1,7 +1,7 @@
 """Execute a Plan against the engine, and roll back to the last good config when something fails.
 
 Order: remove what left the stack, then create/recreate/start in dependency waves (each wave in
-parallel), wait for health, then hot-reload. A recreated service's old container is only stopped and
+parallel; a dependency is healthy before its dependents start), wait for health, then hot-reload. A recreated service's old container is only stopped and
 renamed aside until its successor is healthy, so a rollback restarts the very same container.
 """
 
@@ -97,7 +97,13 @@ class Converger:
             by_service = {action.service: action for action in container_actions}
             for wave in dependency_waves(self.project.services):
                 todo = [by_service[service.name] for service in wave if service.name in by_service]
-                started.extend(self._parallel(self._bring_up, todo))
+                now_started = self._parallel(self._bring_up, todo)
+                # A dependency started now is healthy before what depends on it starts (Prometheus
+                # sends its first alerts to an Alertmanager that listens).
+                awaited = self._awaited_by(now_started, by_service)
+                if awaited:
+                    wait_healthy(self.engine, awaited, self.health_timeout_s, self.reporter)
+                started.extend(item for item in now_started if item not in awaited)
         if started:
             self.reporter.phase("waiting for health")
             wait_healthy(self.engine, started, self.health_timeout_s, self.reporter)
@@ -111,6 +117,11 @@ class Converger:
                 self._reset_admin_password(action.service)
         for recreated in self._recreated.values():
             self.engine.remove(recreated.old_id)  # its successor is healthy: the old one can go
+
+    def _awaited_by(self, started: Sequence[Started], starting: Mapping[str, ServiceAction]) -> list[Started]:
+        """Those of `started` that a service still to be started in this run depends on."""
+        needed = {dependency for name in starting for dependency in self.project.service(name).depends_on}
+        return [item for item in started if item.service in needed]
 
     def _remove(self, action: ServiceAction) -> None:
         for container_id in action.container_ids:
