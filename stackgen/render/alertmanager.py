@@ -14,7 +14,7 @@ from urllib.parse import quote
 from stackgen.model import Channel, Receiver, Stack
 from stackgen.output import RenderedFile
 from stackgen.render.dump import yaml_bytes
-from stackgen.render.secrets import SecretFiles
+from stackgen.render.secrets import SecretFiles, tls_files
 from stackgen.render.topology import INTERNAL_PORTS, slug
 
 NULL_RECEIVER = "null"
@@ -36,7 +36,7 @@ def relay_url(receiver_name: str) -> str:
 
 def render_alertmanager(stack: Stack, watchdog: bool) -> dict[str, RenderedFile]:
     """Every file under alertmanager/ plus Alertmanager's secrets."""
-    secrets = SecretFiles("alertmanager")
+    secrets = SecretFiles("alertmanager", spec_dir=stack.spec_dir)
     receivers = [receiver_config(receiver, secrets) for receiver in stack.receivers]
     names = {receiver.name for receiver in stack.receivers}
     if NULL_RECEIVER not in names:
@@ -92,6 +92,8 @@ def email_config(receiver: str, index: int, channel: Channel, secrets: SecretFil
     for key in ("require_tls", "hello", "send_resolved"):
         if key in settings:
             config[key] = settings[key]
+    if "tls_config" in settings:
+        config["tls_config"] = tls_files(settings["tls_config"], f"{receiver}.email-{index}", secrets)
     headers = {"Subject": '{{ template "stackgen.email.subject" . }}'}
     headers.update(settings.get("headers", {}))
     config["headers"] = headers

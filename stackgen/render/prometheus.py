@@ -9,7 +9,7 @@ from stackgen.model import Job, Probe, Stack
 from stackgen.output import RenderedFile
 from stackgen.render.dump import json_bytes, yaml_bytes
 from stackgen.render.rules import RULE_DIRS
-from stackgen.render.secrets import SecretFiles
+from stackgen.render.secrets import SecretFiles, tls_files
 from stackgen.render.topology import Service, by_role, services, slug
 from stackgen.render.tracing import SPANMETRICS_PORT
 
@@ -24,7 +24,7 @@ SELF_SCRAPED = {
 
 def render_prometheus(stack: Stack) -> dict[str, RenderedFile]:
     """prometheus.yml and file_sd target files (paths relative to the output dir), plus secrets."""
-    secrets = SecretFiles("prometheus")
+    secrets = SecretFiles("prometheus", spec_dir=stack.spec_dir)
     scrape_configs = self_scrape_configs(stack) + [job_config(job, secrets) for job in stack.jobs]
     scrape_configs += [probe_config(probe) for probe in stack.probes]
     files: dict[str, RenderedFile] = {}
@@ -170,7 +170,7 @@ def _http_client(config: dict[str, Any], basic_auth: Mapping[str, str] | None, b
     if bearer_token:
         config["authorization"] = {"credentials_file": secrets.put(f"{name}.token", bearer_token)}
     if tls_config:
-        config["tls_config"] = dict(tls_config)
+        config["tls_config"] = tls_files(tls_config, name, secrets)
 
 
 def probe_config(probe: Probe) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import secrets as random_source
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from stackgen.output import SECRET_DIR, RenderedFile
 from stackgen.render.topology import SECRETS_MOUNT, slug
@@ -26,13 +27,28 @@ class SecretFiles:
 
     service: str
     files: dict[str, RenderedFile] = field(default_factory=dict)
+    spec_dir: Path = Path(".")  # where the spec's relative file paths (certificates, keys) start
 
-    def put(self, name: str, value: str) -> str:
+    def put(self, name: str, value: str | bytes) -> str:
         """Store `value` as a secret file; return the path the container reads it from."""
         file_name = slug(name)
+        content = value.encode("utf-8") if isinstance(value, str) else value
         self.files[f"{SECRET_DIR}/{self.service}/{file_name}"] = RenderedFile(
-            value.encode("utf-8"), 0o600, CONTAINER_UIDS.get(self.service))
+            content, 0o600, CONTAINER_UIDS.get(self.service))
         return f"{SECRETS_MOUNT}/{file_name}"
+
+    def copy(self, name: str, path: str) -> str:
+        """Store a copy of the spec's file `path` (relative to the spec) as a secret file."""
+        return self.put(name, (self.spec_dir / path).read_bytes())
+
+
+TLS_FILE_KEYS = ("ca_file", "cert_file", "key_file")
+
+
+def tls_files(settings: Mapping[str, Any], name: str, secrets: SecretFiles) -> dict[str, Any]:
+    """A spec tls_config for the upstream config: its files copied into the service's secrets."""
+    return {key: secrets.copy(f"{name}.{key.removesuffix('_file')}.pem", value)
+            if key in TLS_FILE_KEYS else value for key, value in settings.items()}
 
 
 def generated_secret(existing: Mapping[str, bytes], path: str) -> str:

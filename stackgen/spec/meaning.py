@@ -326,6 +326,7 @@ def _files(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
             if isinstance(name, str) and not (base / name).is_file():
                 yield spec.problem((section, key, index), f"no such file: {name}",
                                    f"paths are relative to {base}")
+    yield from _tls_files(spec, data)
     for index, receiver in _items(data, "receivers"):
         for kind, value in receiver.items():
             for settings in value if isinstance(value, list) else [value]:
@@ -357,6 +358,32 @@ def _local_targets(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Proble
                 "set host_access: off to keep it as written",
                 severity=Severity.NOTICE,
             )
+
+
+def _tls_files(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    """Certificates and keys named by tls_config exist, are PEM, and come in cert/key pairs."""
+    base = spec.path.parent
+    places: list[tuple[tuple[Any, ...], Any]] = [
+        (("targets", index, "tls_config"), job.get("tls_config")) for index, job in _items(data, "targets")]
+    places += [(("prometheus", "remote_write", index, "tls_config"), entry.get("tls_config"))
+               for index, entry in _items(_section(data, "prometheus"), "remote_write")]
+    places += [(("receivers", index, "email", "tls_config"), receiver["email"].get("tls_config"))
+               for index, receiver in _items(data, "receivers") if isinstance(receiver.get("email"), Mapping)]
+    for path, tls in places:
+        if not isinstance(tls, Mapping):
+            continue
+        if ("cert_file" in tls) != ("key_file" in tls):
+            present, missing = ("cert_file", "key_file") if "cert_file" in tls else ("key_file", "cert_file")
+            yield spec.problem((*path, present), f"{present} needs {missing}: a client certificate is a pair")
+        for key in ("ca_file", "cert_file", "key_file"):
+            name = tls.get(key)
+            if not isinstance(name, str) or not name:
+                continue
+            file = base / name
+            if not file.is_file():
+                yield spec.problem((*path, key), f"no such file: {name}", f"paths are relative to {base}")
+            elif b"-----BEGIN " not in file.read_bytes()[:65536]:
+                yield spec.problem((*path, key), f"{name} is not a PEM file (no -----BEGIN line)")
 
 
 def _content(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
