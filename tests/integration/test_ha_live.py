@@ -8,7 +8,8 @@ receiver that is a tiny HTTP server on docker0's address. Proven here:
   replicas' `replica` label is dropped before sending, so their two copies are one alert);
 - stopping one Alertmanager member (the one that sent) keeps notifications flowing: the alert that
   the stop itself raises arrives, once;
-- `stackgen status --json` shows the cluster: every member, its peer count and gossip state.
+- `stackgen status --json` shows the cluster: every member, its peer count and gossip state;
+- the Alertmanager dashboard's panels that need clustering have data, each member counting all three.
 Traffic: loopback, docker0's address (the webhook sink) and the stack's own containers.
 """
 
@@ -18,6 +19,7 @@ import json
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from stackgen.content.dashboards import concrete_query, queries
 from tests.helpers import network_gateway, remove_compose_project, wait_until
 from tests.integration.runtime_stack import TestStack, get_json
 
@@ -43,6 +46,8 @@ EVERY_MEMBER_WAS_UP = (
     f'max_over_time((count(up{{job="alertmanager"}} == 1))[10m:1s]) == {ALERTMANAGER_REPLICAS}'
 )
 ALWAYS_FIRING_ONCE_UP = f"vector(1) and on() ({EVERY_MEMBER_WAS_UP})"
+# The `needs:` of the Alertmanager dashboard's panels that only a cluster has data for.
+CLUSTERING = "clustering (alertmanager.replicas above 1)"
 
 
 @dataclass(frozen=True)
@@ -309,6 +314,28 @@ def test_status_json_shows_the_cluster(ha: HAStack) -> None:
     }
     text = ha.stack.cli("status")
     assert f"alertmanager cluster: {ALERTMANAGER_REPLICAS} members" in text.stdout, text.stdout
+
+
+def test_alertmanager_dashboard_cluster_panels_have_data(ha: HAStack) -> None:
+    clustered = [q for q in queries("alertmanager") if q["needs"] == CLUSTERING]
+    assert clustered, f"no panel of the alertmanager dashboard needs {CLUSTERING!r} any more"
+    # each member, by its instance label, sees the whole cluster
+    expected = {"Cluster members": {f"{name}:9093": str(ALERTMANAGER_REPLICAS) for name in ha.member_urls()}}
+
+    def answers() -> dict[str, dict[str, str]]:
+        found = {}
+        for q in clustered:
+            expr = concrete_query(q["expr"], {"__rate_interval": "2m"})
+            url = ha.prometheus_urls()[0] + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+            found[q["panel"]] = {r["metric"].get("instance", ""): r["value"][1]
+                                 for r in get_json(url)["data"]["result"]}
+        return found
+
+    # Without clustering Alertmanager has no alertmanager_cluster_members at all: the panel is empty.
+    deadline = time.monotonic() + 30
+    while (found := answers()) != expected and time.monotonic() < deadline:
+        time.sleep(1)
+    assert found == expected
 
 
 def test_notifications_keep_flowing_after_a_member_stops(ha: HAStack, docker_client: Any) -> None:
