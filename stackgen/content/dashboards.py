@@ -85,7 +85,10 @@ def build(name: str) -> dict[str, Any]:
 
 
 def queries(name: str) -> list[dict[str, Any]]:
-    """Every query of a dashboard: {'panel', 'expr', 'instant', 'needs'} (needs: when data can be empty)."""
+    """Every query of a dashboard: {'panel', 'expr', 'instant', 'needs'} (needs: when data can be empty).
+
+    `needs` is written on a panel, or on one of its targets when only that query depends on it.
+    """
     found = []
     for row in _read(name)["rows"]:
         for panel in row.get("panels") or []:
@@ -93,7 +96,7 @@ def queries(name: str) -> list[dict[str, Any]]:
                 found.append({
                     "panel": panel["title"], "expr": target["expr"],
                     "instant": panel.get("type", "timeseries") in ("stat", "gauge", "bargauge", "table"),
-                    "needs": panel.get("needs"),
+                    "needs": target.get("needs", panel.get("needs")),
                 })
     return found
 

@@ -124,6 +124,20 @@ def test_queries_are_what_the_panels_hold() -> None:
     assert [query["expr"] for query in queries("node")] == built
 
 
+def test_a_targets_needs_overrides_its_panels(monkeypatch: pytest.MonkeyPatch) -> None:
+    import stackgen.content.dashboards as dashboards
+
+    spec = {"title": "t", "rows": [{"title": "r", "panels": [
+        {"title": "p", "needs": "a panel situation",
+         "targets": [{"expr": "a"}, {"expr": "b", "needs": "a target situation"}]},
+        {"title": "q", "targets": [{"expr": "c"}, {"expr": "d", "needs": "a week of history"}]},
+    ]}]}
+    monkeypatch.setattr(dashboards, "_read", lambda name: spec)
+    assert [(q["expr"], q["needs"]) for q in queries("t")] == [
+        ("a", "a panel situation"), ("b", "a target situation"), ("c", None), ("d", "a week of history"),
+    ]
+
+
 def test_concrete_query_replaces_grafana_variables() -> None:
     assert concrete_query('rate(x{job=~"$job"}[$__rate_interval])') == 'rate(x{job=~".+"}[1m])'
     assert concrete_query('x{instance=~"${instance}"}', {"instance": "a:1"}) == 'x{instance=~"a:1"}'
