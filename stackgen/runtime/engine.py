@@ -3,22 +3,25 @@
 Containers get Docker Compose's labels and naming (`<project>_<service>_1`, as compose 1.29 names
 them), so `docker-compose -p NAME ps|logs|down` works on a stack made by stackgen. Every engine error
 becomes a RuntimeFailure with one line saying what to do.
+
+The docker SDK is imported only when something must change: on a local unix socket the reads (ping,
+list, inspect) go through engine_socket with the standard library, so a no-op apply never pays for
+importing the SDK and requests.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-import docker
-import docker.errors
-from docker.utils import parse_repository_tag
-
 from stackgen.errors import RuntimeFailure
 from stackgen.runtime.compose_file import NETWORK_KEY, ProjectDefinition, ServiceDefinition
+from stackgen.runtime.engine_socket import EngineResponseError, SocketReader, socket_path_from_env
 from stackgen.runtime.plan import ObservedContainer
 
 LABEL_PROJECT = "com.docker.compose.project"
@@ -60,32 +63,48 @@ def container_name(project: str, service: str, number: int = 1) -> str:
 
 
 class Engine:
-    """The operations on the Docker engine that apply, plan, status and down need."""
+    """The operations on the Docker engine that apply, plan, status and down need.
 
-    def __init__(self, client: Any) -> None:
+    `client` is a docker SDK client, made on first use when not given; `reader` answers the reads
+    without the SDK (None: the SDK does everything).
+    """
+
+    def __init__(self, client: Any = None, reader: SocketReader | None = None) -> None:
         self._client = client
-        self._api = client.api
+        self._reader = reader
 
     @classmethod
     def connect(cls) -> Engine:
         """Connect as the docker CLI would (DOCKER_HOST or the local socket); fail with what to do."""
-        try:
-            client = docker.from_env(timeout=120)
-            client.api.ping()
-        except Exception as error:  # docker raises DockerException, requests errors or OSError
-            raise connection_failure(error) from error
-        return cls(client)
+        socket_path = socket_path_from_env(os.environ)
+        if socket_path is not None:
+            reader = SocketReader(socket_path)
+            try:
+                reader.ping()
+            except Exception as error:  # OSError (no socket, permission), or an error answer
+                raise connection_failure(error) from error
+            return cls(reader=reader)
+        return cls(_sdk_client())
 
     @property
     def client(self) -> Any:
         """The docker SDK client (for the relay image builder, which takes one)."""
+        if self._client is None:
+            self._client = _sdk_client()
         return self._client
+
+    @property
+    def _api(self) -> Any:
+        return self.client.api
 
     # --- observing ----------------------------------------------------------------------------
     def containers(self, project: str) -> list[ObservedContainer]:
         """Every container of `project` (running or not), one-off containers excluded."""
         with _engine_call("listing containers"):
-            summaries = self._api.containers(all=True, filters={"label": f"{LABEL_PROJECT}={project}"})
+            if self._reader is not None:
+                summaries = self._reader.containers({"label": [f"{LABEL_PROJECT}={project}"]})
+            else:
+                summaries = self._api.containers(all=True, filters={"label": f"{LABEL_PROJECT}={project}"})
         observed = []
         for summary in summaries:
             labels = summary.get("Labels") or {}
@@ -109,6 +128,8 @@ class Engine:
     def inspect(self, container_id: str) -> dict[str, Any]:
         """The engine's full description of a container."""
         with _engine_call(f"inspecting container {container_id[:12]}"):
+            if self._reader is not None:
+                return self._reader.inspect_container(container_id)
             data: dict[str, Any] = self._api.inspect_container(container_id)
         return data
 
@@ -148,26 +169,42 @@ class Engine:
     # --- images -------------------------------------------------------------------------------
     def image_id(self, reference: str) -> str | None:
         """The local ID of an image, or None when it is not present."""
+        data = self._inspect_image(reference)
+        return str(data["Id"]) if data is not None else None
+
+    def image_labels(self, reference: str) -> dict[str, str] | None:
+        """The labels of a local image, or None when it is not present."""
+        data = self._inspect_image(reference)
+        return dict((data.get("Config") or {}).get("Labels") or {}) if data is not None else None
+
+    def _inspect_image(self, reference: str) -> dict[str, Any] | None:
         try:
-            return str(self._api.inspect_image(reference)["Id"])
-        except docker.errors.ImageNotFound:
-            return None
-        except docker.errors.APIError as error:
-            if error.status_code == 404:
+            if self._reader is not None:
+                return self._reader.inspect_image(reference)
+            data: dict[str, Any] = self._api.inspect_image(reference)
+            return data
+        except Exception as error:
+            if not isinstance(error, (EngineResponseError, *_sdk_errors("APIError"))):
+                if isinstance(error, OSError):
+                    raise connection_failure(error) from error
+                raise
+            if getattr(error, "status_code", None) == 404:  # the SDK's ImageNotFound is a 404 APIError
                 return None
-            raise RuntimeFailure(f"inspecting image {reference}: {error.explanation or error}") from error
-        except OSError as error:
-            raise connection_failure(error) from error
+            explanation = getattr(error, "explanation", None) or error
+            raise RuntimeFailure(f"inspecting image {reference}: {explanation}") from error
 
     def pull(self, reference: str, on_event: Callable[[Mapping[str, Any]], None]) -> None:
         """Pull an image, passing each progress event (per layer) to `on_event`."""
+        from docker.errors import APIError
+        from docker.utils import parse_repository_tag
+
         repository, tag = parse_repository_tag(reference)
         try:
             for event in self._api.pull(repository, tag=tag or "latest", stream=True, decode=True):
                 if "error" in event:
                     raise _pull_failure(reference, str(event["error"]))
                 on_event(event)
-        except docker.errors.APIError as error:
+        except APIError as error:
             raise _pull_failure(reference, str(error.explanation or error)) from error
         except OSError as error:
             raise _pull_failure(reference, str(error)) from error
@@ -186,10 +223,12 @@ class Engine:
         prefix = f"{project.name}_"
         for volume in project.volumes:
             with _engine_call(f"creating volume {volume}"):
+                from docker.errors import NotFound
+
                 try:
                     self._api.inspect_volume(volume)
                     continue
-                except docker.errors.NotFound:
+                except NotFound:
                     pass
                 key = volume[len(prefix) :] if volume.startswith(prefix) else volume
                 labels = {LABEL_PROJECT: project.name, LABEL_VOLUME: key, LABEL_VERSION: COMPOSE_VERSION}
@@ -284,9 +323,11 @@ class Engine:
 
     def start(self, container_id: str, service: str) -> None:
         """Start a container; a published port already in use gets its own message."""
+        from docker.errors import APIError
+
         try:
             self._api.start(container_id)
-        except docker.errors.APIError as error:
+        except APIError as error:
             message = str(error.explanation or error)
             taken = _PORT_IN_USE.search(message)
             if taken or "port is already allocated" in message or "address already in use" in message:
@@ -311,7 +352,9 @@ class Engine:
 
     def remove(self, container_id: str) -> None:
         """Remove a container (stopping it first); its named volumes stay."""
-        with _engine_call(f"removing container {container_id[:12]}"), suppress(docker.errors.NotFound):
+        from docker.errors import NotFound
+
+        with _engine_call(f"removing container {container_id[:12]}"), suppress(NotFound):
             self._api.remove_container(container_id, force=True, v=False)
 
     def rename(self, container_id: str, name: str) -> None:
@@ -361,16 +404,37 @@ def _pull_failure(reference: str, message: str) -> RuntimeFailure:
     )
 
 
+def _sdk_client() -> Any:
+    """The docker SDK's client as the docker CLI would connect (DOCKER_HOST, TLS settings, ...)."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=120)
+        client.api.ping()
+    except Exception as error:  # docker raises DockerException, requests errors or OSError
+        raise connection_failure(error) from error
+    return client
+
+
+def _sdk_errors(name: str) -> tuple[type[Exception], ...]:
+    """`docker.errors.<name>` if the SDK was imported; else none of its errors can have been raised."""
+    errors = sys.modules.get("docker.errors")
+    return (getattr(errors, name),) if errors is not None else ()
+
+
 @contextmanager
 def _engine_call(what: str) -> Iterator[None]:
     try:
         yield
-    except docker.errors.APIError as error:
-        raise RuntimeFailure(f"{what}: {error.explanation or error}") from error
-    except docker.errors.DockerException as error:
-        raise RuntimeFailure(f"{what}: {error}") from error
-    except OSError as error:  # requests' connection errors are OSErrors
-        raise connection_failure(error) from error
+    except Exception as error:
+        # APIError first: it is also an OSError (through requests' HTTPError)
+        if isinstance(error, (EngineResponseError, *_sdk_errors("APIError"))):
+            raise RuntimeFailure(f"{what}: {getattr(error, 'explanation', None) or error}") from error
+        if isinstance(error, _sdk_errors("DockerException")):
+            raise RuntimeFailure(f"{what}: {error}") from error
+        if isinstance(error, OSError):  # requests' connection errors are OSErrors
+            raise connection_failure(error) from error
+        raise
 
 
 def _port_bindings(service: ServiceDefinition) -> dict[str, list[tuple[str, int]]] | None:

@@ -66,6 +66,9 @@ def _report_layer(reporter: Reporter, image: str, event: Mapping[str, Any]) -> N
 
 
 def _build_relay(engine: Engine, tag: str, base_image: str, policy: PullPolicy) -> None:
-    from stackgen.relay.image import ensure_relay_image
+    from stackgen.relay.image import SOURCE_HASH_LABEL, build_context, ensure_relay_image
 
+    labels = engine.image_labels(tag)
+    if labels is not None and labels.get(SOURCE_HASH_LABEL) == build_context(base_image).source_hash:
+        return  # built from these very sources (ensure_relay_image's own test), without the docker SDK
     ensure_relay_image(engine.client, tag, base_image, policy.value)

@@ -7,6 +7,7 @@ next. Traffic goes only to 127.0.0.1 and to the stack's own containers.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -18,6 +19,8 @@ from tests.helpers import wait_until
 
 from stackgen.errors import ReloadRefused
 from stackgen.output import RenderedFile, write_output
+from stackgen.runtime.engine import Engine
+from stackgen.runtime.engine_socket import SocketReader, socket_path_from_env
 from stackgen.runtime.plan import ActionKind
 from tests.integration.runtime_stack import (
     TestStack,
@@ -83,6 +86,59 @@ def test_second_apply_recreates_nothing_and_says_so(stack: TestStack, docker_cli
         in result.stdout
     )
     assert container_ids(docker_client, stack.project) == before
+
+
+def test_reads_without_the_sdk_answer_as_the_sdk(
+    stack: TestStack, docker_client: Any, local_images: dict[str, str]
+) -> None:
+    path = socket_path_from_env(os.environ)
+    if path is None:
+        pytest.skip("the engine is not on a local unix socket: the SDK does every read")
+    by_socket, by_sdk = Engine(reader=SocketReader(path)), Engine(docker_client)
+    observed = by_sdk.containers(stack.project)
+    assert len(observed) == 3
+    assert by_socket.containers(stack.project) == observed
+    for container in observed:
+        inspected, expected = by_socket.inspect(container.id), by_sdk.inspect(container.id)
+        assert (inspected["Name"], inspected["Config"], inspected["HostConfig"]) == (
+            expected["Name"], expected["Config"], expected["HostConfig"])
+    for image in (local_images["prometheus"], "stackgen-test/absent:1"):
+        assert by_socket.image_id(image) == by_sdk.image_id(image)
+
+
+def test_cli_apply_sees_containers_changed_out_of_band(
+    stack: TestStack, docker_client: Any, local_images: dict[str, str]
+) -> None:
+    def applied() -> dict[str, list[str]]:
+        result = stack.cli("apply", "--json")
+        assert result.returncode == 0, result.stderr
+        return {kind: names for kind, names in json.loads(result.stdout)["services"].items() if names}
+
+    unchanged = ["alertmanager", "prometheus"]
+    docker_client.api.stop(container_ids(docker_client, stack.project)["blackbox-exporter"])
+    assert applied() == {"start": ["blackbox-exporter"], "noop": unchanged}
+    blackbox = container_ids(docker_client, stack.project)["blackbox-exporter"]
+    docker_client.api.remove_container(blackbox, force=True)
+    assert applied() == {"create": ["blackbox-exporter"], "noop": unchanged}
+
+    # the same tag, moved to another image: the running container is of the old image
+    import io
+
+    alias = f"{stack.project}/blackbox:retagged"
+    docker_client.images.get(local_images["blackbox-exporter"]).tag(alias)
+    try:
+        stack.edit(lambda spec: spec["images"].update({"blackbox-exporter": alias}))
+        assert applied() == {"recreate": ["blackbox-exporter"], "noop": unchanged}
+        assert applied() == {"noop": ["alertmanager", "blackbox-exporter", "prometheus"]}
+        dockerfile = f"FROM {local_images['blackbox-exporter']}\nLABEL io.stackgen.test=retagged\n"
+        docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=alias, pull=False, rm=True)
+        assert applied() == {"recreate": ["blackbox-exporter"], "noop": unchanged}
+    finally:
+        stack.edit(
+            lambda spec: spec["images"].update({"blackbox-exporter": local_images["blackbox-exporter"]})
+        )
+        stack.apply()
+        docker_client.images.remove(alias, force=True)
 
 
 def test_plan_shows_nothing_to_do_then_a_reload(stack: TestStack) -> None:
