@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from stackgen.errors import RuntimeFailure
 from stackgen.output import RenderedFile, WriteResult, diff_output, restore_output, write_output
 from stackgen.runtime.compose_file import ProjectDefinition, parse_project
@@ -24,6 +22,7 @@ from stackgen.runtime.images import PullPolicy, ensure_images, local_image_ids
 from stackgen.runtime.plan import Plan, changed_files, desired_services, file_hashes, plan
 from stackgen.runtime.progress import Reporter, SilentReporter
 from stackgen.runtime.state import read_applied, write_applied
+from stackgen.spec.load import read_yaml_data
 
 COMPOSE_FILE = "docker-compose.yml"
 
@@ -85,7 +84,11 @@ def load_project(
     """The compose project described by the rendered docker-compose.yml."""
     if COMPOSE_FILE not in files:
         raise RuntimeFailure(f"nothing to apply: the rendered files have no {COMPOSE_FILE}")
-    compose = YAML(typ="safe").load(files[COMPOSE_FILE].content) or {}
+    try:
+        # libyaml by YAML 1.2 rules (as ruamel reads it); ruamel's pure-Python parser took ~20 ms here
+        compose = read_yaml_data(files[COMPOSE_FILE].content.decode("utf-8"), COMPOSE_FILE) or {}
+    except ValueError as error:
+        raise RuntimeFailure(f"the rendered {COMPOSE_FILE} is not readable YAML: {error}") from error
     return parse_project(compose, out_dir / COMPOSE_FILE, project_name)
 
 

@@ -1,14 +1,14 @@
 """Execute a Plan against the engine, and roll back to the last good config when something fails.
 
 Order: remove what left the stack, then create/recreate/start in dependency waves (each wave in
-parallel; a dependency is healthy before its dependents start), wait for health, then hot-reload. A recreated service's old container is only stopped and
-renamed aside until its successor is healthy, so a rollback restarts the very same container.
+parallel; a dependency is healthy before its dependents start), wait for health, then hot-reload. A
+recreated service's old container is only stopped and renamed aside until its successor is healthy,
+so a rollback restarts the very same container.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -223,6 +223,8 @@ class Converger:
     def _parallel(self, work: Callable[[ServiceAction], Any], actions: Sequence[ServiceAction]) -> list[Any]:
         if len(actions) <= 1:
             return [work(action) for action in actions]
+        from concurrent.futures import ThreadPoolExecutor  # imported when needed: a no-op runs nothing
+
         with ThreadPoolExecutor(max_workers=min(_WORKERS, len(actions))) as pool:
             futures = [pool.submit(work, action) for action in actions]
         results, first_error = [], None

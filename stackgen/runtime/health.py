@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-from ruamel.yaml import YAML
 
 from stackgen.errors import RuntimeFailure
 from stackgen.runtime import http
@@ -46,6 +43,8 @@ def wait_healthy(engine: Engine, started: Sequence[Started], timeout_s: float, r
     """Wait for every container in parallel; raises NotHealthy for the first that fails."""
     if not started:
         return
+    from concurrent.futures import ThreadPoolExecutor  # imported when needed: a no-op apply waits for nothing
+
     deadline = time.monotonic() + timeout_s
     with ThreadPoolExecutor(max_workers=min(8, len(started))) as pool:
         futures = [pool.submit(_wait_one, engine, item, deadline, timeout_s, reporter) for item in started]
@@ -124,5 +123,7 @@ def confirm_reload(service: str, role: str, base_url: str, expected_jobs: set[st
 
 def prometheus_jobs(config_text: str) -> set[str]:
     """The scrape job names of a Prometheus config."""
+    from ruamel.yaml import YAML
+
     data = YAML(typ="safe").load(config_text) or {}
     return {str(job.get("job_name")) for job in data.get("scrape_configs") or []}

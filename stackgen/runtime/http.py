@@ -1,11 +1,11 @@
-"""Plain HTTP to the stack's services (loopback or the project network only), with the stdlib."""
+"""Plain HTTP to the stack's services (loopback or the project network only), with the stdlib.
+
+urllib is imported on the first request: a no-op apply sends none."""
 
 from __future__ import annotations
 
 import base64
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,9 @@ class Response:
 
 def request(method: str, url: str, *, timeout: float = 10.0, auth: tuple[str, str] | None = None) -> Response:
     """Send one request; HTTP errors come back as a Response, connection errors as status 0."""
+    import urllib.error
+    import urllib.request
+
     headers = {}
     if auth:
         headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()

@@ -151,3 +151,19 @@ def test_dependency_waves(tmp_path: Path) -> None:
     project = parse_project(COMPOSE, tmp_path / "docker-compose.yml")
     waves = [[service.name for service in wave] for wave in dependency_waves(project.services)]
     assert waves == [["alertmanager", "node-exporter"], ["prometheus"]]
+
+
+@pytest.mark.parametrize(
+    "compose_file",
+    sorted((Path(__file__).resolve().parents[2] / "golden").glob("*/docker-compose.yml")),
+    ids=lambda path: path.parent.name,
+)
+def test_apply_reads_the_rendered_compose_file_as_ruamel_does(compose_file: Path) -> None:
+    from ruamel.yaml import YAML
+
+    from stackgen.output import RenderedFile
+    from stackgen.runtime.apply import COMPOSE_FILE, load_project
+
+    content = compose_file.read_bytes()
+    expected = parse_project(YAML(typ="safe", pure=True).load(content), compose_file.parent / COMPOSE_FILE)
+    assert load_project({COMPOSE_FILE: RenderedFile(content)}, compose_file.parent, None) == expected
