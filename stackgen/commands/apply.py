@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import click
@@ -49,7 +50,7 @@ def command(
     """Create what is missing, recreate what changed, reload changed config; roll back on failure."""
     from stackgen.api import default_output_dir, load_stack, render_files
     from stackgen.commands.runtime_console import ConsoleReporter, print_json
-    from stackgen.render.check import check_rendered
+    from stackgen.render.check import CHECK_RECORD, check_rendered
     from stackgen.runtime.apply import ApplyOptions, apply_files
     from stackgen.runtime.images import PullPolicy
     from stackgen.runtime.lock import stack_lock
@@ -64,7 +65,7 @@ def command(
             target,
             stack.name,
             reporter=reporter,
-            check=check_rendered,
+            check=partial(check_rendered, record=target / CHECK_RECORD),
             options=ApplyOptions(PullPolicy(pull), timeout_s),
         )
     if as_json:

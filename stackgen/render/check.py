@@ -2,10 +2,17 @@
 
 promtool and amtool are the judges of their formats; stackgen never re-implements their checks. Where a
 tool is not installed the check is skipped (the tests and CI always have them).
+
+Running them costs ~0.2 s, so apply keeps a record (`record`): the digest of everything a verdict
+depends on — these checks, the tools found (path, size, mtime) and the bytes of every file they read.
+A check is skipped only when that digest is the one recorded after the last check passed, that is
+when these exact bytes were already accepted by these exact tools.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -21,11 +28,29 @@ class RejectedByUpstream(InvalidInput):
     """promtool or amtool refused a rendered file: its message says why."""
 
 
-def check_rendered(files: Mapping[str, RenderedFile]) -> list[str]:
-    """Run the available upstream checkers over the files; return the names of the checks run."""
+CHECK_RECORD = ".stackgen-checked"
+
+
+def check_rendered(files: Mapping[str, RenderedFile], record: Path | None = None) -> list[str]:
+    """Run the available upstream checkers over the files; return the names of the checks run.
+
+    With `record` (a file): nothing runs when it holds the digest of these files and tools, and it is
+    written after the checks pass.
+    """
     promtool, amtool = shutil.which("promtool"), shutil.which("amtool")
     if not promtool and not amtool:
         return []
+    if record is None:
+        return _run_checks(files, promtool, amtool)
+    digest = _inputs_digest(files, (promtool, amtool))
+    if _read_record(record) == digest:
+        return []  # these bytes already passed these tools
+    ran = _run_checks(files, promtool, amtool)
+    _write_record(record, digest)
+    return ran
+
+
+def _run_checks(files: Mapping[str, RenderedFile], promtool: str | None, amtool: str | None) -> list[str]:
     ran = []
     with tempfile.TemporaryDirectory(prefix="stackgen-check-") as directory:
         root = Path(directory)
@@ -62,6 +87,44 @@ def check_rendered(files: Mapping[str, RenderedFile]) -> list[str]:
             _run([amtool, "check-config", str(config_path)], root, "amtool")
             ran.append("amtool")
     return ran
+
+
+def _inputs_digest(files: Mapping[str, RenderedFile], tools: tuple[str | None, ...]) -> str:
+    """What a verdict depends on: this module (the checks made), the tools, each file checked."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for tool in tools:
+        try:
+            status = os.stat(tool) if tool else None
+        except OSError:
+            status = None
+        identity = f"{tool}\0{status.st_size}\0{status.st_mtime_ns}" if status else "-"
+        digest.update(identity.encode() + b"\0")
+    for path, file in sorted(files.items()):
+        if not file.is_secret:  # secrets are never checked (nor hashed: a weak password's hash is one)
+            digest.update(f"{path}\0".encode() + hashlib.sha256(file.content).digest())
+    return digest.hexdigest()
+
+
+def _read_record(record: Path) -> str | None:
+    try:
+        return record.read_text(encoding="ascii").strip()
+    except (OSError, ValueError):
+        return None
+
+
+def _write_record(record: Path, digest: str) -> None:
+    """Best effort: without a record the next apply checks again."""
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", dir=record.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(digest + "\n")
+        os.replace(temporary, record)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
 
 
 def _strip_consul(config_path: Path) -> None:

@@ -127,8 +127,8 @@ def apply_files(
     engine = engine or Engine.connect()
     project = load_project(files, out_dir, project_name)
     image_ids = ensure_images(engine, project, options.pull, reporter)
-    if check is not None and diff_output(files, out_dir).touched:
-        check(files)  # upstream checkers (promtool, amtool) cost time: only when something changed
+    if check is not None:
+        check(files)  # before anything is written (the CLI's check skips bytes it already accepted)
     written = write_output(files, out_dir)
     hashes = file_hashes({path: file.content for path, file in files.items()})
     desired = desired_services(project, hashes, image_ids)
