@@ -22,12 +22,19 @@ _TYPE_NAMES = {
 
 def schema_problems(spec: LoadedSpec) -> list[Problem]:
     """Every schema violation in the spec, as Problems."""
+    from stackgen.spec import schema_memo
+
+    key = schema_memo.memo_key(spec.data)
+    if key is not None and schema_memo.known_valid(key):
+        return []  # jsonschema found this very data valid against this very schema before
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(schema())
     problems: list[Problem] = []
     for error in validator.iter_errors(spec.data):
         problems.extend(_explain(spec, error))
+    if not problems and key is not None:
+        schema_memo.remember_valid(key)
     return _unique(problems)
 
 
