@@ -6,10 +6,15 @@ reaches this host at the bridge address, so the server offers LOGIN only (Alertm
 implementation has no such check). `auth_require_tls=False` lets aiosmtpd accept AUTH without
 STARTTLS; the spec then sets `require_tls: false` (Alertmanager's default demands STARTTLS). The LOGIN
 prompts are the usual "Username:" and "Password:", which Alertmanager expects.
+
+Given a certificate, the server offers STARTTLS and requires it before AUTH and mail, as a production
+relay does: Alertmanager then keeps its default `require_tls: true` and must trust the certificate
+(the spec's `tls_config.ca_file`). Each Mail records whether it came over TLS.
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +25,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
+from tests.fakes.https_server import Certificate
+
 
 @dataclass
 class Mail:
@@ -29,6 +36,7 @@ class Mail:
     rcpt_tos: list[str]
     message: EmailMessage
     login: str
+    tls: bool = False
     time: float = field(default_factory=time.monotonic)
 
     @property
@@ -53,7 +61,8 @@ class _Handler:
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else ""
         with self.server.lock:
-            self.server.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message, login))
+            self.server.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message, login,
+                                          tls=session.ssl is not None))
         return "250 OK"
 
 
@@ -70,13 +79,14 @@ class _Controller(Controller):
 
 
 class FakeSMTP:
-    """SMTP with AUTH LOGIN (user/password checked), no TLS; records accepted mail and AUTH attempts.
+    """SMTP with AUTH LOGIN (user/password checked), STARTTLS if given a certificate; records mail and AUTH.
 
     AUTH is offered, not required (aiosmtpd warns on every connection when it must be required
     without TLS): each Mail records the login it came with, and tests assert it.
     """
 
-    def __init__(self, username: str, password: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, username: str, password: str, host: str = "127.0.0.1", port: int = 0,
+                 certificate: Certificate | None = None) -> None:
         self.username = username
         self.password = password
         self.mails: list[Mail] = []
@@ -89,9 +99,14 @@ class FakeSMTP:
                 probe.bind((host, 0))
                 port = int(probe.getsockname()[1])
         self.host, self.port = host, port
+        tls: dict[str, Any] = {"auth_require_tls": False}
+        if certificate is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(certificate.cert_file, certificate.key_file)
+            tls = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
         self.controller = _Controller(
             _Handler(self), hostname=host, port=port, authenticator=self._authenticate,
-            auth_require_tls=False, auth_exclude_mechanism=["PLAIN"])
+            auth_exclude_mechanism=["PLAIN"], **tls)
 
     def start(self) -> FakeSMTP:
         self.controller.start()

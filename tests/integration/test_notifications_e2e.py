@@ -5,7 +5,7 @@ the local Python image), with short timings: scrape and evaluation every 1 s, ru
 group_wait 1 s and group_interval 2 s. The alerts come from a scrape target on this host whose series the
 tests set and remove (tests/fakes/metrics_target.py), one `scenario` label per test, routed to its own
 receiver, so that the scenarios do not share a robot's rate limit or a fake's records. Every fake
-(DingTalk with 加签, WeCom robot, WeCom app with gettoken, Feishu with signing, SMTP with AUTH) listens
+(DingTalk with 加签, WeCom robot, WeCom app with gettoken, Feishu with signing, SMTP with STARTTLS and AUTH) listens
 on docker0's address, which the containers reach directly (host_access only rewrites localhost).
 
 Every scenario's series exist from the start, so the stack works on all of them at once; the rate-limit
@@ -21,12 +21,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fakes.chat_apis import FakeDingTalk, FakeFeishu, FakeWeComApp, FakeWeComRobot, Received
+from tests.fakes.https_server import self_signed_certificate
 from tests.fakes.metrics_target import MetricsTarget
 from tests.fakes.smtp import FakeSMTP
 from tests.helpers import remove_compose_project, unique_project_name, wait_until
@@ -44,6 +46,7 @@ WECOM_KEY, SPLIT_KEY, RETRY_KEY = "e2e-wecom-key", "e2e-split-key", "e2e-retry-k
 CORP_ID, CORP_SECRET, AGENT_ID = "wwe2ecorp", "e2e-corp-secret", "1000002"
 FEISHU_TOKEN, FEISHU_SECRET = "e2e-feishu-hook", "e2e-feishu-secret"
 SMTP_USER, SMTP_PASSWORD = "alerts@example.com", "e2e-Smtp#pass"
+SMTP_CA_FILE = "tls/cert.pem"  # relative to the spec (self_signed_certificate names it cert.pem)
 
 SPLIT_ALERTS = 300
 BURST_GROUPS = 30
@@ -158,8 +161,8 @@ def build_spec(project: str, images: dict[str, str], gateway: str, fakes: Fakes)
                        "smarthost": f"{gateway}:{fakes.smtp.port}", "username": SMTP_USER,
                        # from .env beside the spec; rendered as auth_password_file
                        "password": "${SMTP_PASSWORD}",
-                       # Alertmanager's default require_tls: true demands STARTTLS (see tests/fakes/smtp.py)
-                       "require_tls": False}},
+                       # require_tls stays true (the default): STARTTLS, trusting the server's certificate
+                       "tls_config": {"ca_file": SMTP_CA_FILE}}},
             {"name": "split-robot", "wecom_robot": {"key": SPLIT_KEY, "api_url": on(fakes.split)}},
             {"name": "burst-ding",
              "dingtalk": {"url": f"{on(fakes.burst)}/robot/send?access_token={BURST_TOKEN}"}},
@@ -193,13 +196,16 @@ def live(docker_client: Any, local_images: dict[str, str], host_gateway_ip: str,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     gateway = host_gateway_ip
     project = unique_project_name()
+    directory = tmp_path_factory.mktemp("notifications")
+    # beside the spec, where tls_config.ca_file names it: the SMTP fake's self-signed certificate
+    smtp_certificate = self_signed_certificate(directory / Path(SMTP_CA_FILE).parent, gateway, days=30)
     fakes = Fakes(
         target=MetricsTarget(gateway),
         ding=FakeDingTalk(DINGTALK_TOKEN, DINGTALK_SECRET, host=gateway),
         wecom=FakeWeComRobot(WECOM_KEY, host=gateway),
         app=FakeWeComApp(CORP_ID, CORP_SECRET, host=gateway),
         feishu=FakeFeishu(FEISHU_TOKEN, FEISHU_SECRET, host=gateway),
-        smtp=FakeSMTP(SMTP_USER, SMTP_PASSWORD, host=gateway),
+        smtp=FakeSMTP(SMTP_USER, SMTP_PASSWORD, host=gateway, certificate=smtp_certificate),
         split=FakeWeComRobot(SPLIT_KEY, host=gateway),
         burst=FakeDingTalk(BURST_TOKEN, host=gateway),
         retry=FakeWeComRobot(RETRY_KEY, host=gateway),
@@ -221,7 +227,6 @@ def live(docker_client: Any, local_images: dict[str, str], host_gateway_ip: str,
         fakes.target.set("e2e_retry", {"scenario": "retry"})
         fakes.target.set("e2e_permanent", {"scenario": "permanent"})
 
-        directory = tmp_path_factory.mktemp("notifications")
         (directory / ".env").write_text(f"SMTP_PASSWORD={SMTP_PASSWORD}\n", encoding="utf-8")
         stack = TestStack(directory, build_spec(project, local_images, gateway, fakes))
         stack.apply()
@@ -284,6 +289,7 @@ def test_email_arrives_through_smtp_auth_with_the_password_from_a_file(live: Liv
     mails = wait_until(lambda: [m for m in live.fakes.smtp.received() if "E2EMail" in m.subject],
                        timeout=60, message="the E2EMail mail")
     mail = mails[0]
+    assert mail.tls                                     # STARTTLS, the certificate trusted via ca_file
     assert mail.login == SMTP_USER                      # Alertmanager authenticated (AUTH LOGIN)
     assert ("LOGIN", True) in live.fakes.smtp.auth_attempts
     assert mail.rcpt_tos == ["oncall@example.com"] and mail.mail_from == SMTP_USER
