@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ class Engine:
     def __init__(self, client: Any = None, reader: SocketReader | None = None) -> None:
         self._client = client
         self._reader = reader
+        self._client_lock = threading.Lock()  # converge's worker threads may be the first to need it
 
     @classmethod
     def connect(cls) -> Engine:
@@ -89,9 +91,10 @@ class Engine:
     @property
     def client(self) -> Any:
         """The docker SDK client (for the relay image builder, which takes one)."""
-        if self._client is None:
-            self._client = _sdk_client()
-        return self._client
+        with self._client_lock:
+            if self._client is None:
+                self._client = _sdk_client()
+            return self._client
 
     @property
     def _api(self) -> Any:
