@@ -224,7 +224,7 @@ def _blackbox(stack: Stack, service: Service) -> dict[str, Any]:
     config: dict[str, Any] = {
         "image": stack.images.image_for("blackbox-exporter"),
         "command": ["--config.file=/etc/blackbox_exporter/blackbox.yml", "--web.listen-address=:9115"],
-        "volumes": ["./blackbox:/etc/blackbox_exporter:ro"],
+        "volumes": ["./blackbox:/etc/blackbox_exporter:ro", _secrets_mount("blackbox-exporter")],
         **_published(stack, stack.exporters.blackbox.port, 9115),
         **_host_gateway(stack),
         "healthcheck": _wget_check("http://localhost:9115/-/healthy", "30s"),

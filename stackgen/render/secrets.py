@@ -18,7 +18,7 @@ CONTAINER_UIDS = {
 }
 
 # Services whose compose definition mounts secrets/<role>/ (compose.py).
-SECRET_MOUNTING_ROLES = ("prometheus", "alertmanager", "grafana", "relay")
+SECRET_MOUNTING_ROLES = ("prometheus", "alertmanager", "grafana", "relay", "blackbox-exporter")
 
 
 @dataclass

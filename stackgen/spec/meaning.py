@@ -369,6 +369,10 @@ def _tls_files(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
                for index, entry in _items(_section(data, "prometheus"), "remote_write")]
     places += [(("receivers", index, "email", "tls_config"), receiver["email"].get("tls_config"))
                for index, receiver in _items(data, "receivers") if isinstance(receiver.get("email"), Mapping)]
+    modules = _section(_section(data, "blackbox"), "modules")
+    places += [(("blackbox", "modules", name, prober, "tls_config"), module[prober].get("tls_config"))
+               for name, module in modules.items() if isinstance(module, Mapping)
+               for prober in ("http", "tcp", "grpc") if isinstance(module.get(prober), Mapping)]
     for path, tls in places:
         if not isinstance(tls, Mapping):
             continue

@@ -5,12 +5,12 @@ the relay). A TCP probe of a closed port fires ProbeFailed, routed to a DingTalk
 is a fake on docker0's address, so notifications flow Prometheus -> Alertmanager -> relay ->
 "DingTalk"; the same alert also goes to a second receiver whose token the robot refuses, so the relay
 counts failed deliveries. On this host, at docker0's address: an HTTPS server with a self-signed
-certificate (probed through a custom blackbox module), and an instrumented HTTP service under steady
-traffic from the test; both are written in the spec as `localhost:PORT`, the way a developer names a
-service on their machine, so host_access proves it reaches them (host.docker.internal through
-host-gateway). An ICMP probe pings the Prometheus container. Then every query of the dashboards whose
-exporters run here must return data. Traffic: loopback, the stack's containers and the fakes on the
-docker bridge.
+certificate (probed through a custom blackbox module that verifies it against the spec's ca_file), and
+an instrumented HTTP service under steady traffic from the test; both are written in the spec as
+`localhost:PORT`, the way a developer names a service on their machine, so host_access proves it reaches
+them (host.docker.internal through host-gateway). An ICMP probe pings the Prometheus container; a DNS
+probe asks Docker's embedded DNS for it. Then every query of the dashboards whose exporters run here
+must return data. Traffic: loopback, the stack's containers and the fakes on the docker bridge.
 """
 
 from __future__ import annotations
@@ -134,12 +134,20 @@ def live(docker_client: Any, local_images: dict[str, str],
             {"name": "closed-port", "module": "tcp_connect", "targets": ["alertmanager:1"]},
             {"name": "https", "module": "https_self_signed", "targets": [f"https://localhost:{https.port}/"]},
             {"name": "ping", "module": "icmp", "targets": ["prometheus"]},
+            # Docker's embedded DNS, inside the blackbox container: the stack's own names
+            {"name": "dns", "module": "dns_stack", "targets": ["127.0.0.11:53"]},
         ],
-        # blackbox_exporter 0.23 takes a CA only as a file (no inline `ca`), and the spec mounts none:
-        # the certificate is read, not verified.
-        "blackbox": {"modules": {"https_self_signed": {"prober": "http", "timeout": "5s", "http": {
-            "preferred_ip_protocol": "ip4", "fail_if_not_ssl": True,
-            "tls_config": {"insecure_skip_verify": True}}}}},
+        "blackbox": {"modules": {
+            # The certificate is verified: the spec's ca_file is copied into blackbox's secrets. It is
+            # made for the bridge address, which the probe reaches as host.docker.internal.
+            "https_self_signed": {"prober": "http", "timeout": "5s", "http": {
+                "preferred_ip_protocol": "ip4", "fail_if_not_ssl": True,
+                "tls_config": {"ca_file": str(certificate.cert_file), "server_name": gateway}}},
+            "dns_stack": {"prober": "dns", "timeout": "5s", "dns": {
+                "query_name": "prometheus", "query_type": "A", "preferred_ip_protocol": "ip4",
+                "valid_rcodes": ["NOERROR"],
+                "validate_answer_rrs": {"fail_if_none_matches_regexp": [r".*\tIN\tA\t.*"]}}},
+        }},
         "rules": {"include": PACKS, "params": {
             "blackbox": {"probe_failed_for": "10s"},
             # the week-long statistics every 2 s like the other groups here, not every minute
@@ -170,7 +178,7 @@ def live(docker_client: Any, local_images: dict[str, str],
 def converged(live: LiveStack) -> LiveStack:
     """Every target up, alerts delivered through the relay, and a few evaluations behind us."""
     expected_jobs = {"prometheus", "alertmanager", "node-exporter", "blackbox-exporter", "relay", "healthy",
-                     "closed-port", "https", "ping", SERVICE_JOB}
+                     "closed-port", "https", "ping", "dns", SERVICE_JOB}
 
     def all_up() -> bool:
         jobs = targets_by_job(live.stack.prometheus_url)
@@ -236,16 +244,18 @@ def test_the_service_on_this_host_is_scraped_through_the_host_gateway(converged:
     assert {series["metric"]["code"] for series in served} == {"200", "500"}
 
 
-def test_the_https_and_icmp_probes_succeed(converged: LiveStack) -> None:
+def test_the_https_icmp_and_dns_probes_succeed(converged: LiveStack) -> None:
     # Checked here, not only by the panels: a failed ping still reports its rtt phase (as 0).
     def success() -> dict[str, str]:
-        results = query(converged.stack, 'probe_success{job=~"https|ping"}')
+        results = query(converged.stack, 'probe_success{job=~"https|ping|dns"}')
         return {r["metric"]["job"]: r["value"][1] for r in results}
 
+    expected = {"https": "1", "ping": "1", "dns": "1"}
     deadline = time.monotonic() + 30
-    while (outcome := success()) != {"https": "1", "ping": "1"} and time.monotonic() < deadline:
+    while (outcome := success()) != expected and time.monotonic() < deadline:
         time.sleep(1)
-    assert outcome == {"https": "1", "ping": "1"}
+    assert outcome == expected
+    assert query(converged.stack, 'probe_dns_answer_rrs{job="dns"} > 0')
     [expiry] = query(converged.stack, 'probe_ssl_earliest_cert_expiry{job="https"}')
     assert expiry["metric"]["instance"] == f"https://host.docker.internal:{converged.https.port}/"
     assert float(expiry["value"][1]) == converged.https.certificate.not_after  # the test's own certificate

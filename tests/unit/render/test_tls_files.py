@@ -94,3 +94,34 @@ def test_a_client_certificate_needs_its_key(tmp_path: Path) -> None:
 
 def test_valid_files_give_no_problem(tmp_path: Path) -> None:
     assert problems(tmp_path, CLIENT) == []
+
+
+def test_blackbox_modules_get_copies_and_secret_files(tmp_path: Path) -> None:
+    (tmp_path / "tls").mkdir()
+    (tmp_path / "tls" / "ca.pem").write_bytes(CA)
+    modules = {"internal_https": {"prober": "http", "http": {
+        "tls_config": {"ca_file": "tls/ca.pem", "server_name": "svc.internal"},
+        "basic_auth": {"username": "probe", "password": "probe-Pass#1"},
+        "bearer_token": "probe-token-2"}}}
+    spec = write_spec(tmp_path, base_spec(blackbox={"modules": modules},
+                                          probes=[{"name": "svc", "module": "internal_https",
+                                                   "targets": ["https://svc.internal/"]}]))
+    files = api.render_files(api.load_stack(spec, {}), tmp_path / "out")
+    http = yaml.safe_load(files["blackbox/blackbox.yml"].content)["modules"]["internal_https"]["http"]
+    assert http["tls_config"]["server_name"] == "svc.internal"
+    copies = {key: files["secrets/blackbox-exporter/" + path.rsplit("/", 1)[1]].content
+              for key, path in (("ca", http["tls_config"]["ca_file"]),
+                                ("password", http["basic_auth"]["password_file"]),
+                                ("token", http["bearer_token_file"]))}
+    assert copies == {"ca": CA, "password": b"probe-Pass#1", "token": b"probe-token-2"}
+    assert http["basic_auth"]["username"] == "probe" and "password" not in http["basic_auth"]
+    assert b"probe-Pass#1" not in files["blackbox/blackbox.yml"].content
+    compose = yaml.safe_load(files["docker-compose.yml"].content)
+    assert "./secrets/blackbox-exporter:/run/secrets/stackgen:ro" in compose["services"]["blackbox-exporter"]["volumes"]
+
+
+def test_a_blackbox_module_file_is_checked(tmp_path: Path) -> None:
+    modules = {"m": {"prober": "tcp", "tcp": {"tls": True, "tls_config": {"ca_file": "nope.pem"}}}}
+    checked = check_spec(write_spec(tmp_path, base_spec(blackbox={"modules": modules})), {}, display_name="s.yaml")
+    assert [p.format().split(": ", 1)[1] for p in checked.errors] == [
+        f"blackbox.modules.m.tcp.tls_config.ca_file: no such file: nope.pem (paths are relative to {tmp_path})"]
