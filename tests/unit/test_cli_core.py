@@ -37,7 +37,13 @@ def test_init_writes_spec_gitignore_and_env_example(tmp_path: Path,
     assert code == 0, err
     for name in ("stack.yaml", ".gitignore", ".env.example"):
         assert (tmp_path / "demo" / name).is_file(), name
-    assert "secrets" in (tmp_path / "demo" / ".gitignore").read_text()
+    ignored = (tmp_path / "demo" / ".gitignore").read_text().splitlines()
+    assert "generated/secrets/" in ignored
+    # what apply records beside the rendered files is machine state, not something to commit
+    from stackgen.render.check import CHECK_RECORD
+    from stackgen.runtime.state import STATE_FILE
+
+    assert {f"generated/{CHECK_RECORD}", f"generated/{STATE_FILE}"} <= set(ignored)
     assert "#" in (tmp_path / "demo" / "stack.yaml").read_text()  # commented from the schema
 
 
