@@ -16,9 +16,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.background import BackgroundServer
 
 
 @dataclass
@@ -39,37 +41,21 @@ class Received:
         return self.status == 200 and not (self.answer.get("errcode") or self.answer.get("code"))
 
 
-class FakeChatAPI(ThreadingHTTPServer):
+class FakeChatAPI(BackgroundServer):
     """Base: records requests, can be told to fail, enforces a per-minute rate limit."""
 
-    daemon_threads = True
     rate_limit: ClassVar[int | None] = None  # messages per rate_period, like the real robot
     rate_period: ClassVar[float] = 60.0
     rate_limit_answer: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        super().__init__((host, 0), _Handler)
+        super().__init__(host, _Handler)
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self._failures: deque[int] = deque()
         self._sent_times: deque[float] = deque()
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
 
     # -- test controls -------------------------------------------------------------------------
-
-    def start(self) -> FakeChatAPI:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
 
     def url(self, host: str = "127.0.0.1") -> str:
         """Base URL of the fake, as seen from `host` (127.0.0.1, or a docker gateway)."""

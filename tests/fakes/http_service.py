@@ -14,42 +14,28 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from tests.fakes.background import BackgroundServer
 
 STATUS_BY_PATH = {"/ok": 200, "/fail": 500}
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class InstrumentedService(ThreadingHTTPServer):
+class InstrumentedService(BackgroundServer):
     """An HTTP API that counts and times its requests (not the scrapes of /metrics)."""
 
-    daemon_threads = True
-
     def __init__(self, host: str = "127.0.0.1") -> None:
-        super().__init__((host, 0), _Handler)
+        super().__init__(host, _Handler)
         self.host = host
         self.registry = CollectorRegistry()
         self.requests = Counter("http_requests", "HTTP requests served.", ["code", "method", "handler"],
                                 registry=self.registry)
         self.duration = Histogram("http_request_duration_seconds", "Time to answer an HTTP request.",
                                   ["method", "handler"], registry=self.registry)
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    def start(self) -> InstrumentedService:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
 
     def url(self) -> str:
         """Base URL where this host reaches the service."""

@@ -13,9 +13,11 @@ import ssl
 import subprocess
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from tests.fakes.background import BackgroundServer
 
 
 @dataclass(frozen=True)
@@ -45,20 +47,16 @@ def self_signed_certificate(directory: Path, address: str, days: int) -> Certifi
     return Certificate(cert_file, key_file, int(ssl.cert_time_to_seconds(end.strip().split("=", 1)[1])))
 
 
-class HTTPSServer(ThreadingHTTPServer):
+class HTTPSServer(BackgroundServer):
     """Answers every GET with 200 over TLS; counts the requests that completed a handshake."""
 
-    daemon_threads = True
-
     def __init__(self, certificate: Certificate, host: str = "127.0.0.1") -> None:
-        super().__init__((host, 0), _Handler)
+        super().__init__(host, _Handler)
         self.certificate = certificate
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.context.load_cert_chain(certificate.cert_file, certificate.key_file)
         self.requests = 0
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         connection, address = self.socket.accept()
@@ -68,18 +66,6 @@ class HTTPSServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that drops the handshake (a TCP check) is not the test's concern
-
-    def start(self) -> HTTPSServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
 
     def count(self) -> None:
         with self._lock:

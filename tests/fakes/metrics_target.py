@@ -10,8 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.background import BackgroundServer
 
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
 
@@ -20,31 +22,15 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-class MetricsTarget(ThreadingHTTPServer):
+class MetricsTarget(BackgroundServer):
     """Serves /metrics in the Prometheus text format from a mutable set of gauge series."""
 
-    daemon_threads = True
-
     def __init__(self, host: str = "127.0.0.1") -> None:
-        super().__init__((host, 0), _Handler)
+        super().__init__(host, _Handler)
         self._series: dict[SeriesKey, float] = {}
         self._lock = threading.Lock()
         self.scrapes = 0
         self.last_scrape = 0.0          # time.time() of the last scrape
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    def start(self) -> MetricsTarget:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
 
     def address(self, host: str) -> str:
         """`host:port` for a scrape config (host as containers see this machine)."""
