@@ -33,7 +33,7 @@ def render_rules(stack: Stack) -> dict[str, RenderedFile]:
     return files
 
 
-def pack_groups(stack: Stack) -> dict[str, list[Mapping[str, Any]]]:
+def pack_groups(stack: Stack) -> dict[str, list[dict[str, Any]]]:
     """The groups of each included pack, with the spec's parameters, language and disabled rules."""
     if not stack.rule_packs.include:
         return {}

@@ -119,7 +119,7 @@ def _describe(branch: dict[str, Any]) -> str:
     if kind == "array":
         return "a list"
     if isinstance(kind, list):
-        return " or ".join(_TYPE_NAMES.get(k, k) for k in kind)
+        return " or ".join(_TYPE_NAMES.get(str(k), str(k)) for k in kind)
     return _TYPE_NAMES.get(kind, "a value") if kind else "a value"
 
 
@@ -141,7 +141,7 @@ def _describe_value(value: Any) -> str:
 def _message(kind: str, expected: Any, instance: Any, node: dict[str, Any]) -> str:
     if kind == "type":
         names = expected if isinstance(expected, list) else [expected]
-        wanted = " or ".join(_TYPE_NAMES.get(name, name) for name in names)
+        wanted = " or ".join(_TYPE_NAMES.get(str(name), str(name)) for name in names)
         return f"expected {wanted}, got {_describe_value(instance)}"
     if kind == "enum":
         return f"must be one of {', '.join(map(str, expected))}; got {_describe_value(instance)}"
