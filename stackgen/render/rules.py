@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,6 @@ from stackgen.model import Stack
 from stackgen.output import RenderedFile
 from stackgen.render.dump import yaml_bytes
 from stackgen.render.topology import slug
-
 
 RULE_DIRS = {"groups": "rules", "packs": "rules/packs", "files": "rules/files"}
 
