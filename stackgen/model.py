@@ -204,6 +204,7 @@ class Stack:
     exporters: Exporters
     tracing: Tracing
     relay_port: int | None
+    relay_timezone: str
     jobs: tuple[Job, ...]
     probes: tuple[Probe, ...]
     blackbox_modules: Mapping[str, Mapping[str, Any]]
@@ -385,6 +386,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         exporters=exporters,
         tracing=tracing,
         relay_port=pick("relay", "port"),
+        relay_timezone=pick("relay", "timezone"),
         jobs=jobs,
         probes=probes,
         blackbox_modules=dict(section("blackbox").get("modules", {})),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,12 @@ class RelayConfig:
     links: Mapping[str, str]
     receivers: Mapping[str, tuple[Channel, ...]]
     source: Path | None = field(default=None, compare=False)
+    timezone: str = "UTC"  # IANA name; message times are shown in it
+
+    @property
+    def zone(self) -> tzinfo:
+        """The time zone of message times."""
+        return load_zone(self.timezone)
 
 
 PathMap = Callable[[Path], Path]
@@ -167,7 +174,7 @@ _CHANNEL_KEYS = {
     "wecom": {"corp_id", "agent_id", "secret_file", "to_user", "to_party", "to_tag", "msgtype"},
     "feishu": {"url_file", "secret_file"},
 }
-_TOP_KEYS = {"listen", "language", "links", "receivers"}
+_TOP_KEYS = {"listen", "language", "timezone", "links", "receivers"}
 
 
 def build_config(data: Any, base_dir: Path, source: Path | None = None, read_secrets: bool = True,
@@ -182,6 +189,11 @@ def build_config(data: Any, base_dir: Path, source: Path | None = None, read_sec
     language = str(top.get("language", "zh"))
     if language not in LANGUAGES:
         raise RelayConfigError(f"language: must be one of {', '.join(LANGUAGES)}, not {language!r}")
+    zone_name = str(top.get("timezone", "UTC"))
+    try:
+        load_zone(zone_name)
+    except ValueError as error:
+        raise RelayConfigError(f"timezone: {error}") from error
     links = {str(k): str(v).rstrip("/") for k, v in reader.mapping(top.get("links") or {}, "links").items()}
     receivers: dict[str, tuple[Channel, ...]] = {}
     for name, entries in reader.mapping(top.get("receivers") or {}, "receivers").items():
@@ -191,7 +203,19 @@ def build_config(data: Any, base_dir: Path, source: Path | None = None, read_sec
             reader.channel(str(name), index, entry) for index, entry in enumerate(entries)
         )
     return RelayConfig(host=host, port=port, language=language, links=links, receivers=receivers,
-                       source=source)
+                       source=source, timezone=zone_name)
+
+
+def load_zone(name: str) -> tzinfo:
+    """An IANA time zone (tzdata backs it where the system has no zoneinfo); ValueError if unknown."""
+    if name == "UTC":
+        return timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from error
 
 
 def _parse_listen(listen: str) -> tuple[str, int]:

@@ -157,7 +157,7 @@ class Relay:
             sender = FeishuSender(channel)  # type: ignore[arg-type]
         errors = self.metrics.template_errors.labels(receiver, channel.kind)
         renderer = MessageRenderer(config.language, config.links, sender.flavour, channel.template,
-                                   on_error=lambda error: errors.inc())
+                                   on_error=lambda error: errors.inc(), zone=config.zone)
         instrumented = InstrumentedSender(sender, receiver, self.metrics)
         rate = self.rates.get(channel.kind, sender.rate)
         queue = None

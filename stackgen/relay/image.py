@@ -3,7 +3,8 @@
 The build context is made in memory: a Dockerfile `FROM <base>` plus the pure-Python packages the
 relay runs on, copied from this interpreter's installed copies (stackgen itself, jinja2, markupsafe
 — its pure fallback —, prometheus_client, ruamel.yaml for YAML relay.yml, click so that
-`python3 -m stackgen relay` works too). Compiled extensions are left out, so any Python >= 3.10
+`python3 -m stackgen relay` works too, tzdata for message times in any zone whatever the base
+image has). Compiled extensions are left out, so any Python >= 3.10
 base works. The image's label carries a hash of the copied sources: a changed stackgen gets a new
 tag from `relay_image_tag`, and `ensure_relay_image` rebuilds an image whose label differs.
 
@@ -31,7 +32,7 @@ SOURCE_HASH_LABEL = "io.stackgen.relay.source-hash"
 SITE = "/opt/stackgen/site"
 CONFIG = "/etc/stackgen-relay/relay.yml"
 # Import names of the packages copied beside stackgen (all pure Python, or with a pure fallback).
-PACKAGES = ("stackgen", "jinja2", "markupsafe", "prometheus_client", "ruamel.yaml", "click")
+PACKAGES = ("stackgen", "jinja2", "markupsafe", "prometheus_client", "ruamel.yaml", "click", "tzdata")
 _SKIPPED_SUFFIXES = (".so", ".pyd", ".pyc", ".pyo", ".c", ".h")
 _SKIPPED_DIRS = {"__pycache__", "_blueprints", "tests"}
 

@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -49,10 +49,12 @@ class MessageRenderer:
 
     def __init__(self, language: str, links: Mapping[str, str], flavour: str,
                  template: Path | None = None,
-                 on_error: Callable[[Exception], None] | None = None) -> None:
+                 on_error: Callable[[Exception], None] | None = None,
+                 zone: tzinfo = timezone.utc) -> None:
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {FLAVOURS}")
         self.language = language
+        self.zone = zone
         self.links = {"alertmanager": "", "grafana": "", **links}
         self.flavour = flavour
         self.template_path = template
@@ -62,7 +64,7 @@ class MessageRenderer:
 
     def render(self, notification: Notification) -> Message:
         """The message for a notification; a failing user template falls back to the default, loudly."""
-        context = template_context(notification, self.language, self.links)
+        context = template_context(notification, self.language, self.links, self.zone)
         if self.custom is not None:
             try:
                 return _render(self.custom, self.default, context, notification.status)
@@ -97,10 +99,11 @@ def merge_messages(messages: Sequence[Message], language: str) -> Message:
                    status=status)
 
 
-def template_context(notification: Notification, language: str, links: Mapping[str, str]) -> dict[str, Any]:
-    """The variables a template sees (documented in the default templates)."""
+def template_context(notification: Notification, language: str, links: Mapping[str, str],
+                     zone: tzinfo = timezone.utc) -> dict[str, Any]:
+    """The variables a template sees (documented in the default templates); times are shown in `zone`."""
     common = dict(notification.common_labels)
-    alerts = [_alert_view(alert, index, common, language)
+    alerts = [_alert_view(alert, index, common, language, zone)
               for index, alert in enumerate(notification.alerts, start=1)]
     return {
         "status": notification.status,
@@ -135,28 +138,30 @@ def _alertname(notification: Notification, language: str) -> str:
     return shown + ("…" if len(names) > 3 else "")
 
 
-def _alert_view(alert: Alert, index: int, common: Mapping[str, str], language: str) -> dict[str, Any]:
+def _alert_view(alert: Alert, index: int, common: Mapping[str, str], language: str,
+                zone: tzinfo) -> dict[str, Any]:
     return {
         "index": index,
         "status": alert.status,
         "labels": dict(alert.labels),
         "annotations": dict(alert.annotations),
         "own_labels": {k: v for k, v in alert.labels.items() if common.get(k) != v and k != "alertname"},
-        "starts_at": format_time(alert.starts_at),
-        "ends_at": format_time(alert.ends_at),
+        "starts_at": format_time(alert.starts_at, zone),
+        "ends_at": format_time(alert.ends_at, zone),
         "duration": format_duration(alert.starts_at, alert.ends_at, language),
         "generator_url": alert.generator_url,
         "fingerprint": alert.fingerprint,
     }
 
 
-def format_time(moment: datetime | None) -> str:
-    """`2024-05-01 12:00:00 UTC`; empty for no time."""
+def format_time(moment: datetime | None, zone: tzinfo = timezone.utc) -> str:
+    """`2024-05-01 12:00:00 UTC`, or `2024-05-01 20:00:00 UTC+0800` in another zone; empty for no time."""
     if moment is None:
         return ""
+    moment = moment.astimezone(zone)
     offset = moment.utcoffset() or timedelta(0)
-    zone = "UTC" if not offset else moment.strftime("UTC%z")
-    return f"{moment:%Y-%m-%d %H:%M:%S} {zone}"
+    shown = "UTC" if not offset else moment.strftime("UTC%z")
+    return f"{moment:%Y-%m-%d %H:%M:%S} {shown}"
 
 
 def format_duration(start: datetime | None, end: datetime | None, language: str) -> str:

@@ -41,6 +41,7 @@ def render_relay(stack: Stack) -> dict[str, RenderedFile]:
     config = {
         "listen": f":{INTERNAL_PORTS['relay']}",
         "language": stack.language,
+        "timezone": stack.relay_timezone,
         "links": links(stack),
         "receivers": receivers,
     }

@@ -29,7 +29,7 @@ def meaning_problems(spec: LoadedSpec) -> list[Problem]:
     """Every problem of meaning in the spec."""
     data = spec.data if isinstance(spec.data, dict) else {}
     checks = (_jobs_and_probes, _rules, _rule_files, _receivers_and_routes, _images, _durations, _ports, _files,
-              _local_targets, _content)
+              _local_targets, _content, _timezone)
     problems: list[Problem] = []
     for check in checks:
         problems.extend(check(spec, data))
@@ -388,6 +388,20 @@ def _tls_files(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
                 yield spec.problem((*path, key), f"no such file: {name}", f"paths are relative to {base}")
             elif b"-----BEGIN " not in file.read_bytes()[:65536]:
                 yield spec.problem((*path, key), f"{name} is not a PEM file (no -----BEGIN line)")
+
+
+def _timezone(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    name = _section(data, "relay").get("timezone")
+    if not isinstance(name, str) or not name:
+        return
+    from stackgen.relay.config import load_zone
+
+    try:
+        load_zone(name)
+    except ValueError as error:
+        import zoneinfo
+
+        yield spec.problem(("relay", "timezone"), str(error), closest(name, zoneinfo.available_timezones()))
 
 
 def _content(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:

@@ -5,8 +5,8 @@ the local Python image), with short timings: scrape and evaluation every 1 s, ru
 group_wait 1 s and group_interval 2 s. The alerts come from a scrape target on this host whose series the
 tests set and remove (tests/fakes/metrics_target.py), one `scenario` label per test, routed to its own
 receiver, so that the scenarios do not share a robot's rate limit or a fake's records. Every fake
-(DingTalk with 加签, WeCom robot, WeCom app with gettoken, Feishu with signing, SMTP with STARTTLS and AUTH) listens
-on docker0's address, which the containers reach directly (host_access only rewrites localhost).
+(DingTalk with 加签, WeCom robot, WeCom app with gettoken, Feishu with signing, SMTP with STARTTLS and
+AUTH) listens on docker0's address, which the containers reach directly (host_access only rewrites localhost).
 
 Every scenario's series exist from the start, so the stack works on all of them at once; the rate-limit
 test, which must wait out DingTalk's minute, runs last and has had the time of the others to progress.
@@ -140,7 +140,8 @@ def build_spec(project: str, images: dict[str, str], gateway: str, fakes: Fakes)
         "images": {role: images[role] for role in IMAGE_ROLES},
         "prometheus": {"port": free_port(), "scrape_interval": "1s", "evaluation_interval": "1s"},
         "alertmanager": {"port": free_port()},
-        "relay": {"port": free_port()},
+        # message times in China's zone (the relay image also carries tzdata for bases without zoneinfo)
+        "relay": {"port": free_port(), "timezone": "Asia/Shanghai"},
         "grafana": {"enabled": False},
         "exporters": {"node": False, "cadvisor": False, "blackbox": False, "pushgateway": False},
         "tracing": {"enabled": False},
@@ -259,6 +260,7 @@ def test_firing_then_resolved_reaches_every_chat_api_with_chinese_text_and_label
         assert "请立即处理（值班：张三）" in text, (name, text)
         assert "支付" in text and "critical" in text, (name, text)          # labels team, severity
         assert "🔥" in text and "已恢复" not in text, (name, text)
+        assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\+0800", text), (name, text)
     # What each fake checked: the DingTalk and Feishu fakes verify the signature (a bad one is refused,
     # see test_permanent_error...), WeCom app went through gettoken first.
     assert all(r.ok for r in fakes.ding.received + fakes.feishu.received)

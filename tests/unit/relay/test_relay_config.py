@@ -163,6 +163,8 @@ def test_secrets_never_show_in_repr_or_logs(stack_dir: Path, caplog: pytest.LogC
             "receivers.r[0].msgtype: must be markdown or text",
         ),
         ({"receivers": {"r": {"channel": "feishu"}}}, "receivers.r: must be a list of channels"),
+        ({"timezone": "Asia/Shanghia"}, "timezone: unknown time zone 'Asia/Shanghia'"),
+        ({"timezone": "../../etc/passwd"}, "timezone: unknown time zone '../../etc/passwd'"),
     ],
 )
 def test_errors_name_the_key(stack_dir: Path, change: dict, message: str) -> None:
@@ -187,3 +189,11 @@ def test_bad_yaml_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     path.write_text("receivers: [unclosed\n")
     with pytest.raises(RelayConfigError, match="not valid YAML"):
         load_config(path)
+
+
+def test_timezone_defaults_to_utc_and_takes_iana_names(tmp_path: Path) -> None:
+    path = tmp_path / "relay.yml"
+    path.write_text("{}")
+    assert load_config(path).zone.utcoffset(None) is not None and load_config(path).timezone == "UTC"
+    path.write_text(json.dumps({"timezone": "Asia/Shanghai"}))
+    assert load_config(path).zone.key == "Asia/Shanghai"  # type: ignore[attr-defined]

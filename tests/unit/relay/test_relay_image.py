@@ -23,7 +23,7 @@ def test_context_holds_dockerfile_and_pure_python_packages() -> None:
     assert found[0] == "Dockerfile"
     for module in ("stackgen/relay/__main__.py", "stackgen/relay/templates/zh.md.j2", "stackgen/cli.py",
                    "jinja2/environment.py", "markupsafe/_native.py", "prometheus_client/exposition.py",
-                   "ruamel/yaml/main.py", "click/core.py"):
+                   "ruamel/yaml/main.py", "click/core.py", "tzdata/zoneinfo/Asia/Shanghai"):
         assert f"site/{module}" in found
     assert not [n for n in found if n.endswith((".so", ".pyc")) or "__pycache__" in n]
 

@@ -113,3 +113,15 @@ def test_merge_keeps_every_alert_and_says_why() -> None:
     assert "机器人限流" in merged.header
     text = "\n".join(merged.alerts)
     assert "HighErrorRate" in text and "DiskFull" in text and text.count("摘要") == 3
+
+
+def test_times_are_shown_in_the_configured_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    shanghai = MessageRenderer("zh", LINKS, "md", zone=ZoneInfo("Asia/Shanghai"))
+    message = shanghai.render(parse_notification(two_alerts()))
+    assert "开始: 2024-05-01 20:00:00 UTC+0800" in message.alerts[0]
+    assert "恢复: 2024-05-01 20:30:00 UTC+0800 · 持续 29分 59秒" in message.alerts[1]
+    # a zone with daylight saving time: the offset of the moment itself
+    berlin = MessageRenderer("en", LINKS, "txt", zone=ZoneInfo("Europe/Berlin"))
+    assert "2024-05-01 14:00:00 UTC+0200" in berlin.render(parse_notification(two_alerts())).alerts[0]

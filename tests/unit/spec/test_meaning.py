@@ -153,3 +153,11 @@ def test_notices_are_not_errors(tmp_path: Path) -> None:
                                                ("1.5h", None), ("m", None)])
 def test_duration_seconds(text: str, seconds: float | None) -> None:
     assert duration_seconds(text) == seconds
+
+
+def test_unknown_relay_timezone_suggests_the_closest(tmp_path: Path) -> None:
+    errors, _ = check(tmp_path, relay={"timezone": "Asia/Shanghia"})
+    [line] = errors
+    assert line.endswith("relay.timezone: unknown time zone 'Asia/Shanghia' (an IANA name such as Asia/Shanghai) "
+                         "(did you mean 'Asia/Shanghai'?)"), line
+    assert messages(tmp_path, relay={"timezone": "Europe/Berlin"}) == []
