@@ -69,6 +69,29 @@ def file_line(verb: str, path: str, before: bytes | None, after: bytes | None) -
     return f"  {mark} {path}{counts}"
 
 
+def file_diff(path: str, before: bytes | None, after: bytes | None) -> list[str]:
+    """A unified diff of one file (a/ old, b/ new); secrets are named, never shown."""
+    if path.startswith("secrets/"):
+        return ["    (a secret file: its content is not shown)"]
+    old = (before or b"").decode("utf-8", "replace").splitlines()
+    new = (after or b"").decode("utf-8", "replace").splitlines()
+    return list(difflib.unified_diff(old, new, f"a/{path}" if before is not None else "/dev/null",
+                                     f"b/{path}" if after is not None else "/dev/null", lineterm=""))
+
+
+def styled_diff_line(line: str) -> str:
+    """A diff line coloured like git's (click drops the colour when stdout is not a terminal)."""
+    if line.startswith(("+++", "---")):
+        return click.style(line, bold=True)
+    if line.startswith("+"):
+        return click.style(line, fg="green")
+    if line.startswith("-"):
+        return click.style(line, fg="red")
+    if line.startswith("@@"):
+        return click.style(line, fg="cyan")
+    return line
+
+
 def project_name(spec_path: Path, out_dir: Path, given: str | None) -> str:
     """The compose project: --project, else the rendered compose file's, else the spec's name."""
     if given:

@@ -156,6 +156,12 @@ def test_plan_shows_nothing_to_do_then_a_reload(stack: TestStack) -> None:
     assert "prometheus/rules/planned.yml" in data["files"]["created"]
     actions = {item["service"]: item["action"] for item in data["services"]}
     assert actions == {"alertmanager": "noop", "blackbox-exporter": "noop", "prometheus": "reload"}
+    result = stack.cli("plan", "--diff")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "+++ b/prometheus/rules/planned.yml" in lines
+    assert any(line.startswith("+") and "planned:up" in line for line in lines), result.stdout
+    assert "\x1b[" not in result.stdout  # no colour when stdout is not a terminal
 
 
 def test_new_rule_appears_after_a_reload_without_restart(stack: TestStack, docker_client: Any) -> None:

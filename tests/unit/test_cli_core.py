@@ -161,3 +161,14 @@ def test_unknown_command_and_help() -> None:
     assert completed.returncode == 0
     for command in ("init", "validate", "render", "schema"):
         assert command in completed.stdout
+
+
+def test_plan_diff_shows_changes_and_never_a_secret() -> None:
+    from stackgen.commands.runtime_console import file_diff
+
+    assert file_diff("prometheus/prometheus.yml", b"a: 1\nb: 2\n", b"a: 1\nb: 3\n") == [
+        "--- a/prometheus/prometheus.yml", "+++ b/prometheus/prometheus.yml", "@@ -1,2 +1,2 @@",
+        " a: 1", "-b: 2", "+b: 3"]
+    assert file_diff("new.yml", None, b"x: 1\n")[:2] == ["--- /dev/null", "+++ b/new.yml"]
+    shown = file_diff("secrets/alertmanager/mail.password", b"old-Secret", b"new-Secret")
+    assert not any("Secret" in line for line in shown)
