@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("apply", "Render, then converge the running stack and hot-reload changed config."),
     "status": ("status", "Show containers, health, targets and firing alerts of the stack."),
     "down": ("down", "Remove the stack's containers and network (volumes stay unless --volumes)."),
+    "logs": ("logs", "Print the logs of the stack's services (--follow to keep printing)."),
     "notify": ("notify", "Send test notifications or preview messages per receiver."),
     "silence": ("silence", "Add, list or expire Alertmanager silences."),
     "relay": ("relay", "Run the notification relay service (used inside the stack)."),

@@ -169,6 +169,15 @@ class Engine:
             return ""
         return output.decode("utf-8", "replace").strip()
 
+    def log_chunks(self, container_id: str, tail: int | None, follow: bool, since: int | None = None
+                   ) -> Iterator[bytes]:
+        """A container's output (stdout and stderr as the engine interleaves them), in chunks."""
+        options: dict[str, Any] = {"stream": True, "follow": follow, "tail": "all" if tail is None else tail}
+        if since is not None:
+            options["since"] = since
+        with _engine_call(f"reading the logs of {container_id[:12]}"):
+            yield from self._api.logs(container_id, **options)
+
     # --- images -------------------------------------------------------------------------------
     def image_id(self, reference: str) -> str | None:
         """The local ID of an image, or None when it is not present."""

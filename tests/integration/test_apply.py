@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -318,6 +319,32 @@ def test_docker_compose_sees_the_stack(stack: TestStack) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert sorted(result.stdout.split()) == ["alertmanager", "blackbox-exporter", "prometheus"]
+
+
+def test_logs_prints_lines_by_service_and_follows_new_ones(stack: TestStack) -> None:
+    result = stack.cli("logs", "prometheus", "alertmanager", "-n", "5")
+    assert result.returncode == 0, result.stderr
+    services = {line.split("|", 1)[0].strip() for line in result.stdout.splitlines()}
+    assert services == {"prometheus", "alertmanager"}, result.stdout
+    assert "msg=" in result.stdout  # what the containers themselves printed (logfmt)
+
+    unknown = stack.cli("logs", "grafanna")
+    assert unknown.returncode == 2 and "no service grafanna" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+    follower = subprocess.Popen(stack.cli_argv("logs", "--follow", "-n", "0", "alertmanager"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=stack.directory, env=stack.cli_env())
+    try:
+        time.sleep(2)  # attached before the line is printed
+        request = urllib.request.Request(stack.alertmanager_url + "/-/reload", method="POST")
+        urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10).close()
+        assert follower.stdout is not None
+        line = follower.stdout.readline()  # -n 0: only what came after attaching
+        assert line.startswith("alertmanager") and "Loading configuration file" in line, line
+    finally:
+        follower.terminate()
+        follower.wait(10)
 
 
 def test_status_reports_healthy_services_and_targets(stack: TestStack) -> None:

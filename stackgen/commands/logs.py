@@ -1,0 +1,45 @@
+"""`stackgen logs`: what the stack's containers printed, each line prefixed by its service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from stackgen.commands.options import output_dir, spec_file
+
+
+@click.command("logs")
+@spec_file
+@output_dir
+@click.argument("services", nargs=-1)
+@click.option("-p", "--project", "project", default=None, help="The compose project [default: the stack's].")
+@click.option("--follow", is_flag=True, help="Keep printing new lines until interrupted (-f is the spec file).")
+@click.option("-n", "--tail", "tail", default="100", show_default=True,
+              help="Lines from the end of each container's log, or 'all'.")
+@click.option("--since", "since_s", type=click.IntRange(min=1), default=None,
+              help="Only lines from the last this many seconds.")
+def command(spec_path: Path, out_dir: Path | None, services: tuple[str, ...], project: str | None,
+            follow: bool, tail: str, since_s: int | None) -> None:
+    """Print the logs of the stack's services (all, or those named)."""
+    import time
+
+    from stackgen.api import default_output_dir
+    from stackgen.commands.runtime_console import project_name
+    from stackgen.errors import InvalidInput
+    from stackgen.runtime.engine import Engine
+    from stackgen.runtime.logs import read_logs, select_containers
+
+    if tail != "all" and not tail.isdigit():
+        raise InvalidInput(f"--tail: expected a number of lines or 'all', not {tail!r}")
+    target = out_dir or default_output_dir(spec_path)
+    name = project_name(spec_path, target, project)
+    engine = Engine.connect()
+    containers = select_containers(engine.containers(name), services)
+    width = max((len(c.service) + 2 for c in containers), default=0)
+    since = int(time.time()) - since_s if since_s else None
+    try:
+        for line in read_logs(engine, containers, None if tail == "all" else int(tail), follow, since):
+            click.echo(f"{click.style(line.service.ljust(width), fg='cyan')}| {line.text}")
+    except KeyboardInterrupt:
+        pass  # the way to stop --follow
