@@ -14,7 +14,8 @@ from stackgen.commands.options import output_dir, spec_file
 @output_dir
 @click.argument("services", nargs=-1)
 @click.option("-p", "--project", "project", default=None, help="The compose project [default: the stack's].")
-@click.option("--follow", is_flag=True, help="Keep printing new lines until interrupted (-f is the spec file).")
+@click.option("--follow", is_flag=True,
+              help="Keep printing new lines until interrupted (-f is the spec file).")
 @click.option("-n", "--tail", "tail", default="100", show_default=True,
               help="Lines from the end of each container's log, or 'all'.")
 @click.option("--since", "since_s", type=click.IntRange(min=1), default=None,

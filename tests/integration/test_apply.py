@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.helpers import wait_until
 
 from stackgen.errors import ReloadRefused
 from stackgen.output import RenderedFile, write_output
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.engine_socket import SocketReader, socket_path_from_env
 from stackgen.runtime.plan import ActionKind
+from tests.helpers import wait_until
 from tests.integration.runtime_stack import (
     TestStack,
     base_spec,
