@@ -58,8 +58,12 @@ class RenderOutcome:
     notices: list[Problem]
 
 
-def render(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | None = None) -> RenderOutcome:
-    """Check the spec, render every file, check them with the upstream tools, and write them atomically."""
+def render(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | None = None,
+           dry_run: bool = False) -> RenderOutcome:
+    """Check the spec, render every file, check them with the upstream tools, and write them atomically.
+
+    `dry_run`: only say what would be written (the result), touching nothing."""
+    from stackgen.output import diff_output
     from stackgen.render.check import check_rendered
 
     checked = validate(spec_path, env)
@@ -69,7 +73,7 @@ def render(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] 
     target = out_dir or default_output_dir(spec_path)
     files = render_files(stack, target)
     check_rendered(files)
-    result = write_output(files, target)
+    result = diff_output(files, target) if dry_run else write_output(files, target)
     return RenderOutcome(stack, target, result, checked.notices)
 
 

@@ -13,11 +13,28 @@ from stackgen.errors import InvalidSpec
 @click.command("validate")
 @spec_file
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when the spec is valid.")
-def command(spec_path: Path, quiet: bool) -> None:
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True,
+              help="json: every problem as data on stdout; github: GitHub Actions annotations.")
+def command(spec_path: Path, quiet: bool, output_format: str) -> None:
     """Check a spec: YAML, ${VAR}s, schema, then meaning (receivers, PromQL, duplicates, ...)."""
     from stackgen.api import load_stack, validate
 
     checked = validate(spec_path)
+    if output_format != "text":
+        problems = [*checked.errors, *checked.notices]
+        if output_format == "json":
+            from stackgen.commands.runtime_console import print_json
+
+            ordered = sorted(problems, key=lambda problem: problem.sort_key)
+            print_json({"file": str(checked.loaded.file), "valid": not checked.errors,
+                        "problems": [problem.to_data() for problem in ordered]})
+        else:
+            for problem in problems:
+                click.echo(problem.github_annotation())
+        if checked.errors:
+            raise SystemExit(InvalidSpec.exit_code)
+        return
     for notice in checked.notices:
         click.echo(notice.format(), err=True)
     if checked.errors:

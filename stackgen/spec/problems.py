@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 Path = tuple[str | int, ...]
 
@@ -37,6 +38,24 @@ class Problem:
         if self.hint:
             text += f" ({self.hint})"
         return text
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON-ready: what `format()` says, field by field."""
+        return {"file": self.file, "line": self.line, "column": self.column, "path": dotted_path(self.path),
+                "message": self.message, "hint": self.hint, "severity": self.severity.value}
+
+    def github_annotation(self) -> str:
+        """A GitHub Actions workflow command: the problem shows on the line of the pull request."""
+        level = "notice" if self.severity is Severity.NOTICE else "error"
+
+        def escape(text: str, in_property: bool = False) -> str:
+            text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            return text.replace(":", "%3A").replace(",", "%2C") if in_property else text
+
+        title = dotted_path(self.path) or "stack.yaml"
+        message = self.message + (f" ({self.hint})" if self.hint else "")
+        return (f"::{level} file={escape(self.file, True)},line={self.line},col={self.column},"
+                f"title={escape(title, True)}::{escape(message)}")
 
     @property
     def sort_key(self) -> tuple[int, int, str]:

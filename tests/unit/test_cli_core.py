@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -172,3 +173,64 @@ def test_plan_diff_shows_changes_and_never_a_secret() -> None:
     assert file_diff("new.yml", None, b"x: 1\n")[:2] == ["--- /dev/null", "+++ b/new.yml"]
     shown = file_diff("secrets/alertmanager/mail.password", b"old-Secret", b"new-Secret")
     assert not any("Secret" in line for line in shown)
+
+
+BROKEN_SPEC = """version: 1
+name: t
+receivers:
+  - name: a
+route: {receiver: b}
+targets:
+  - job: x
+    targets: ["localhost:8080"]
+"""
+
+
+def test_validate_json_lists_errors_and_notices_as_data(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path, BROKEN_SPEC)
+    code, out, _ = run_main(["validate", "-f", str(spec), "--format", "json"], capsys)
+    assert code == 2
+    data = json.loads(out)
+    assert data["valid"] is False
+    error, notice = data["problems"]
+    where = (error["line"], error["column"], error["path"], error["severity"])
+    assert where == (5, 19, "route.receiver", "error")
+    assert error["message"] == "unknown receiver 'b'" and error["hint"] == "define it under receivers"
+    assert (notice["path"], notice["severity"]) == ("targets.0.targets.0", "notice")
+    code, out, _ = run_main(["validate", "-f", str(write_spec(tmp_path, base_spec())), "--format", "json"],
+                            capsys)
+    assert (code, json.loads(out)["valid"], json.loads(out)["problems"]) == (0, True, [])
+
+
+def test_validate_github_annotations_escape_what_the_format_reserves(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path, BROKEN_SPEC)
+    code, out, _ = run_main(["validate", "-f", str(spec), "--format", "github"], capsys)
+    assert code == 2
+    error, notice = out.splitlines()
+    assert error.startswith("::error file=") and ",line=5,col=19,title=route.receiver::" in error
+    assert error.endswith("::unknown receiver 'b' (define it under receivers)")
+    assert notice.startswith("::notice ") and "title=targets.0.targets.0::" in notice
+    from stackgen.spec.problems import Problem
+
+    odd = Problem("a,b:c.yaml", 1, 2, ("x",), "50% done\nnext line")
+    expected = "::error file=a%2Cb%3Ac.yaml,line=1,col=2,title=x::50%25 done%0Anext line"
+    assert odd.github_annotation() == expected
+
+
+def test_render_check_writes_nothing_and_fails_only_on_a_stale_committable_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path, base_spec(targets=[{"job": "api", "targets": ["api:8080"]}]))
+    out_dir = tmp_path / "out"
+    code, out, _ = run_main(["render", "-f", str(spec), "-o", str(out_dir), "--check"], capsys)
+    assert code == 1 and "missing  prometheus/prometheus.yml" in out
+    assert not out_dir.exists()  # nothing written
+    assert run_main(["render", "-f", str(spec), "-o", str(out_dir)], capsys)[0] == 0
+    shutil.rmtree(out_dir / "secrets")  # never committed: not compared
+    code, out, _ = run_main(["render", "-f", str(spec), "-o", str(out_dir), "--check"], capsys)
+    assert code == 0 and "up to date" in out
+    write_spec(tmp_path, base_spec(targets=[{"job": "api", "targets": ["api:8080", "api:8081"]}]))
+    code, out, _ = run_main(["render", "-f", str(spec), "-o", str(out_dir), "--check"], capsys)
+    assert code == 1 and out.splitlines()[0] == "  differs  prometheus/targets/api.json"
+    assert "api:8081" not in (out_dir / "prometheus/targets/api.json").read_text()
