@@ -165,9 +165,12 @@ class Relay:
             # A little more than the robot's period: a robot that sees one too many blocks for ten
             # minutes, and clocks (ours, the API's) are not exact.
             period = rate[1] * 1.02
+            burst = getattr(sender, "burst", None)
+            if burst is not None:
+                burst = (burst[0], burst[1] * 1.02)
             window = self._windows.get(sender.robot_id)
-            if window is None or (window.limit, window.period) != (rate[0], period):
-                window = self._windows[sender.robot_id] = SlidingWindow(rate[0], period, self.clock)
+            if window is None or (window.limit, window.period, window.burst) != (rate[0], period, burst):
+                window = self._windows[sender.robot_id] = SlidingWindow(rate[0], period, self.clock, burst)
             queue = self._queue(channel, window, instrumented, config.language, renderer)
         return Route(channel, renderer, instrumented, queue)
 

@@ -23,6 +23,7 @@ from stackgen.relay.split import FEISHU_LIMIT, split_message
 # permanent.
 RETRYABLE_CODES = frozenset({11232, -1})
 RATE = (100, 60.0)
+BURST = (5, 1.0)  # and no more than 5 a second
 # Room for the signature, timestamp and the card around the text.
 _ENVELOPE_RESERVE = 512
 
@@ -44,6 +45,7 @@ class FeishuSender:
     kind = "feishu"
     flavour = "md"
     rate = RATE
+    burst = BURST
 
     def __init__(self, channel: FeishuChannel, clock: Callable[[], float] = time.time) -> None:
         self.channel = channel

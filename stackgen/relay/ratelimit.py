@@ -24,41 +24,49 @@ Clock = Callable[[], float]
 
 
 class SlidingWindow:
-    """At most `limit` events in any `period` seconds; thread-safe, clock injectable for tests.
+    """At most `limit` events in any `period` seconds, and, with `burst=(n, seconds)`, at most n in any
+    such shorter span too (Feishu: 100 a minute and 5 a second); thread-safe, clock injectable.
 
     An event is counted from when its slot is taken and, once `complete()` is called, from when the
     request finished: the API saw it somewhere in between, so counting from the later time keeps
-    the relay's view at least as strict as the robot's whatever the network delay.
+    the relay's view at least as strict as the robot's whatever the network delay. One slot object
+    is shared by every span, so completing it moves it in all of them.
     """
 
-    def __init__(self, limit: int, period: float, clock: Clock = time.monotonic) -> None:
-        if limit < 1 or period <= 0:
+    def __init__(self, limit: int, period: float, clock: Clock = time.monotonic,
+                 burst: tuple[int, float] | None = None) -> None:
+        spans = [(limit, period), *([burst] if burst else [])]
+        if any(count < 1 or seconds <= 0 for count, seconds in spans):
             raise ValueError("limit must be >= 1 and period > 0")
         self.limit = limit
         self.period = period
+        self.burst = burst
         self.clock = clock
-        self._events: deque[list[float]] = deque()
+        self._spans: list[tuple[int, float, deque[list[float]]]] = [
+            (count, seconds, deque()) for count, seconds in spans]
         self._lock = threading.Lock()
 
     def _expire(self, now: float) -> None:
-        while self._events and self._events[0][0] <= now - self.period:
-            self._events.popleft()
+        for _, seconds, events in self._spans:
+            while events and events[0][0] <= now - seconds:
+                events.popleft()
 
     def available(self) -> int:
         """How many events may happen right now."""
         with self._lock:
             self._expire(self.clock())
-            return self.limit - len(self._events)
+            return min(count - len(events) for count, _, events in self._spans)
 
     def try_acquire(self, count: int = 1) -> list[list[float]] | None:
         """Record `count` events if they all fit now (their slots), else None and nothing recorded."""
         with self._lock:
             now = self.clock()
             self._expire(now)
-            if len(self._events) + count > self.limit:
+            if any(len(events) + count > limit for limit, _, events in self._spans):
                 return None
             slots = [[now] for _ in range(count)]
-            self._events.extend(slots)
+            for _, _, events in self._spans:
+                events.extend(slots)
             return slots
 
     def complete(self, slot: list[float]) -> None:
@@ -71,13 +79,16 @@ class SlidingWindow:
         with self._lock:
             now = self.clock()
             self._expire(now)
-            excess = len(self._events) + count - self.limit
-            if excess <= 0:
-                return 0.0
-            if count > self.limit:
-                raise ValueError(f"{count} events never fit a window of {self.limit}")
-            times = sorted(event[0] for event in self._events)
-            return max(times[excess - 1] + self.period - now, 0.0)
+            longest = 0.0
+            for limit, seconds, events in self._spans:
+                excess = len(events) + count - limit
+                if excess <= 0:
+                    continue
+                if count > limit:
+                    raise ValueError(f"{count} events never fit a window of {limit}")
+                times = sorted(event[0] for event in events)
+                longest = max(longest, times[excess - 1] + seconds - now)
+            return max(longest, 0.0)
 
 
 class Sender(Protocol):

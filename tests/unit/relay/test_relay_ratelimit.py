@@ -35,6 +35,52 @@ def test_window_allows_limit_then_refuses_until_the_oldest_expires() -> None:
     assert window.try_acquire() is None
 
 
+def test_a_burst_limit_holds_inside_the_longer_window() -> None:
+    clock = FakeClock()
+    window = SlidingWindow(100, 60, clock, burst=(5, 1.0))  # Feishu: 100 a minute, 5 a second
+    assert window.try_acquire(5) is not None
+    assert window.try_acquire() is None and window.available() == 0
+    assert window.wait_time() == pytest.approx(1.0)
+    sent = 5
+    while sent < 100:  # a second at a time, 5 each: the minute's 100 run out after 20 s
+        clock.now += 1.0
+        assert window.try_acquire(5) is not None
+        sent += 5
+    clock.now += 1.0
+    assert window.try_acquire() is None
+    assert window.wait_time() == pytest.approx(1000 + 60 - clock.now)  # the minute, not the second
+    with pytest.raises(ValueError):
+        window.wait_time(6)  # more than a second's burst never fits at once
+
+
+def test_completing_a_slot_counts_it_in_every_span() -> None:
+    clock = FakeClock()
+    window = SlidingWindow(100, 60, clock, burst=(1, 1.0))
+    [slot] = window.try_acquire() or []
+    clock.now += 5  # a slow request: the API saw it up to now
+    window.complete(slot)
+    assert window.try_acquire() is None and window.wait_time() == pytest.approx(1.0)
+
+
+def test_feishu_robots_get_the_burst_limit_dingtalk_robots_none(tmp_path: Any) -> None:
+    from stackgen.relay.config import build_config
+    from stackgen.relay.dispatch import Relay
+
+    (tmp_path / "url").write_text("https://open.feishu.cn/open-apis/bot/v2/hook/x")
+    (tmp_path / "ding").write_text("https://oapi.dingtalk.com/robot/send?access_token=x")
+    config = build_config({"receivers": {
+        "f": [{"channel": "feishu", "url_file": "url"}],
+        "d": [{"channel": "dingtalk", "url_file": "ding"}]}}, base_dir=tmp_path)
+    relay = Relay(config)
+    try:
+        feishu, ding = relay.routes["f"][0].queue, relay.routes["d"][0].queue
+        assert feishu is not None and ding is not None
+        assert (feishu.window.limit, feishu.window.burst) == (100, (5, pytest.approx(1.02)))
+        assert (ding.window.limit, ding.window.burst) == (20, None)
+    finally:
+        relay.stop()
+
+
 def test_window_takes_several_at_once_or_none() -> None:
     clock = FakeClock()
     window = SlidingWindow(5, 10, clock)
