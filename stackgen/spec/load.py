@@ -24,6 +24,11 @@ MAX_VALUES = 1_000_000  # far above any real spec; stops alias bombs expanding w
 class _TooLarge(Exception):
     """The spec expands (through aliases) to more values than any real spec has."""
 
+    def __init__(self, node: Any = None, path: tuple[Any, ...] = (), loop: bool = False) -> None:
+        super().__init__()
+        self.node, self.path, self.loop = node, path, loop  # where it was found, when known
+        self.use: tuple[int, int] | None = None  # line, column of the key holding a looping alias
+
 
 @dataclass
 class _Budget:
@@ -130,12 +135,11 @@ def load_spec_file(path: Path, env: Mapping[str, str] | None, display_name: str 
     problems: list[Problem] = []
     plain_texts: dict[DataPath, str] = {}
     try:
-        if _expanded_size(tree, {}) > MAX_VALUES:
+        if _expanded_size(tree, {}, ()) > MAX_VALUES:
             raise _TooLarge
         data = _to_plain(tree, (), positions, env, problems, name, _Budget(), plain_texts)
-    except _TooLarge:
-        return fail(f"the spec expands to more than {MAX_VALUES:,} values",
-                    hint="aliases nested in aliases, or an alias inside itself?")
+    except _TooLarge as too_large:
+        return _too_large(name, path, empty, too_large)
     except RecursionError:
         return fail("the spec nests too deeply (or an alias refers to itself)")
     if not isinstance(data, dict):
@@ -145,19 +149,54 @@ def load_spec_file(path: Path, env: Mapping[str, str] | None, display_name: str 
     return LoadedSpec(name, path, data, positions, problems, plain_texts)
 
 
-def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
-    """How many values the tree holds once aliases are expanded, counted without expanding them."""
+_IN_PROGRESS = -1
+
+
+def _expanded_size(node: Any, sizes: dict[int, int], path: tuple[Any, ...]) -> int:
+    """How many values the tree holds once aliases are expanded, counted without expanding them.
+
+    Raises _TooLarge at the first value that crosses MAX_VALUES, or at an alias inside the value it
+    names (a loop), so the report points at it."""
     known = sizes.get(id(node))
+    if known == _IN_PROGRESS:
+        raise _TooLarge(node, path, loop=True)
     if known is not None:
         return known
-    sizes[id(node)] = MAX_VALUES + 1  # an alias inside itself counts as too large
-    children: list[Any] = []
+    sizes[id(node)] = _IN_PROGRESS
+    total = 1
     if isinstance(node.value, list):  # mapping nodes hold (key, value) pairs, sequences hold nodes
-        for item in node.value:
-            children.extend(item if isinstance(item, tuple) else (item,))
-    total = 1 + sum(_expanded_size(child, sizes) for child in children)
+        for index, item in enumerate(node.value):
+            if isinstance(item, tuple):
+                key, value = item
+                step = key.value if isinstance(key.value, str) else index
+                total += _expanded_size(key, sizes, (*path, step))
+                try:
+                    total += _expanded_size(value, sizes, (*path, step))
+                except _TooLarge as error:
+                    if error.loop and error.use is None:
+                        error.use = (key.start_mark.line + 1, key.start_mark.column + 1)
+                    raise
+            else:
+                total += _expanded_size(item, sizes, (*path, index))
+            if total > MAX_VALUES:
+                raise _TooLarge(node, path)
     sizes[id(node)] = total
     return total
+
+
+def _too_large(name: str, spec_path: Path, empty: Positions, error: _TooLarge) -> LoadedSpec:
+    """The problem of a spec that aliases blow up, at the value where it happens when known."""
+    line = column = 1
+    if error.node is not None:
+        line, column = error.node.start_mark.line + 1, error.node.start_mark.column + 1
+    if error.loop:
+        message = "an alias inside the value it names (the value would never end)"
+        hint = f"its anchor is at line {line}" if error.node is not None else None
+        line, column = error.use or (line, column)
+    else:
+        message = f"this value expands (through aliases) to more than {MAX_VALUES:,} values"
+        hint = "aliases nested in aliases?"
+    return LoadedSpec(name, spec_path, None, empty, [Problem(name, line, column, error.path, message, hint)])
 
 
 def read_yaml_data(text: str, name: str = "<data>") -> Any:
