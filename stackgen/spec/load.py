@@ -18,15 +18,17 @@ from stackgen.spec.problems import Path as DataPath
 from stackgen.spec.problems import Problem
 
 MAX_SPEC_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 100  # levels of nesting: the deepest real spec value is about ten
 MAX_VALUES = 1_000_000  # far above any real spec; stops alias bombs expanding without end
 
 
 class _TooLarge(Exception):
     """The spec expands (through aliases) to more values than any real spec has."""
 
-    def __init__(self, node: Any = None, path: tuple[Any, ...] = (), loop: bool = False) -> None:
+    def __init__(self, node: Any = None, path: tuple[Any, ...] = (), loop: bool = False,
+                 deep: bool = False) -> None:
         super().__init__()
-        self.node, self.path, self.loop = node, path, loop  # where it was found, when known
+        self.node, self.path, self.loop, self.deep = node, path, loop, deep  # where it was found
         self.use: tuple[int, int] | None = None  # line, column of the key holding a looping alias
 
 
@@ -152,11 +154,14 @@ def load_spec_file(path: Path, env: Mapping[str, str] | None, display_name: str 
 _IN_PROGRESS = -1
 
 
-def _expanded_size(node: Any, sizes: dict[int, int], path: tuple[Any, ...]) -> int:
+def _expanded_size(node: Any, sizes: dict[int, int], path: tuple[Any, ...], outer: Any = None) -> int:
     """How many values the tree holds once aliases are expanded, counted without expanding them.
 
     Raises _TooLarge at the first value that crosses MAX_VALUES, or at an alias inside the value it
     names (a loop), so the report points at it."""
+    outer = node if len(path) == 1 else outer  # a top-level value: where a too deep one is reported
+    if len(path) > MAX_DEPTH:
+        raise _TooLarge(outer, path[:1], deep=True)
     known = sizes.get(id(node))
     if known == _IN_PROGRESS:
         raise _TooLarge(node, path, loop=True)
@@ -169,15 +174,15 @@ def _expanded_size(node: Any, sizes: dict[int, int], path: tuple[Any, ...]) -> i
             if isinstance(item, tuple):
                 key, value = item
                 step = key.value if isinstance(key.value, str) else index
-                total += _expanded_size(key, sizes, (*path, step))
+                total += _expanded_size(key, sizes, (*path, step), outer)
                 try:
-                    total += _expanded_size(value, sizes, (*path, step))
+                    total += _expanded_size(value, sizes, (*path, step), outer)
                 except _TooLarge as error:
                     if error.loop and error.use is None:
                         error.use = (key.start_mark.line + 1, key.start_mark.column + 1)
                     raise
             else:
-                total += _expanded_size(item, sizes, (*path, index))
+                total += _expanded_size(item, sizes, (*path, index), outer)
             if total > MAX_VALUES:
                 raise _TooLarge(node, path)
     sizes[id(node)] = total
@@ -189,7 +194,10 @@ def _too_large(name: str, spec_path: Path, empty: Positions, error: _TooLarge) -
     line = column = 1
     if error.node is not None:
         line, column = error.node.start_mark.line + 1, error.node.start_mark.column + 1
-    if error.loop:
+    if error.deep:
+        message = f"nested more than {MAX_DEPTH} levels deep (no real spec nests a tenth of that)"
+        hint = None
+    elif error.loop:
         message = "an alias inside the value it names (the value would never end)"
         hint = f"its anchor is at line {line}" if error.node is not None else None
         line, column = error.use or (line, column)
