@@ -28,3 +28,10 @@ def dashboards() -> list[str]:
     except ImportError:
         return []
     return list(available_dashboards())
+
+
+def pack_rule_names(name: str) -> list[str]:
+    """The rule names of a pack (alerts and recording rules)."""
+    from stackgen.content.rules import pack_rule_names as names
+
+    return names(name)

@@ -61,6 +61,12 @@ def _read_pack(name: str) -> dict[str, Any]:
     return data
 
 
+def pack_rule_names(name: str) -> list[str]:
+    """The alert and recording rule names of a pack (what `rules.disable` can name)."""
+    return [str(rule.get("alert") or rule.get("record")) for group in _read_pack(name)["groups"]
+            for rule in group.get("rules") or []]
+
+
 def pack_params(name: str) -> dict[str, Any]:
     """The parameters of a pack with their default values."""
     return dict(_read_pack(name).get("params") or {})

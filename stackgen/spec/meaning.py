@@ -390,6 +390,34 @@ def _tls_files(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
                 yield spec.problem((*path, key), f"{name} is not a PEM file (no -----BEGIN line)")
 
 
+def _disabled_rules(spec: LoadedSpec, rules: Mapping[str, Any], packs: list[str]) -> Iterator[Problem]:
+    """A name in rules.disable must be a rule of an included pack: a typo would leave the alert paging."""
+    from stackgen.content import catalog
+
+    disable = rules.get("disable")
+    if not isinstance(disable, list) or not disable:
+        return
+    if "include" in rules:
+        included = [name for name in rules.get("include") or [] if isinstance(name, str) and name in packs]
+    else:
+        included = packs  # chosen by the model from the exporters: judge against every pack
+    in_included = {rule for pack in included for rule in catalog.pack_rule_names(pack)}
+    own = {str(rule.get("alert") or rule.get("record")) for _, group in _items(rules, "groups")
+           for _, rule in _items(group, "rules")}
+    for index, name in enumerate(disable):
+        if not isinstance(name, str) or name in in_included or name in own:
+            continue
+        elsewhere = [pack for pack in packs if pack not in included and name in catalog.pack_rule_names(pack)]
+        if elsewhere:
+            yield spec.problem(("rules", "disable", index),
+                               f"rule '{name}' is in pack '{elsewhere[0]}', which is not included",
+                               "nothing to disable: remove it, or include the pack", severity=Severity.NOTICE)
+        else:
+            where = "the included packs" if "include" in rules else "any rule pack"
+            yield spec.problem(("rules", "disable", index), f"no rule '{name}' in {where}",
+                               closest(name, sorted(in_included)))
+
+
 def _timezone(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     name = _section(data, "relay").get("timezone")
     if not isinstance(name, str) or not name:
@@ -425,6 +453,7 @@ def _content(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
                 yield spec.problem(("rules", "params", pack, name), f"pack '{pack}' has no parameter '{name}'",
                                    closest(name, known) or f"parameters: {', '.join(known) or 'none'}",
                                    at_key=True)
+    yield from _disabled_rules(spec, rules, packs)
     dashboards = catalog.dashboards()
     for index, name in enumerate(_section(data, "dashboards").get("include") or []):
         if isinstance(name, str) and name not in dashboards:

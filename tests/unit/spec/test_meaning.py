@@ -161,3 +161,19 @@ def test_unknown_relay_timezone_suggests_the_closest(tmp_path: Path) -> None:
     assert line.endswith("relay.timezone: unknown time zone 'Asia/Shanghia' (an IANA name such as Asia/Shanghai) "
                          "(did you mean 'Asia/Shanghai'?)"), line
     assert messages(tmp_path, relay={"timezone": "Europe/Berlin"}) == []
+
+
+def test_a_disabled_rule_must_exist_where_it_would_take_effect(tmp_path: Path) -> None:
+    errors, notices = check(tmp_path, rules={"include": ["node"], "disable": [
+        "NodeFilesystemSpaceLow", "NodeFilesystemSpaceLw", "Watchdog"],
+        "groups": [{"name": "mine", "rules": [{"alert": "Mine", "expr": "up == 0"}]}]})
+    assert [line.split(": ", 1)[1] for line in errors] == [
+        "rules.disable.1: no rule 'NodeFilesystemSpaceLw' in the included packs "
+        "(did you mean 'NodeFilesystemSpaceLow'?)"]
+    assert [line.split(": ", 2)[2] for line in notices] == [
+        "rules.disable.2: rule 'Watchdog' is in pack 'watchdog', which is not included "
+        "(nothing to disable: remove it, or include the pack)"]
+    # packs chosen from the exporters (no include): any pack's rule, or one of the spec's own, is fine
+    assert messages(tmp_path, rules={"disable": ["Watchdog", "Mine", "Nope"], "groups": [
+        {"name": "mine", "rules": [{"alert": "Mine", "expr": "up == 0"}]}]}) == [
+        "rules.disable.2: no rule 'Nope' in any rule pack"]
