@@ -405,7 +405,11 @@ def _disabled_rules(spec: LoadedSpec, rules: Mapping[str, Any], packs: list[str]
     own = {str(rule.get("alert") or rule.get("record")) for _, group in _items(rules, "groups")
            for _, rule in _items(group, "rules")}
     for index, name in enumerate(disable):
-        if not isinstance(name, str) or name in in_included or name in own:
+        if not isinstance(name, str) or name in in_included:
+            continue
+        if name in own:
+            yield spec.problem(("rules", "disable", index), f"'{name}' is a rule of your own (rules.groups)",
+                               "disable turns off pack rules; remove yours from its group instead")
             continue
         elsewhere = [pack for pack in packs if pack not in included and name in catalog.pack_rule_names(pack)]
         if elsewhere:

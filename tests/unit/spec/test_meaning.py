@@ -173,7 +173,9 @@ def test_a_disabled_rule_must_exist_where_it_would_take_effect(tmp_path: Path) -
     assert [line.split(": ", 2)[2] for line in notices] == [
         "rules.disable.2: rule 'Watchdog' is in pack 'watchdog', which is not included "
         "(nothing to disable: remove it, or include the pack)"]
-    # packs chosen from the exporters (no include): any pack's rule, or one of the spec's own, is fine
+    # packs chosen from the exporters (no include): any pack's rule is fine; the spec's own are not packs'
     assert messages(tmp_path, rules={"disable": ["Watchdog", "Mine", "Nope"], "groups": [
         {"name": "mine", "rules": [{"alert": "Mine", "expr": "up == 0"}]}]}) == [
+        "rules.disable.1: 'Mine' is a rule of your own (rules.groups) "
+        "(disable turns off pack rules; remove yours from its group instead)",
         "rules.disable.2: no rule 'Nope' in any rule pack"]
