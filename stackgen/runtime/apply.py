@@ -110,6 +110,12 @@ def plan_files(
     return PlanReport(project.name, diff_output(files, out_dir), decided, missing)
 
 
+def _compose_hashes(project: ProjectDefinition) -> dict[str, str]:
+    from stackgen.runtime.compose_hash import compose_hashes
+
+    return compose_hashes(project.config_file, project.name)
+
+
 def apply_files(
     files: Mapping[str, RenderedFile],
     out_dir: Path,
@@ -146,6 +152,7 @@ def apply_files(
         reporter,
         restore_files=restore,
         health_timeout_s=options.health_timeout_s,
+        compose_hashes=lambda: _compose_hashes(project),
     )
     result = converger.run(decided)
     write_applied(out_dir, project.name, hashes)

@@ -8,6 +8,7 @@ so a rollback restarts the very same container.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -56,6 +57,7 @@ class Converger:
         reporter: Reporter,
         restore_files: Callable[[], None],
         health_timeout_s: float = 120.0,
+        compose_hashes: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self.engine = engine
         self.project = project
@@ -64,6 +66,9 @@ class Converger:
         self.reporter = reporter
         self.restore_files = restore_files
         self.health_timeout_s = health_timeout_s
+        self._compose_hashes_source = compose_hashes or dict
+        self._compose_hashes: Mapping[str, str] | None = None  # asked once, when a container is made
+        self._compose_lock = threading.Lock()  # containers of a wave are made in parallel
         self.result = ConvergeResult()
         self._recreated: dict[str, _Recreated] = {}  # by service; workers write distinct keys
         self._reloaded: list[ServiceAction] = []
@@ -123,6 +128,12 @@ class Converger:
         needed = {dependency for name in starting for dependency in self.project.service(name).depends_on}
         return [item for item in started if item.service in needed]
 
+    def _compose_hash(self, service: str) -> str | None:
+        with self._compose_lock:
+            if self._compose_hashes is None:
+                self._compose_hashes = self._compose_hashes_source()
+            return self._compose_hashes.get(service)
+
     def _remove(self, action: ServiceAction) -> None:
         for container_id in action.container_ids:
             self.engine.remove(container_id)
@@ -160,7 +171,9 @@ class Converger:
         self._recreated[service.name] = _Recreated(service.name, old_id, name, None)
 
     def _create_and_start(self, service: ServiceDefinition) -> str:
-        container_id = self.engine.create_container(self.project, service, self.hashes[service.name])
+        compose_hash = self._compose_hash(service.name)
+        container_id = self.engine.create_container(self.project, service, self.hashes[service.name],
+                                                    compose_hash=compose_hash)
         try:
             self.engine.start(container_id, service.name)
         except RuntimeFailure:

@@ -267,9 +267,12 @@ class Engine:
 
     # --- containers ---------------------------------------------------------------------------
     def create_container(
-        self, project: ProjectDefinition, service: ServiceDefinition, config_hash: str, number: int = 1
+        self, project: ProjectDefinition, service: ServiceDefinition, config_hash: str, number: int = 1,
+        compose_hash: str | None = None,
     ) -> str:
-        """Create (not start) the container of `service`; returns its ID."""
+        """Create (not start) the container of `service`; returns its ID.
+
+        `compose_hash` is Compose's own hash of the service (see compose_hash.py), else ours is used."""
         labels = dict(service.labels)
         labels.update(
             {
@@ -277,7 +280,7 @@ class Engine:
                 LABEL_SERVICE: service.name,
                 LABEL_NUMBER: str(number),
                 LABEL_ONEOFF: "False",
-                LABEL_COMPOSE_HASH: config_hash,
+                LABEL_COMPOSE_HASH: compose_hash or config_hash,
                 LABEL_WORKING_DIR: str(project.working_dir),
                 LABEL_CONFIG_FILES: str(project.config_file),
                 LABEL_VERSION: COMPOSE_VERSION,

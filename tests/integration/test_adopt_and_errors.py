@@ -50,6 +50,11 @@ def test_apply_adopts_what_docker_compose_started(small_stack: TestStack, docker
     assert names == [f"{small_stack.project}_alertmanager_1", f"{small_stack.project}_prometheus_1"]
     again, _ = small_stack.apply()
     assert again.result.summary()["noop"] == ["alertmanager", "prometheus"]
+    # containers apply made carry Compose's own hash: `docker-compose up -d` finds nothing to recreate
+    made_by_apply = container_ids(docker_client, small_stack.project)
+    result = subprocess.run([*compose, "up", "-d"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert container_ids(docker_client, small_stack.project) == made_by_apply, result.stderr
     # and docker-compose still manages what apply made
     result = subprocess.run([*compose, "down"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -33,7 +33,7 @@ class RecordingEngine:
     def ensure_volumes(self, project: Any) -> None:
         pass
 
-    def create_container(self, project: Any, service: Any, config_hash: str) -> str:
+    def create_container(self, project: Any, service: Any, config_hash: str, **labels: Any) -> str:
         container_id = f"id-{service.name}"
         self._service_of[container_id] = service.name
         self.calls.append(("create", service.name))
