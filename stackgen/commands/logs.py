@@ -9,10 +9,24 @@ import click
 from stackgen.commands.options import output_dir, spec_file
 
 
+def _complete_services(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The services of the rendered compose file beside the spec (for shell completion)."""
+    from stackgen.api import default_output_dir
+    from stackgen.spec.load import read_yaml_data
+
+    spec = Path(ctx.params.get("spec_path") or "stack.yaml")
+    compose = (ctx.params.get("out_dir") or default_output_dir(spec)) / "docker-compose.yml"
+    try:
+        services = (read_yaml_data(compose.read_text(encoding="utf-8")) or {}).get("services") or {}
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [name for name in services if name.startswith(incomplete)]
+
+
 @click.command("logs")
 @spec_file
 @output_dir
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=_complete_services)
 @click.option("-p", "--project", "project", default=None, help="The compose project [default: the stack's].")
 @click.option("--follow", is_flag=True,
               help="Keep printing new lines until interrupted (-f is the spec file).")

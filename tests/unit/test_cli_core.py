@@ -234,3 +234,14 @@ def test_render_check_writes_nothing_and_fails_only_on_a_stale_committable_file(
     code, out, _ = run_main(["render", "-f", str(spec), "-o", str(out_dir), "--check"], capsys)
     assert code == 1 and out.splitlines()[0] == "  differs  prometheus/targets/api.json"
     assert "api:8081" not in (out_dir / "prometheus/targets/api.json").read_text()
+
+
+def test_logs_completes_the_rendered_services(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = write_spec(tmp_path, base_spec())
+    assert run_main(["render", "-f", str(spec)], capsys)[0] == 0
+    monkeypatch.setenv("COMP_WORDS", f"stackgen logs -f {spec} a")
+    monkeypatch.setenv("COMP_CWORD", "4")
+    monkeypatch.setenv("_STACKGEN_COMPLETE", "bash_complete")
+    _, out, _ = run_main([], capsys)
+    assert out.split() == ["plain,alertmanager"]
