@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from stackgen.commands.options import output_dir, spec_file
+from stackgen.commands.options import lock_timeout, output_dir, spec_file
 
 
 @click.command("apply")
@@ -28,14 +28,7 @@ from stackgen.commands.options import output_dir, spec_file
     show_default=True,
     help="Seconds to wait for containers to become healthy.",
 )
-@click.option(
-    "--lock-timeout",
-    "lock_timeout_s",
-    type=float,
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for another apply on the same stack.",
-)
+@lock_timeout
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary.")
 def command(

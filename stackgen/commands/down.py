@@ -6,22 +6,15 @@ from pathlib import Path
 
 import click
 
-from stackgen.commands.options import output_dir, spec_file
+from stackgen.commands.options import lock_timeout, output_dir, project, spec_file
 
 
 @click.command("down")
 @spec_file
 @output_dir
-@click.option("-p", "--project", "project", default=None, help="The compose project [default: the stack's].")
+@project
 @click.option("-v", "--volumes", is_flag=True, help="Also remove the named volumes (the metrics history).")
-@click.option(
-    "--lock-timeout",
-    "lock_timeout_s",
-    type=float,
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for an apply on the same stack.",
-)
+@lock_timeout
 def command(
     spec_path: Path, out_dir: Path | None, project: str | None, volumes: bool, lock_timeout_s: float
 ) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from stackgen.commands.options import output_dir, spec_file
+from stackgen.commands.options import output_dir, project, spec_file
 
 
 def _complete_services(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
@@ -27,7 +27,7 @@ def _complete_services(ctx: click.Context, param: click.Parameter, incomplete: s
 @spec_file
 @output_dir
 @click.argument("services", nargs=-1, shell_complete=_complete_services)
-@click.option("-p", "--project", "project", default=None, help="The compose project [default: the stack's].")
+@project
 @click.option("--follow", is_flag=True,
               help="Keep printing new lines until interrupted (-f is the spec file).")
 @click.option("-n", "--tail", "tail", default="100", show_default=True,

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from stackgen.commands.options import output_dir, spec_file
+from stackgen.commands.options import output_dir, project, spec_file
 
 
 @click.command("status")
 @spec_file
 @output_dir
-@click.option("-p", "--project", "project", default=None, help="The compose project [default: the stack's].")
+@project
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json: bool) -> None:
     """Show the stack's services, targets and alerts; exit 0 only when every service is healthy."""
