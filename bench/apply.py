@@ -32,20 +32,14 @@ sys.path.insert(0, str(ROOT))
 
 from ruamel.yaml import YAML  # noqa: E402
 
+from tests.integration.runtime_stack import free_port  # noqa: E402
+
 DEFAULT_IMAGES = {
     "prometheus": "stackgen-local/prometheus:2.42.0",
     "alertmanager": "stackgen-local/alertmanager:0.25.0",
     "blackbox-exporter": "stackgen-local/blackbox-exporter:0.23.0",
 }
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def make_spec(

@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,13 @@ sys.path.insert(0, str(ROOT))
 
 import docker  # noqa: E402
 
-from tests.helpers import remove_compose_project, unique_project_name, wait_until  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    epoch_seconds,
+    remove_compose_project,
+    unique_project_name,
+    wait_until,
+    wall_clock,
+)
 from tests.integration.conftest import local_image_tags  # noqa: E402
 from tests.integration.runtime_stack import get_json  # noqa: E402
 from tests.integration.test_ha_live import (  # noqa: E402
@@ -47,25 +52,13 @@ from tests.integration.test_ha_live import (  # noqa: E402
 )
 
 
-def wall(monotonic: float) -> float:
-    """A time.monotonic() reading of this process as a wall-clock time (the containers share the clock)."""
-    return time.time() - time.monotonic() + monotonic
-
-
-def rfc3339(text: str) -> float:
-    """Seconds since the epoch of a Prometheus timestamp (nanoseconds cut to microseconds)."""
-    head, _, rest = text.rstrip("Z").partition(".")
-    fraction = (rest.split("+")[0] + "000000")[:6] if rest else "000000"
-    return datetime.fromisoformat(f"{head}.{fraction}+00:00").timestamp()
-
-
 def member_down_active_at(ha: HAStack) -> float | None:
     """The earliest activeAt of HAMemberDown over both Prometheus replicas (epoch seconds)."""
     times = []
     for url in ha.prometheus_urls():
         for alert in get_json(url + "/api/v1/alerts")["data"]["alerts"]:
             if alert["labels"]["alertname"] == "HAMemberDown" and alert.get("activeAt"):
-                times.append(rfc3339(alert["activeAt"]))
+                times.append(epoch_seconds(alert["activeAt"]))
     return min(times) if times else None
 
 
@@ -97,8 +90,8 @@ def one_round(
             resumed_by = next(name for name, url in urls.items() if url == down.sender)
             return {
                 "stop_to_notification": down.received_at - stopped_at,
-                "stop_to_detected": (active_at - wall(stopped_at)) if active_at else float("nan"),
-                "detected_to_notification": (wall(down.received_at) - active_at)
+                "stop_to_detected": (active_at - wall_clock(stopped_at)) if active_at else float("nan"),
+                "detected_to_notification": (wall_clock(down.received_at) - active_at)
                 if active_at
                 else float("nan"),
                 "cluster_ready_to_first": first.received_at - cluster_ready,

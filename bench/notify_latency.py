@@ -29,7 +29,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,29 +37,18 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fakes.chat_apis import FakeDingTalk  # noqa: E402
 from tests.fakes.metrics_target import MetricsTarget  # noqa: E402
-from tests.helpers import network_gateway, remove_compose_project, unique_project_name  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    epoch_seconds,
+    network_gateway,
+    remove_compose_project,
+    unique_project_name,
+    wall_clock,
+)
 from tests.integration.conftest import local_image_tags  # noqa: E402
-from tests.integration.runtime_stack import TestStack, free_port  # noqa: E402
+from tests.integration.runtime_stack import TestStack, free_port, get_json  # noqa: E402
 
 TOKEN, SECRET = "bench-latency-token", "SECbench-latency-secret"
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def get_json(url: str) -> Any:
-    with _NO_PROXY.open(url, timeout=10) as answer:
-        return json.loads(answer.read())
-
-
-def wall(monotonic: float) -> float:
-    """A time.monotonic() reading of this process as a wall-clock time (the containers share the clock)."""
-    return time.time() - time.monotonic() + monotonic
-
-
-def rfc3339(text: str) -> float:
-    """Seconds since the epoch of Prometheus' / Alertmanager's timestamps (nanoseconds cut to micro)."""
-    head, _, rest = text.rstrip("Z").partition(".")
-    fraction = (rest.split("+")[0] + "000000")[:6] if rest else "000000"
-    return datetime.fromisoformat(f"{head}.{fraction}+00:00").timestamp()
 
 
 def spec(project: str, images: dict[str, str], gateway: str, target: MetricsTarget, robot: FakeDingTalk,
@@ -109,11 +97,11 @@ def measure(stack: TestStack, target: MetricsTarget, robot: FakeDingTalk, n: int
     scraped_at = target.last_scrape
     message = poll(lambda: [r for r in robot.accepted if f"延迟测试 {label}" in json.dumps(
         r.body, ensure_ascii=False)], 30, f"alert {label} at the robot")[0]
-    received_at = wall(message.time)
+    received_at = wall_clock(message.time)
     alerts = get_json(f"{stack.prometheus_url}/api/v1/alerts")["data"]["alerts"]
-    active_at = rfc3339(next(a for a in alerts if a["labels"].get("n") == label)["activeAt"])
+    active_at = epoch_seconds(next(a for a in alerts if a["labels"].get("n") == label)["activeAt"])
     am_alerts = get_json(f"{stack.alertmanager_url}/api/v2/alerts?filter=n%3D%22{label}%22")
-    am_updated = rfc3339(am_alerts[0]["updatedAt"])
+    am_updated = epoch_seconds(am_alerts[0]["updatedAt"])
     return {"set": set_at, "scraped": scraped_at, "fired": active_at, "alertmanager": am_updated,
             "received": received_at}
 

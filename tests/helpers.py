@@ -71,6 +71,21 @@ def wait_until(
         time.sleep(interval)
 
 
+def wall_clock(monotonic: float) -> float:
+    """A time.monotonic() reading of this process as wall-clock seconds (containers share the clock)."""
+    return time.time() - time.monotonic() + monotonic
+
+
+def epoch_seconds(rfc3339: str) -> float:
+    """Seconds since the epoch of a Prometheus or Alertmanager timestamp (the relay's own parser)."""
+    from stackgen.relay.notification import parse_time
+
+    moment = parse_time(rfc3339)
+    if moment is None:
+        raise ValueError(f"not an RFC 3339 time: {rfc3339!r}")
+    return moment.timestamp()
+
+
 def unique_project_name(prefix: str = TEST_PROJECT_PREFIX) -> str:
     """A compose project name no other test run uses: `sgt-` and 8 random hex digits."""
     return f"{prefix}{uuid.uuid4().hex[:8]}"

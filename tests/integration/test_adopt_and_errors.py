@@ -13,8 +13,8 @@ import pytest
 
 from stackgen.errors import RuntimeFailure
 from stackgen.runtime.images import PullPolicy
+from tests.helpers import remove_compose_project
 from tests.integration.runtime_stack import TestStack, base_spec, container_ids, free_port
-from tests.integration.test_apply import remove_project
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -27,7 +27,8 @@ def small_stack(docker_client: Any, local_images: dict[str, str], tmp_path: Path
     try:
         yield TestStack(tmp_path, spec)
     finally:
-        remove_project(docker_client, project)
+        failures = remove_compose_project(docker_client, project)
+        assert not failures, f"cleanup of project {project} left: {failures}"
 
 
 def test_apply_adopts_what_docker_compose_started(small_stack: TestStack, docker_client: Any) -> None:

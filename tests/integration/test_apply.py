@@ -22,7 +22,7 @@ from stackgen.output import RenderedFile, write_output
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.engine_socket import SocketReader, socket_path_from_env
 from stackgen.runtime.plan import ActionKind
-from tests.helpers import wait_until
+from tests.helpers import remove_compose_project, wait_until
 from tests.integration.runtime_stack import (
     TestStack,
     base_spec,
@@ -43,18 +43,8 @@ def stack(
     try:
         yield TestStack(tmp_path_factory.mktemp("apply"), base_spec(project, local_images))
     finally:
-        remove_project(docker_client, project)
-
-
-def remove_project(docker_client: Any, project: str) -> None:
-    """Remove everything labelled with the compose project, whatever state the test left."""
-    label = {"label": f"com.docker.compose.project={project}"}
-    for container in docker_client.containers.list(all=True, filters=label):
-        container.remove(force=True)
-    for network in docker_client.networks.list(filters=label):
-        network.remove()
-    for volume in docker_client.volumes.list(filters=label):
-        volume.remove(force=True)
+        failures = remove_compose_project(docker_client, project)
+        assert not failures, f"cleanup of project {project} left: {failures}"
 
 
 def started_at(docker_client: Any, container_id: str) -> str:

@@ -15,12 +15,11 @@ must return data. Traffic: loopback, the stack's containers and the fakes on the
 
 from __future__ import annotations
 
-import ipaddress
 import subprocess
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +30,7 @@ from stackgen.content.rules import load_pack
 from tests.fakes.chat_apis import FakeDingTalk
 from tests.fakes.http_service import InstrumentedService, Traffic
 from tests.fakes.https_server import HTTPSServer, self_signed_certificate
-from tests.helpers import unavailable
+from tests.helpers import remove_compose_project, unavailable, wait_until
 from tests.integration.runtime_stack import TestStack, free_port, get_json, targets_by_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -68,45 +67,16 @@ class LiveStack:
     service: InstrumentedService
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll until `condition()` is truthy; fail with `what` and the last value at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last: {value!r})")
-        time.sleep(1)
-
-
 def query(stack: TestStack, expr: str) -> list[dict[str, Any]]:
     answer = get_json(f"{stack.prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
     return list(answer["data"]["result"])
 
 
-def remove_project(docker_client: Any, project: str) -> None:
-    label = {"label": f"com.docker.compose.project={project}"}
-    for container in docker_client.containers.list(all=True, filters=label):
-        container.remove(force=True)
-    for network in docker_client.networks.list(filters={"label": f"com.docker.compose.project={project}"}):
-        network.remove()
-    for volume in docker_client.volumes.list(filters={"label": f"com.docker.compose.project={project}"}):
-        volume.remove(force=True)
-
-
-def bridge_gateway(docker_client: Any) -> str:
-    """docker0's address: where containers reach a server of this host."""
-    config = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]
-    # The default bridge often lists only its subnet; its gateway is then the subnet's first address.
-    return str(config.get("Gateway") or ipaddress.ip_network(config["Subnet"])[1])
-
-
 @pytest.fixture(scope="module")
-def live(docker_client: Any, local_images: dict[str, str],
+def live(docker_client: Any, local_images: dict[str, str], host_gateway_ip: str,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     project = f"sgcontent{uuid.uuid4().hex[:8]}"
-    gateway = bridge_gateway(docker_client)
+    gateway = host_gateway_ip
     try:
         certificate = self_signed_certificate(tmp_path_factory.mktemp("tls"), gateway, CERT_DAYS)
     except (OSError, subprocess.CalledProcessError) as error:
@@ -171,7 +141,8 @@ def live(docker_client: Any, local_images: dict[str, str],
         traffic.stop()
         for server in (robot, https, service):
             server.stop()
-        remove_project(docker_client, project)
+        failures = remove_compose_project(docker_client, project)
+        assert not failures, f"cleanup of project {project} left: {failures}"
 
 
 @pytest.fixture(scope="module")
@@ -184,11 +155,11 @@ def converged(live: LiveStack) -> LiveStack:
         jobs = targets_by_job(live.stack.prometheus_url)
         return set(jobs) >= expected_jobs and all(t["health"] == "up" for ts in jobs.values() for t in ts)
 
-    wait_for(all_up, 120, "every target up")
-    wait_for(lambda: sum(1 for request in live.robot.received if request.ok) >= 2, 120,
-             "two DingTalk messages from the relay")
-    wait_for(lambda: query(live.stack, "stackgen_relay_messages_sent_total > 0"), 60,
-             "Prometheus to scrape the relay's deliveries")
+    wait_until(all_up, timeout=120, interval=1, message="every target up")
+    wait_until(lambda: sum(1 for request in live.robot.received if request.ok) >= 2, timeout=120,
+               interval=1, message="two DingTalk messages from the relay")
+    wait_until(lambda: query(live.stack, "stackgen_relay_messages_sent_total > 0"), timeout=60,
+               interval=1, message="Prometheus to scrape the relay's deliveries")
     return live
 
 
@@ -201,7 +172,7 @@ def test_every_pack_rule_evaluates_without_error(converged: LiveStack) -> None:
                  for rule in group["rules"]}
         return rules if rules and all(rule["health"] != "unknown" for rule in rules.values()) else {}
 
-    rules = wait_for(evaluated, 60, "every pack rule evaluated at least once")
+    rules = wait_until(evaluated, timeout=60, interval=1, message="every pack rule evaluated at least once")
     expected = {rule.get("alert") or rule["record"]
                 for pack in PACKS for group in load_pack(pack) for rule in group["rules"]}
     assert set(rules) == expected
@@ -215,8 +186,8 @@ def test_watchdog_and_the_blackbox_alert_fire(converged: LiveStack) -> None:
         return {(alert["labels"]["alertname"], alert["labels"].get("instance", ""))
                 for alert in alerts if alert["state"] == "firing"}
 
-    wait_for(lambda: {("Watchdog", ""), ("ProbeFailed", "alertmanager:1")} <= firing(), 60,
-             "Watchdog and ProbeFailed for the closed port")
+    wait_until(lambda: {("Watchdog", ""), ("ProbeFailed", "alertmanager:1")} <= firing(), timeout=60,
+               interval=1, message="Watchdog and ProbeFailed for the closed port")
     assert ("ProbeFailed", "http://prometheus:9090/-/healthy") not in firing()
 
 
@@ -228,7 +199,8 @@ def test_delivered_message_is_the_blackbox_alert(converged: LiveStack) -> None:
 def test_a_revoked_robot_token_is_a_permanent_failure_of_the_relay(converged: LiveStack) -> None:
     failed = ('stackgen_relay_messages_failed_total'
               '{receiver="ding-revoked", channel="dingtalk", reason="permanent"}')
-    wait_for(lambda: query(converged.stack, f"{failed} > 0"), 60, "the relay to count the refused message")
+    wait_until(lambda: query(converged.stack, f"{failed} > 0"), timeout=60, interval=1,
+               message="the relay to count the refused message")
     refused = [r for r in converged.robot.received if r.query.get("access_token") == REVOKED_TOKEN]
     assert refused and {r.answer["errcode"] for r in refused} == {300001}
     assert any("ProbeFailed" in str(r.body) for r in refused)
@@ -270,7 +242,8 @@ def test_alerts_on_the_certificate_and_the_failing_service_are_pending(converged
 
     # Their `for` (1h, 5m) is longer than this test: pending shows the expressions match live data.
     expected = {("ProbeCertificateExpiringSoon", "https"), ("HTTPHighErrorRatio", SERVICE_JOB)}
-    wait_for(lambda: expected <= active(), 60, "ProbeCertificateExpiringSoon and HTTPHighErrorRatio pending")
+    wait_until(lambda: expected <= active(), timeout=60, interval=1,
+               message="ProbeCertificateExpiringSoon and HTTPHighErrorRatio pending")
 
 
 @pytest.mark.parametrize("dashboard", LIVE_DASHBOARDS)
