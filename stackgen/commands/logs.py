@@ -51,6 +51,9 @@ def command(spec_path: Path, out_dir: Path | None, services: tuple[str, ...], pr
     name = project_name(spec_path, target, project)
     engine = Engine.connect()
     containers = select_containers(engine.containers(name), services)
+    if not containers:
+        click.echo(f"{name}: no containers (the stack is not running; `stackgen apply` starts it)", err=True)
+        return
     width = max((len(c.service) + 2 for c in containers), default=0)
     since = int(time.time()) - since_s if since_s else None
     try:
