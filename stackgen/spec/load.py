@@ -235,6 +235,8 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, Problem | None]:
         return yaml.compose(text, Loader=Loader), None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
+        if error.problem == "exceeded maximum nesting depth" and mark is not None:
+            return None, _too_deep_at_top_level(text, name, mark.line)  # PyYAML >= 6.0.4's own limit
         if error.context_mark is not None and "end of stream" in str(error.problem or ""):
             mark = error.context_mark  # an unclosed quote or bracket: point where it opens
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -244,6 +246,23 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, Problem | None]:
         return None, Problem(name, 1, 1, (), f"invalid YAML: {error}")
     except RecursionError:
         return None, Problem(name, 1, 1, (), "invalid YAML: nested too deeply")
+
+
+_TOP_LEVEL_KEY = re.compile(r"""^(?P<key>[^\s#'"\-?:][^:#]*?|"[^"]*"|'[^']*')[ \t]*:(?:[ \t]+|$)""")
+
+
+def _too_deep_at_top_level(text: str, name: str, error_line: int) -> Problem:
+    """The nesting problem of a value the parser itself gave up on, reported like _too_large does: at
+    the value of the top-level key that holds line `error_line` (0-based), where the spec can be fixed."""
+    message = f"nested more than {MAX_DEPTH} levels deep (no real spec nests a tenth of that)"
+    lines = text.splitlines()
+    for index in range(min(error_line, len(lines) - 1), -1, -1):
+        match = _TOP_LEVEL_KEY.match(lines[index])
+        if match:
+            key = match.group("key").strip("\"'")
+            value_on_the_line = match.end() < len(lines[index].rstrip())
+            return Problem(name, index + 1, match.end() + 1 if value_on_the_line else 1, (key,), message)
+    return Problem(name, error_line + 1, 1, (), message)
 
 
 _NULL = {"", "~", "null", "Null", "NULL"}

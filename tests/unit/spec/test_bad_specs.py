@@ -8,6 +8,7 @@ Binary junk, non-UTF-8 text and the 50 MB file are generated here, never committ
 from __future__ import annotations
 
 import random
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -226,6 +227,16 @@ def test_deeply_nested_yaml_is_refused(tmp_path: Path) -> None:
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     assert completed.stderr.startswith("deep.yaml:3:9: listen: nested more than 100 levels deep")
+
+
+def test_deeply_nested_block_yaml_is_refused_at_its_key(tmp_path: Path) -> None:
+    """Block nesting past the parser's own limit (PyYAML >= 6.0.4 refuses 1000 levels itself)."""
+    block = "".join("  " * level + "-\n" for level in range(1, 1500))
+    (tmp_path / "deep.yaml").write_text("version: 1\nname: x\nlisten:\n" + block)
+    completed = run_stackgen("validate", "-f", "deep.yaml", cwd=tmp_path, timeout=30)
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert re.match(r"deep\.yaml:[34]:\d+: listen: nested more than 100 levels deep", completed.stderr)
 
 
 def test_every_problem_is_reported_sorted_by_position(tmp_path: Path) -> None:
