@@ -75,7 +75,8 @@ def _exchange(socket_path: str, target: str, timeout: float) -> tuple[int, dict[
 
 
 def _dechunk(data: bytes) -> bytes:
-    parts, position = [], 0
+    parts: list[bytes] = []
+    position = 0
     while True:
         end = data.find(b"\r\n", position)
         if end < 0:
