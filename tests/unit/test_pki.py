@@ -82,3 +82,12 @@ def test_password_hash_is_stable_while_the_password_matches() -> None:
     changed = pki.password_hash("another password!", first)
     assert changed != first and bcrypt.checkpw(b"another password!", changed.encode())
     assert pki.password_hash("x" * 12, "not a hash").startswith("$2b$")
+
+
+def test_the_rendered_ca_is_kept_from_the_previous_render() -> None:
+    from stackgen.render.ca import CA_CERT_PATH, CA_KEY_PATH, stack_ca_files
+
+    ca, files = stack_ca_files("shop", {}, NOW)
+    assert set(files) == {CA_CERT_PATH, CA_KEY_PATH} and all(f.mode == 0o600 for f in files.values())
+    again, _ = stack_ca_files("shop", {path: file.content for path, file in files.items()}, NOW)
+    assert again == ca
