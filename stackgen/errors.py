@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_INVALID = 2
+EXIT_BUG = 3  # an unexpected exception: a defect of stackgen, reported in one line
 EXIT_INTERRUPTED = 130
 
 

@@ -245,3 +245,22 @@ def test_logs_completes_the_rendered_services(tmp_path: Path, capsys: pytest.Cap
     monkeypatch.setenv("_STACKGEN_COMPLETE", "bash_complete")
     _, out, _ = run_main([], capsys)
     assert out.split() == ["plain,alertmanager"]
+
+
+def test_a_bug_is_one_line_and_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import stackgen.api
+
+    def broken(*_: object, **__: object) -> None:
+        raise KeyError("no such thing")
+
+    monkeypatch.setattr(stackgen.api, "validate", broken)
+    write_spec(tmp_path, base_spec())
+    monkeypatch.delenv("STACKGEN_DEBUG", raising=False)
+    code, out, err = run_main(["validate", "-f", str(tmp_path / "stack.yaml")], capsys)
+    assert (code, out) == (3, "")
+    assert err == ("stackgen: internal error: KeyError: 'no such thing'; "
+                   "STACKGEN_DEBUG=1 shows the traceback\n")
+    monkeypatch.setenv("STACKGEN_DEBUG", "1")
+    with pytest.raises(KeyError):
+        run_main(["validate", "-f", str(tmp_path / "stack.yaml")], capsys)
