@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stackgen.errors import InvalidInput
-from stackgen.output import RenderedFile
+from stackgen.output import RenderedFile, write_file_atomically
 from stackgen.render.dump import load_yaml, yaml_bytes
 
 
@@ -116,15 +116,9 @@ def _write_record(record: Path, digest: str) -> None:
     """Best effort: without a record the next apply checks again."""
     try:
         record.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", dir=record.parent)
+        write_file_atomically(record, (digest + "\n").encode("ascii"))
     except OSError:
         return
-    try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(digest + "\n")
-        os.replace(temporary, record)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def _strip_consul(config_path: Path) -> None:

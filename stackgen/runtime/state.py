@@ -8,10 +8,10 @@ the next apply still sees the change and reloads. The file lives beside the file
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from stackgen.output import write_file_atomically
 
 STATE_FILE = ".stackgen-state.json"
 _FORMAT = 1
@@ -37,14 +37,7 @@ def write_applied(out_dir: Path, project: str, hashes: Mapping[str, str]) -> Non
     payload = json.dumps(
         {"format": _FORMAT, "project": project, "files": dict(sorted(hashes.items()))}, indent=1
     )
-    descriptor, temporary = tempfile.mkstemp(prefix=".stackgen-state-", dir=out_dir)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(payload + "\n")
-        os.replace(temporary, out_dir / STATE_FILE)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_file_atomically(out_dir / STATE_FILE, (payload + "\n").encode("utf-8"))
 
 
 def forget_applied(out_dir: Path) -> None:
