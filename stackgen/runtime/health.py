@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stackgen.errors import RuntimeFailure
+from stackgen.parallel import map_all
 from stackgen.runtime import http
 from stackgen.runtime.engine import ContainerState, Engine
 from stackgen.runtime.progress import Reporter
@@ -43,15 +44,8 @@ def wait_healthy(engine: Engine, started: Sequence[Started], timeout_s: float, r
     """Wait for every container in parallel; raises NotHealthy for the first that fails."""
     if not started:
         return
-    from concurrent.futures import ThreadPoolExecutor  # imported when needed: a no-op apply waits for nothing
-
     deadline = time.monotonic() + timeout_s
-    with ThreadPoolExecutor(max_workers=min(8, len(started))) as pool:
-        futures = [pool.submit(_wait_one, engine, item, deadline, timeout_s, reporter) for item in started]
-        errors = [future.exception() for future in futures]
-    for error in errors:
-        if error is not None:
-            raise error
+    map_all(lambda item: _wait_one(engine, item, deadline, timeout_s, reporter), started)
 
 
 def is_ready(engine: Engine, container_id: str, state: ContainerState) -> bool:
