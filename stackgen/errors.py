@@ -44,6 +44,14 @@ class InvalidSpec(InvalidInput):
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in the spec")
 
 
+class RejectedByUpstream(InvalidInput):
+    """promtool or amtool refused a rendered file: its message says why."""
+
+
+class RelayConfigError(InvalidInput):
+    """relay.yml cannot be used; the message names the offending key."""
+
+
 class RuntimeFailure(StackgenError):
     """Something outside stackgen failed: the Docker engine, a container, an upstream API."""
 
@@ -52,6 +60,15 @@ class RuntimeFailure(StackgenError):
 
 class ReloadRefused(RuntimeFailure):
     """A service answered a config reload with an error; the stack was rolled back."""
+
+
+class NotHealthy(RuntimeFailure):
+    """A container did not become healthy before the deadline (or stopped trying)."""
+
+    def __init__(self, service: str, message: str, logs: str = "") -> None:
+        hint = "its last log lines:\n    " + "\n    ".join(logs.splitlines()[-5:]) if logs else None
+        super().__init__(f"{service}: {message}", hint=hint)
+        self.service = service
 
 
 class Interrupted(StackgenError):

@@ -19,14 +19,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from stackgen.errors import InvalidInput
+from stackgen.errors import RejectedByUpstream
 from stackgen.output import RenderedFile, write_file_atomically
 from stackgen.render.dump import load_yaml, yaml_bytes
-
-
-class RejectedByUpstream(InvalidInput):
-    """promtool or amtool refused a rendered file: its message says why."""
-
 
 CHECK_RECORD = ".stackgen-checked"
 

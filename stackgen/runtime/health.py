@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stackgen.errors import RuntimeFailure
+from stackgen.errors import NotHealthy, RuntimeFailure
 from stackgen.parallel import map_all
 from stackgen.runtime import http
 from stackgen.runtime.engine import ContainerState, Engine
@@ -21,15 +21,6 @@ from stackgen.runtime.reload import reload_confirmed
 
 _POLL_S = 0.25
 _OWN_CHECK_EVERY_S = 0.5
-
-
-class NotHealthy(RuntimeFailure):
-    """A container did not become healthy before the deadline (or stopped trying)."""
-
-    def __init__(self, service: str, message: str, logs: str = "") -> None:
-        hint = "its last log lines:\n    " + "\n    ".join(logs.splitlines()[-5:]) if logs else None
-        super().__init__(f"{service}: {message}", hint=hint)
-        self.service = service
 
 
 @dataclass(frozen=True)
