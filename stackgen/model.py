@@ -12,22 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stackgen.roles import default_images
 from stackgen.spec.schema import default
 
-# Default images (late 2026): pinned tags, keyed by compose service role. `images:` in the spec
-# overrides any of them; `images.registry` prefixes the defaults for a mirror.
-DEFAULT_IMAGES: dict[str, str] = {
-    "prometheus": "prom/prometheus:v3.14.0",
-    "alertmanager": "prom/alertmanager:v0.34.0",
-    "grafana": "grafana/grafana:13.2.1",
-    "node-exporter": "prom/node-exporter:v1.12.1",
-    "cadvisor": "ghcr.io/google/cadvisor:0.60.5",
-    "blackbox-exporter": "prom/blackbox-exporter:v0.28.0",
-    "pushgateway": "prom/pushgateway:v1.11.3",
-    "jaeger": "jaegertracing/jaeger:2.20.0",
-    "otel-collector": "otel/opentelemetry-collector-contrib:0.159.0",
-    "relay-base": "python:3.12-slim",
-}
+# Default images (late 2026): pinned tags from the role registry, keyed by compose service role.
+# `images:` in the spec overrides any of them; `images.registry` prefixes the defaults for a mirror.
+DEFAULT_IMAGES: dict[str, str] = default_images()
 
 HOST_GATEWAY_NAME = "host.docker.internal"
 _LOCAL_HOST = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)?(?P<host>localhost|127\.0\.0\.1|\[::1\])(?P<rest>[:/].*)?$",

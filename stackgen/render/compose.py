@@ -23,8 +23,8 @@ from stackgen.render.topology import (
     public_url,
     services,
 )
+from stackgen.roles import ROLE_LABEL
 
-ROLE_LABEL = "io.stackgen.role"
 BUILD_BASE_LABEL = "io.stackgen.build-base"
 RELAY_IMAGE = f"stackgen/relay:{__version__}"
 

@@ -11,9 +11,10 @@ from stackgen.output import RenderedFile
 from stackgen.render.dump import json_bytes, yaml_bytes
 from stackgen.render.secrets import SecretFiles, generated_secret
 from stackgen.render.topology import by_role, slug
+from stackgen.roles import GRAFANA_ADMIN_PASSWORD_FILE
 
 DASHBOARDS_MOUNT = "/etc/grafana/dashboards"
-ADMIN_PASSWORD_FILE = "secrets/grafana/admin_password"
+ADMIN_PASSWORD_FILE = GRAFANA_ADMIN_PASSWORD_FILE
 
 
 def render_grafana(stack: Stack, existing_secrets: dict[str, bytes]) -> dict[str, RenderedFile]:

@@ -11,14 +11,13 @@ from typing import Any
 
 from stackgen.output import SECRET_DIR, RenderedFile
 from stackgen.render.topology import SECRETS_MOUNT, slug
+from stackgen.roles import REGISTRY, secret_owners
 
 # The users the upstream images run as: a secret must be readable by its container's user.
-CONTAINER_UIDS = {
-    "prometheus": 65534, "alertmanager": 65534, "blackbox-exporter": 65534, "grafana": 472, "relay": 65534,
-}
+CONTAINER_UIDS = secret_owners()
 
 # Services whose compose definition mounts secrets/<role>/ (compose.py).
-SECRET_MOUNTING_ROLES = ("prometheus", "alertmanager", "grafana", "relay", "blackbox-exporter")
+SECRET_MOUNTING_ROLES = tuple(str(role) for role, entry in REGISTRY.items() if entry.mounts_secrets)
 
 
 @dataclass

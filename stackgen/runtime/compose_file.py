@@ -16,8 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from stackgen.errors import RuntimeFailure
+from stackgen.roles import ROLE_LABEL
 
-ROLE_LABEL = "io.stackgen.role"
 BUILD_BASE_LABEL = "io.stackgen.build-base"
 NETWORK_KEY = "default"
 

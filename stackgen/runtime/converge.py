@@ -238,7 +238,7 @@ class Converger:
         return map_all(work, actions, max_workers=_WORKERS)
 
     def _base_url(self, service: ServiceDefinition, container_id: str) -> str:
-        port = role_runtime(service.role).http_port
+        port = role_runtime(service.role).port
         address = self.engine.http_address(container_id, port, self.project.network) if port else None
         if address is None:
             raise RuntimeFailure(
