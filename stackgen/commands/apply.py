@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import click
@@ -41,26 +40,12 @@ def command(
     quiet: bool,
 ) -> None:
     """Create what is missing, recreate what changed, reload changed config; roll back on failure."""
-    from stackgen.api import default_output_dir, load_stack, render_files
+    from stackgen import api
     from stackgen.commands.runtime_console import ConsoleReporter, print_json
-    from stackgen.render.check import CHECK_RECORD, check_rendered
-    from stackgen.runtime.apply import ApplyOptions, apply_files
     from stackgen.runtime.images import PullPolicy
-    from stackgen.runtime.lock import stack_lock
 
-    reporter = ConsoleReporter(quiet=quiet or as_json)
-    stack = load_stack(spec_path)
-    target = out_dir or default_output_dir(spec_path)
-    with stack_lock(spec_path, lock_timeout_s, reporter):
-        files = render_files(stack, target)
-        report = apply_files(
-            files,
-            target,
-            stack.name,
-            reporter=reporter,
-            check=partial(check_rendered, record=target / CHECK_RECORD),
-            options=ApplyOptions(PullPolicy(pull), timeout_s),
-        )
+    report = api.apply(spec_path, out_dir, pull=PullPolicy(pull), health_timeout_s=timeout_s,
+                       lock_timeout_s=lock_timeout_s, reporter=ConsoleReporter(quiet=quiet or as_json))
     if as_json:
         print_json(report.to_data())
         return

@@ -13,18 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stackgen.errors import RuntimeFailure
 from stackgen.output import RenderedFile, WriteResult, diff_output, restore_output, write_output
-from stackgen.runtime.compose_file import ProjectDefinition, parse_project
+from stackgen.rendered import from_files
+from stackgen.runtime.compose_file import ProjectDefinition
 from stackgen.runtime.converge import Converger, ConvergeResult
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.images import PullPolicy, ensure_images, local_image_ids
 from stackgen.runtime.plan import Plan, changed_files, desired_services, file_hashes, plan
 from stackgen.runtime.progress import Reporter, SilentReporter
 from stackgen.runtime.state import read_applied, write_applied
-from stackgen.spec.load import read_yaml_data
-
-COMPOSE_FILE = "docker-compose.yml"
 
 
 @dataclass(frozen=True)
@@ -81,15 +78,8 @@ class ApplyReport:
 def load_project(
     files: Mapping[str, RenderedFile], out_dir: Path, project_name: str | None
 ) -> ProjectDefinition:
-    """The compose project described by the rendered docker-compose.yml."""
-    if COMPOSE_FILE not in files:
-        raise RuntimeFailure(f"nothing to apply: the rendered files have no {COMPOSE_FILE}")
-    try:
-        # libyaml by YAML 1.2 rules (as ruamel reads it); ruamel's pure-Python parser took ~20 ms here
-        compose = read_yaml_data(files[COMPOSE_FILE].content.decode("utf-8"), COMPOSE_FILE) or {}
-    except ValueError as error:
-        raise RuntimeFailure(f"the rendered {COMPOSE_FILE} is not readable YAML: {error}") from error
-    return parse_project(compose, out_dir / COMPOSE_FILE, project_name)
+    """The compose project described by the rendered docker-compose.yml (`project_name` overrides)."""
+    return from_files(files, out_dir).project_as(project_name)
 
 
 def plan_files(
