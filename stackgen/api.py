@@ -61,8 +61,8 @@ def load_stack(spec_path: Path, env: Mapping[str, str] | None = None) -> Stack:
 
 def render_files(stack: Stack, out_dir: Path) -> dict[str, RenderedFile]:
     """Every file of the stack, in memory (secrets generated before are kept from out_dir)."""
+    from stackgen.output import read_existing_secrets
     from stackgen.render import render_stack
-    from stackgen.render.secrets import read_existing_secrets
 
     return render_stack(stack, read_existing_secrets(out_dir))
 
@@ -83,7 +83,7 @@ def render(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] 
 
     `dry_run`: only say what would be written (the result), touching nothing."""
     from stackgen.output import diff_output
-    from stackgen.render.check import check_rendered
+    from stackgen.upstream_check import check_rendered
 
     checked = validate(spec_path, env)
     if checked.errors:
@@ -140,7 +140,7 @@ def apply(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] |
     """Render, check with promtool/amtool, write, and converge the running stack under the stack's lock."""
     from functools import partial
 
-    from stackgen.render.check import CHECK_RECORD, check_rendered
+    from stackgen.upstream_check import CHECK_RECORD, check_rendered
     from stackgen.runtime.apply import ApplyOptions, apply_files
     from stackgen.runtime.images import PullPolicy
     from stackgen.runtime.lock import stack_lock

@@ -207,6 +207,15 @@ class Stack:
     time_intervals: tuple[Mapping[str, Any], ...]
     dashboards: tuple[str, ...]
     dashboard_files: tuple[Path, ...]
+    # The bytes of every file the spec names (rule files, templates, dashboards, TLS files), read once
+    # when the model is built, so that renderers never touch the disk.
+    spec_files: Mapping[str, bytes] = field(default_factory=dict)
+
+    def read(self, path: str | Path) -> bytes:
+        """The content of a file the spec names: as written (relative to the spec) or as the model
+        holds it (already joined to spec_dir)."""
+        joined = str(self.spec_dir / path)
+        return self.spec_files[joined] if joined in self.spec_files else self.spec_files[str(path)]
 
     @property
     def needs_relay(self) -> bool:
@@ -396,4 +405,43 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
                          _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR)
                          if grafana.enabled else ()),
         dashboard_files=tuple(spec_dir / p for p in section("dashboards").get("files", [])),
+        spec_files=read_spec_files(data, spec_dir),
     )
+
+
+def referenced_files(data: Any, key: str = "") -> list[str]:
+    """Every file path the spec data names: `*_file` settings (TLS files, ...), rules.files,
+    alertmanager.templates, dashboards.files and relay receivers' `template`."""
+    found: list[str] = []
+    if isinstance(data, Mapping):
+        for name, value in data.items():
+            name = str(name)
+            if isinstance(value, str) and (name.endswith("_file") or name == "template"):
+                found.append(value)
+            elif name in ("files", "templates") and isinstance(value, list) and key in _FILE_LISTS:
+                found += [item for item in value if isinstance(item, str)]
+            else:
+                found += referenced_files(value, name)
+    elif isinstance(data, list):
+        for item in data:
+            found += referenced_files(item, key)
+    return found
+
+
+_FILE_LISTS = ("rules", "alertmanager", "dashboards")
+
+
+def read_spec_files(data: Mapping[str, Any], spec_dir: Path) -> dict[str, bytes]:
+    """The files the spec names, by `str(spec_dir / path)` (validation made sure they exist)."""
+    from stackgen.errors import InvalidInput
+
+    found: dict[str, bytes] = {}
+    for path in referenced_files(data):
+        key = str(spec_dir / path)
+        if key in found:
+            continue
+        try:
+            found[key] = (spec_dir / path).read_bytes()
+        except OSError as error:
+            raise InvalidInput(f"{path}: cannot read ({error.strerror or error})") from error
+    return found

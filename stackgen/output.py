@@ -218,3 +218,15 @@ def _write_manifest(out_dir: Path, files: Mapping[str, RenderedFile]) -> None:
     content = (json.dumps({"generated_by": "stackgen", "files": entries}, indent=1, sort_keys=True) + "\n").encode()
     if _read(out_dir / MANIFEST) != content:
         write_file_atomically(out_dir / MANIFEST, content, 0o644)
+
+
+def read_existing_secrets(out_dir: Path) -> dict[str, bytes]:
+    """The secret files of a previous render, by relative path (empty when there is none)."""
+    root = out_dir / SECRET_DIR
+    found: dict[str, bytes] = {}
+    if not root.is_dir():
+        return found
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            found[path.relative_to(out_dir).as_posix()] = path.read_bytes()
+    return found

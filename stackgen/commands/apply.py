@@ -41,7 +41,7 @@ def command(
 ) -> None:
     """Create what is missing, recreate what changed, reload changed config; roll back on failure."""
     from stackgen import api
-    from stackgen.commands.runtime_console import ConsoleReporter, print_json
+    from stackgen.commands.console import ConsoleReporter, print_json
     from stackgen.runtime.images import PullPolicy
 
     report = api.apply(spec_path, out_dir, pull=PullPolicy(pull), health_timeout_s=timeout_s,

@@ -20,7 +20,7 @@ def command(
 ) -> None:
     """Stop and remove the stack's containers and network."""
     from stackgen import api
-    from stackgen.commands.runtime_console import ConsoleReporter
+    from stackgen.commands.console import ConsoleReporter
 
     outcome = api.down(spec_path, out_dir, project, volumes=volumes, lock_timeout_s=lock_timeout_s,
                        reporter=ConsoleReporter())

@@ -18,7 +18,7 @@ from stackgen.commands.options import output_dir, spec_file
 def command(spec_path: Path, out_dir: Path | None, as_json: bool, show_diff: bool) -> None:
     """Show the file changes and container actions apply would make."""
     from stackgen import api
-    from stackgen.commands.runtime_console import file_diff, file_line, print_json, styled_diff_line
+    from stackgen.commands.console import file_diff, file_line, print_json, styled_diff_line
 
     outcome = api.plan(spec_path, out_dir)
     files, target, report = outcome.files, outcome.out_dir, outcome.report

@@ -18,7 +18,7 @@ from stackgen.commands.options import output_dir, project, spec_file
 def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json: bool) -> None:
     """Show the stack's services, targets and alerts; exit 0 only when every service is healthy."""
     from stackgen import api
-    from stackgen.commands.runtime_console import print_json
+    from stackgen.commands.console import print_json
 
     status = api.status(spec_path, out_dir, project)
     name = status.project

@@ -36,7 +36,7 @@ def relay_url(receiver_name: str) -> str:
 
 def render_alertmanager(stack: Stack, watchdog: bool) -> dict[str, RenderedFile]:
     """Every file under alertmanager/ plus Alertmanager's secrets."""
-    secrets = SecretFiles("alertmanager", spec_dir=stack.spec_dir)
+    secrets = SecretFiles("alertmanager", stack=stack)
     receivers = [receiver_config(receiver, secrets) for receiver in stack.receivers]
     names = {receiver.name for receiver in stack.receivers}
     if NULL_RECEIVER not in names:
@@ -57,7 +57,7 @@ def render_alertmanager(stack: Stack, watchdog: bool) -> dict[str, RenderedFile]
     }
     for template in stack.alertmanager.templates:
         files[f"alertmanager/templates/user-{slug(Path(template).stem)}.tmpl"] = RenderedFile(
-            Path(template).read_bytes())
+            stack.read(template))
     files.update(secrets.files)
     return files
 

@@ -69,5 +69,5 @@ def dashboards(stack: Stack) -> dict[str, dict[str, Any]]:
 
         found.update((name, build(name)) for name in stack.dashboards)
     for path in stack.dashboard_files:
-        found[f"user-{slug(Path(path).stem)}"] = json.loads(Path(path).read_text(encoding="utf-8"))
+        found[f"user-{slug(Path(path).stem)}"] = json.loads(stack.read(path).decode("utf-8"))
     return found

@@ -24,7 +24,7 @@ SELF_SCRAPED = {
 
 def render_prometheus(stack: Stack) -> dict[str, RenderedFile]:
     """prometheus.yml and file_sd target files (paths relative to the output dir), plus secrets."""
-    secrets = SecretFiles("prometheus", spec_dir=stack.spec_dir)
+    secrets = SecretFiles("prometheus", stack=stack)
     scrape_configs = self_scrape_configs(stack) + [job_config(job, secrets) for job in stack.jobs]
     scrape_configs += [probe_config(probe) for probe in stack.probes]
     files: dict[str, RenderedFile] = {}

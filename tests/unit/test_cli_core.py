@@ -41,7 +41,7 @@ def test_init_writes_spec_gitignore_and_env_example(tmp_path: Path,
     ignored = (tmp_path / "demo" / ".gitignore").read_text().splitlines()
     assert "generated/secrets/" in ignored
     # what apply records beside the rendered files is machine state, not something to commit
-    from stackgen.render.check import CHECK_RECORD
+    from stackgen.upstream_check import CHECK_RECORD
     from stackgen.runtime.state import STATE_FILE
 
     assert {f"generated/{CHECK_RECORD}", f"generated/{STATE_FILE}"} <= set(ignored)
@@ -165,7 +165,7 @@ def test_unknown_command_and_help() -> None:
 
 
 def test_plan_diff_shows_changes_and_never_a_secret() -> None:
-    from stackgen.commands.runtime_console import file_diff
+    from stackgen.commands.console import file_diff
 
     assert file_diff("prometheus/prometheus.yml", b"a: 1\nb: 2\n", b"a: 1\nb: 3\n") == [
         "--- a/prometheus/prometheus.yml", "+++ b/prometheus/prometheus.yml", "@@ -1,2 +1,2 @@",

@@ -22,7 +22,7 @@ from stackgen.alerting.alertmanager_api import (  # noqa: E402
     parse_duration,
     parse_matcher,
 )
-from stackgen.alerting.notify_test import Target, run_notify_test, targets_from_config  # noqa: E402
+from stackgen.alerting.delivery_check import Target, run_notify_test, targets_from_config  # noqa: E402
 from stackgen.cli import cli, main  # noqa: E402
 from stackgen.errors import InvalidInput  # noqa: E402
 from stackgen.relay.config import load_config  # noqa: E402
