@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stackgen.roles import default_images
+from stackgen.roles import REGISTRY, Role, default_images
 from stackgen.spec.schema import default
 
 # Default images (late 2026): pinned tags from the role registry, keyed by compose service role.
@@ -316,15 +316,16 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         value = pick("exporters", key)
         if isinstance(value, Mapping):
             return Exporter(bool(value.get("enabled", True)), value.get("port"))
-        return Exporter(bool(value), 9091 if key == "pushgateway" else None)
+        # `pushgateway: true` publishes it on its own port (batch jobs push to the host)
+        return Exporter(bool(value), REGISTRY[Role.PUSHGATEWAY].port if key == "pushgateway" else None)
 
     jobs = tuple(
         Job(
             name=job["job"],
             targets=tuple(local(t) for t in job.get("targets", [])),
             labels={k: str(v) for k, v in job.get("labels", {}).items()},
-            metrics_path=job.get("metrics_path", "/metrics"),
-            scheme=job.get("scheme", "http"),
+            metrics_path=job.get("metrics_path", default("targets", "[]", "metrics_path")),
+            scheme=job.get("scheme", default("targets", "[]", "scheme")),
             scrape_interval=job.get("scrape_interval"),
             scrape_timeout=job.get("scrape_timeout"),
             params={k: tuple(v) for k, v in job.get("params", {}).items()},
