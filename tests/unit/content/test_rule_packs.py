@@ -35,6 +35,7 @@ def test_every_pack_has_unit_tests() -> None:
     assert tested == available_packs()
 
 
+@pytest.mark.slow  # promtool per pack and language
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("pack", available_packs())
 def test_pack_passes_promtool_check(pack: str, language: str, tmp_path: Path) -> None:
@@ -42,6 +43,7 @@ def test_pack_passes_promtool_check(pack: str, language: str, tmp_path: Path) ->
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # promtool test rules: http-red's baselines alone take ~20 s
 @pytest.mark.parametrize("pack", available_packs())
 def test_pack_unit_tests_pass(pack: str, tmp_path: Path) -> None:
     # The unit tests expect the English annotations; the check above covers the Chinese templates.
