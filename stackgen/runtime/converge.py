@@ -63,6 +63,7 @@ class Converger:
         self.engine = engine
         self.project = project
         self.hashes = {service.name: service.config_hash for service in desired}
+        self.image_ids = {service.name: service.image_id for service in desired}
         self.files = files
         self.reporter = reporter
         self.restore_files = restore_files
@@ -174,7 +175,8 @@ class Converger:
     def _create_and_start(self, service: ServiceDefinition) -> str:
         compose_hash = self._compose_hash(service.name)
         container_id = self.engine.create_container(self.project, service, self.hashes[service.name],
-                                                    compose_hash=compose_hash)
+                                                    compose_hash=compose_hash,
+                                                    image_id=self.image_ids.get(service.name))
         try:
             self.engine.start(container_id, service.name)
         except RuntimeFailure:
