@@ -140,11 +140,11 @@ def apply(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] |
     """Render, check with promtool/amtool, write, and converge the running stack under the stack's lock."""
     from functools import partial
 
-    from stackgen.upstream_check import CHECK_RECORD, check_rendered
     from stackgen.runtime.apply import ApplyOptions, apply_files
     from stackgen.runtime.images import PullPolicy
     from stackgen.runtime.lock import stack_lock
     from stackgen.runtime.progress import SilentReporter
+    from stackgen.upstream_check import CHECK_RECORD, check_rendered
 
     reporter = reporter or SilentReporter()
     stack = load_stack(spec_path, env)

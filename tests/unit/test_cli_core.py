@@ -41,8 +41,8 @@ def test_init_writes_spec_gitignore_and_env_example(tmp_path: Path,
     ignored = (tmp_path / "demo" / ".gitignore").read_text().splitlines()
     assert "generated/secrets/" in ignored
     # what apply records beside the rendered files is machine state, not something to commit
-    from stackgen.upstream_check import CHECK_RECORD
     from stackgen.runtime.state import STATE_FILE
+    from stackgen.upstream_check import CHECK_RECORD
 
     assert {f"generated/{CHECK_RECORD}", f"generated/{STATE_FILE}"} <= set(ignored)
     assert "#" in (tmp_path / "demo" / "stack.yaml").read_text()  # commented from the schema
