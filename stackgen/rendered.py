@@ -58,7 +58,8 @@ class RenderedStack:
         services = self.compose.get("services") or {}
         for name in names:
             if name in services:
-                return services[name]
+                service: Mapping[str, Any] = services[name]
+                return service
         return None
 
     def published_url(self, container_port: int, *names: str) -> str | None:
