@@ -223,6 +223,7 @@ HARDENING: Mapping[str, str] = {
     "AmbientCapabilities": "",
     "SystemCallArchitectures": "native",
     "SystemCallFilter": "@system-service",
+    "SystemCallErrorNumber": "EPERM",  # a collector's odd syscall fails, not the exporter (SIGSYS)
     "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
     "UMask": "0077",
 }
