@@ -3,7 +3,8 @@
 # key-only sshd, made with debootstrap from Debian's archive and `docker import` (no registry).
 #
 # A container of it needs `--cap-add SYS_ADMIN --cgroupns=private --tmpfs /run --tmpfs /run/lock
-# --tmpfs /tmp --stop-signal SIGRTMIN+3` (docker import takes no STOPSIGNAL; tests/integration/fleet_hosts.py starts them so); without SYS_ADMIN systemd
+# --tmpfs /tmp --stop-signal SIGRTMIN+3` (docker import takes no STOPSIGNAL; tests/integration/
+# fleet_hosts.py starts them so); `--privileged` fails on this engine, and without SYS_ADMIN systemd
 # silently skips the sandboxing the node_exporter unit asks for. The authorized key is mounted at
 # run time (/etc/ssh/authorized_keys/root): the image carries none, a test makes a throwaway one.
 #
