@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.integration.fleet_hosts import release_tarball, start_fleet  # noqa: E402
+from tests.integration.fleet_hosts import release_tarball, start_fleet
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:

@@ -286,8 +286,9 @@ DASHBOARDS_FOR = {"overview": "always", "prometheus": "always", "alertmanager": 
 
 
 def _packs_for(exporters: Exporters, grafana: bool, receivers: tuple[Receiver, ...],
-               table: Mapping[str, str]) -> tuple[str, ...]:
-    running = {"always": True, "node": exporters.node.enabled, "blackbox": exporters.blackbox.enabled,
+               table: Mapping[str, str], fleet: Fleet | None = None) -> tuple[str, ...]:
+    running = {"always": True, "node": exporters.node.enabled or bool(fleet and fleet.hosts),
+               "blackbox": exporters.blackbox.enabled,
                "cadvisor": exporters.cadvisor.enabled,
                "relay": any(c.via_relay for r in receivers for c in r.channels)}
     from stackgen.content import catalog
@@ -420,6 +421,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         otlp_grpc_port=pick("tracing", "otlp_grpc_port"),
         otlp_http_port=pick("tracing", "otlp_http_port"),
     )
+    fleet = build_fleet(data["fleet"], spec_dir) if isinstance(data.get("fleet"), Mapping) else None
     return Stack(
         name=data["name"],
         listen=data.get("listen", default("listen")),
@@ -440,7 +442,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         blackbox_modules=dict(section("blackbox").get("modules", {})),
         rule_packs=RulePacks(
             include=tuple(rules["include"] if "include" in rules else
-                          _packs_for(exporters, grafana.enabled, receivers, RULE_PACKS_FOR)),
+                          _packs_for(exporters, grafana.enabled, receivers, RULE_PACKS_FOR, fleet)),
             params=dict(rules.get("params", {})),
             disable=tuple(rules.get("disable", [])),
         ),
@@ -451,10 +453,10 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         inhibit_rules=tuple(data.get("inhibit_rules", [])),
         time_intervals=tuple(data.get("time_intervals", [])),
         dashboards=tuple(section("dashboards")["include"] if "include" in section("dashboards") else
-                         _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR)
+                         _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR, fleet)
                          if grafana.enabled else ()),
         dashboard_files=tuple(spec_dir / p for p in section("dashboards").get("files", [])),
-        fleet=build_fleet(data["fleet"], spec_dir) if isinstance(data.get("fleet"), Mapping) else None,
+        fleet=fleet,
     )
 
 

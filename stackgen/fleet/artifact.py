@@ -71,7 +71,7 @@ def _read(source: str, timeout: float) -> bytes:
     try:
         if "://" not in source:
             return Path(source).read_bytes()
-        with urllib.request.urlopen(source, timeout=timeout) as response:  # noqa: S310 (http(s) only: validate)
+        with urllib.request.urlopen(source, timeout=timeout) as response:
             return bytes(response.read(MAX_TARBALL + 1))[:MAX_TARBALL]
     except (OSError, ValueError) as error:
         raise RuntimeFailure(f"cannot fetch {source}: {error}") from error

@@ -63,7 +63,7 @@ def _hosts(spec: LoadedSpec, fleet: Mapping[str, Any]) -> Iterator[Problem]:
         else:
             line, _ = spec.positions.of_value(("fleet", "hosts", index, "name"))
             seen[host["name"]] = f"line {line}"
-    if not seen and (isinstance(name, str) and (base / name).is_file() or "inventory" not in fleet):
+    if not seen and ((isinstance(name, str) and (base / name).is_file()) or "inventory" not in fleet):
         yield spec.problem(("fleet",), "the fleet has no hosts", "add hosts: or an inventory with hosts",
                            at_key=True)
 
