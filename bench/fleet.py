@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.integration.fleet_hosts import release_tarball, start_fleet
+from tests.integration.fleet_hosts import BENCH_SUBNET, release_tarball, start_fleet
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -46,12 +46,23 @@ def bench(count: int) -> None:
     with tempfile.TemporaryDirectory(prefix="sgfleet-bench-") as temp:
         directory = Path(temp)
         tarball = release_tarball(directory / "release")
-        for fleet in start_fleet(count, directory):
+        for fleet in start_fleet(count, directory, BENCH_SUBNET):
             time.sleep(3)  # sshd up
-            spec = {"version": 1, "name": "sgfleet-bench", "fleet": {
-                "hosts": [{"name": n, "address": a, "groups": ["bench"]} for n, a in fleet.addresses.items()],
-                "ssh": {"user": "root", "private_key_file": str(fleet.key), "host_key_checking": "no"},
-                "node_exporter": {"version": "1.5.0", "source": str(tarball), "scrape_password": "bench-password"}}}
+            spec = {
+                "version": 1,
+                "name": "sgfleet-bench",
+                "fleet": {
+                    "hosts": [
+                        {"name": n, "address": a, "groups": ["bench"]} for n, a in fleet.addresses.items()
+                    ],
+                    "ssh": {"user": "root", "private_key_file": str(fleet.key), "host_key_checking": "no"},
+                    "node_exporter": {
+                        "version": "1.5.0",
+                        "source": str(tarball),
+                        "scrape_password": "bench-password",
+                    },
+                },
+            }
             (directory / "stack.yaml").write_text(yaml.safe_dump(spec))
             env = {**os.environ, "STACKGEN_FLEET_CACHE": str(directory / "cache")}
             stackgen = [sys.executable, "-m", "stackgen", "fleet", "apply", "-f", "stack.yaml"]
@@ -60,16 +71,31 @@ def bench(count: int) -> None:
             second = timed(stackgen, directory, env)
             ansible = plain_copy(directory / "generated")
             for name in fleet.addresses:  # back to a bare host for the plain first run
-                fleet.exec(name, "sh", "-c", "systemctl disable --now node_exporter; rm -rf /usr/local/bin/"
-                           "node_exporter /etc/node_exporter /etc/systemd/system/node_exporter.service")
-            plain = [sys.executable, "-m", "ansible.cli.playbook", "-i", str(ansible / "plain-inventory.yml"),
-                     str(ansible / "plain.yml")]
+                fleet.exec(
+                    name,
+                    "sh",
+                    "-c",
+                    "systemctl disable --now node_exporter; rm -rf /usr/local/bin/"
+                    "node_exporter /etc/node_exporter /etc/systemd/system/node_exporter.service",
+                )
+            plain = [
+                sys.executable,
+                "-m",
+                "ansible.cli.playbook",
+                "-i",
+                str(ansible / "plain-inventory.yml"),
+                str(ansible / "plain.yml"),
+            ]
             plain_first = timed(plain, directory, env)
             plain_second = timed(plain, directory, env)
-            print(f"{count:3} hosts | stackgen first {first:5.1f} s, second {second_full:5.1f} s (--full), "
-                  f"{second:4.1f} s (recorded state) | plain playbook first {plain_first:5.1f} s, "
-                  f"second {plain_second:5.1f} s | no-change speed-up {plain_second / second_full:.1f}x (--full), "
-                  f"{plain_second / second:.0f}x (default)", flush=True)
+            print(
+                f"{count:3} hosts | stackgen first {first:5.1f} s, second {second_full:5.1f} s (--full), "
+                f"{second:4.1f} s (recorded state) | plain playbook first {plain_first:5.1f} s, "
+                f"second {plain_second:5.1f} s | no-change speed-up "
+                f"{plain_second / second_full:.1f}x (--full), "
+                f"{plain_second / second:.0f}x (default)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -19,11 +19,18 @@ def command() -> None:
 @command.command("apply")
 @spec_file
 @output_dir
-@click.option("--limit", "limit", multiple=True, metavar="HOSTS",
-              help="Only these hosts or groups (comma-separated, repeatable).")
+@click.option(
+    "--limit",
+    "limit",
+    multiple=True,
+    metavar="HOSTS",
+    help="Only these hosts or groups (comma-separated, repeatable).",
+)
 @click.option("--check", is_flag=True, help="Show what would change on the hosts; change nothing.")
 @click.option("--full", is_flag=True, help="Contact every host, even those whose recorded state matches.")
-def apply_command(spec_path: Path, out_dir: Path | None, limit: tuple[str, ...], check: bool, full: bool) -> None:
+def apply_command(
+    spec_path: Path, out_dir: Path | None, limit: tuple[str, ...], check: bool, full: bool
+) -> None:
     """Render, fetch and verify the exporter once, roll it out; exit 1 names the hosts that failed."""
     from stackgen.fleet.apply import fleet_apply
 
@@ -34,7 +41,9 @@ def apply_command(spec_path: Path, out_dir: Path | None, limit: tuple[str, ...],
             tail = f": {event.get('message')}" if kind != "ok" and event.get("message") else ""
             click.echo(f"  {event.get('host')}: {word:11} {event.get('task')}{tail}")
 
-    result = fleet_apply(spec_path, out_dir, limit, check=check, full=full, progress=click.echo, on_event=on_event)
+    result = fleet_apply(
+        spec_path, out_dir, limit, check=check, full=full, progress=click.echo, on_event=on_event
+    )
     click.echo("")
     for name, outcome in result.outcomes.items():
         detail = f" ({outcome.reason})" if outcome.reason else ""
@@ -44,14 +53,19 @@ def apply_command(spec_path: Path, out_dir: Path | None, limit: tuple[str, ...],
     for note in result.notes:
         click.echo(note)
     verb = "would change" if check else "changed"
-    summary = (f"fleet: {len(result.outcomes) + len(result.unchanged)} hosts, {verb} {result.changed} "
-               f"in {result.seconds:.1f} s")
+    summary = (
+        f"fleet: {len(result.outcomes) + len(result.unchanged)} hosts, {verb} {result.changed} "
+        f"in {result.seconds:.1f} s"
+    )
     if result.changed == 0 and not result.problem_hosts:
         summary += " — nothing to change"
     click.echo(summary)
     if result.problem_hosts:
-        click.echo(f"stackgen: failed or unreachable: {', '.join(result.problem_hosts)} "
-                   "(the others are done; run fleet apply again to converge them)", err=True)
+        click.echo(
+            f"stackgen: failed or unreachable: {', '.join(result.problem_hosts)} "
+            "(the others are done; run fleet apply again to converge them)",
+            err=True,
+        )
         raise SystemExit(1)
 
 
@@ -77,7 +91,9 @@ def status_command(spec_path: Path, out_dir: Path | None, as_json: bool) -> None
     click.echo(f"{'HOST':20} {'GROUP':12} {'VERSION':10} {'TLS EXPIRES':12} HEALTH")
     for host in hosts:
         error = f" ({host.last_error})" if host.last_error else ""
-        click.echo(f"{host.name:20} {host.group:12} {host.version or '-':10} {host.tls_expires or '-':12} "
-                   f"{host.health}{error}")
+        click.echo(
+            f"{host.name:20} {host.group:12} {host.version or '-':10} {host.tls_expires or '-':12} "
+            f"{host.health}{error}"
+        )
     if any(host.health != "up" for host in hosts):
         raise SystemExit(1)

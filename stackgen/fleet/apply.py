@@ -55,14 +55,22 @@ def select_hosts(stack: Stack, limit: Sequence[str]) -> list[FleetHost]:
     known = {h.name for h in hosts} | {g for h in hosts for g in h.groups}
     unknown = sorted(wanted - known)
     if unknown:
-        raise InvalidInput(f"--limit: no host or group {', '.join(repr(u) for u in unknown)} in the fleet",
-                           hint=f"hosts: {', '.join(h.name for h in hosts)}")
+        raise InvalidInput(
+            f"--limit: no host or group {', '.join(repr(u) for u in unknown)} in the fleet",
+            hint=f"hosts: {', '.join(h.name for h in hosts)}",
+        )
     return [h for h in hosts if h.name in wanted or wanted & set(h.groups)]
 
 
-def fleet_apply(spec_path: Path, out_dir: Path | None = None, limit: Sequence[str] = (), check: bool = False,
-                full: bool = False, progress: Progress | None = None,
-                on_event: Callable[[dict[str, Any]], None] | None = None) -> FleetApplyResult:
+def fleet_apply(
+    spec_path: Path,
+    out_dir: Path | None = None,
+    limit: Sequence[str] = (),
+    check: bool = False,
+    full: bool = False,
+    progress: Progress | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> FleetApplyResult:
     """Render, then converge the fleet; see the module docstring."""
     from stackgen import api
 
@@ -75,8 +83,10 @@ def fleet_apply(spec_path: Path, out_dir: Path | None = None, limit: Sequence[st
         raise InvalidInput("the spec has no fleet: section")
     binary = ensure_binary(stack.fleet.node_exporter)
     if binary.fetched:
-        say(f"fetched node_exporter {stack.fleet.node_exporter.version} (sha256 {binary.tarball_sha256[:12]}…, "
-            f"checked against the release's sha256sums)")
+        say(
+            f"fetched node_exporter {stack.fleet.node_exporter.version} "
+            f"(sha256 {binary.tarball_sha256[:12]}…, checked against the release's sha256sums)"
+        )
     hosts = select_hosts(stack, limit)
     base_url = prometheus.prometheus_url(stack)
     targets = prometheus.fleet_targets(base_url)
@@ -86,22 +96,34 @@ def fleet_apply(spec_path: Path, out_dir: Path | None = None, limit: Sequence[st
     def healthy(name: str) -> bool:
         return targets is None or (name in targets and targets[name].health == "up")
 
-    to_run = [h.name for h in hosts if full or check or recorded.get(h.name) != fingerprints[h.name]
-              or not healthy(h.name)]
+    to_run = [
+        h.name
+        for h in hosts
+        if full or check or recorded.get(h.name) != fingerprints[h.name] or not healthy(h.name)
+    ]
     result.unchanged = [h.name for h in hosts if h.name not in to_run]
     if to_run:
         say(f"rolling out to {len(to_run)} host(s): {', '.join(to_run)}")
         result.outcomes = run_playbook(target, to_run, stack.fleet.forks, check=check, on_event=on_event)
     if not check:
-        done = {name: fingerprints[name] for name, o in result.outcomes.items() if not (o.failed or o.unreachable)}
+        done = {
+            name: fingerprints[name] for name, o in result.outcomes.items() if not (o.failed or o.unreachable)
+        }
         state.write_state(target, {**recorded, **done})
         _rotate(spec_path, target, stack, result, base_url, say, on_event)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _rotate(spec_path: Path, out_dir: Path, stack: Stack, result: FleetApplyResult, base_url: str, say: Progress,
-            on_event: Callable[[dict[str, Any]], None] | None) -> None:
+def _rotate(
+    spec_path: Path,
+    out_dir: Path,
+    stack: Stack,
+    result: FleetApplyResult,
+    base_url: str,
+    say: Progress,
+    on_event: Callable[[dict[str, Any]], None] | None,
+) -> None:
     """Finish a scrape password rotation once every host accepts the new user."""
     from stackgen import api
 
@@ -124,8 +146,10 @@ def _rotate(spec_path: Path, out_dir: Path, stack: Stack, result: FleetApplyResu
     if prometheus.reload(base_url):
         pending = prometheus.wait_scraped_up(base_url, set(everyone), since, 60.0)
         if pending:
-            result.notes.append(f"Prometheus switched to {credentials.accepted[-1].name} but has not scraped "
-                                f"{', '.join(sorted(pending))} with it yet: the old user stays accepted")
+            result.notes.append(
+                f"Prometheus switched to {credentials.accepted[-1].name} but has not scraped "
+                f"{', '.join(sorted(pending))} with it yet: the old user stays accepted"
+            )
             return
         say(f"Prometheus scrapes every host as {credentials.accepted[-1].name}")
     else:
@@ -140,9 +164,17 @@ def _rotate(spec_path: Path, out_dir: Path, stack: Stack, result: FleetApplyResu
         if previous is not None:
             outcome.changed += previous.changed
         result.outcomes[name] = outcome
-    state.write_state(out_dir, {**state.read_state(out_dir), **{
-        h.name: state.host_fingerprint(out_dir, h, binary.tarball_sha256) for h in rendered.stack.fleet.hosts
-        if not (outcomes[h.name].failed or outcomes[h.name].unreachable)}})
+    state.write_state(
+        out_dir,
+        {
+            **state.read_state(out_dir),
+            **{
+                h.name: state.host_fingerprint(out_dir, h, binary.tarball_sha256)
+                for h in rendered.stack.fleet.hosts
+                if not (outcomes[h.name].failed or outcomes[h.name].unreachable)
+            },
+        },
+    )
     if not any(o.failed or o.unreachable for o in outcomes.values()):
         result.notes.append("scrape password rotated: the old user is no longer accepted")
 

@@ -44,11 +44,15 @@ def ensure_binary(settings: NodeExporterSettings, timeout: float = 60.0) -> Cach
     digest = hashlib.sha256(content).hexdigest()
     expected = _expected_digest(settings, tarball_name, timeout)
     if expected is None:
-        raise RuntimeFailure(f"no checksum for {tarball_name}: {settings.source} has no {CHECKSUMS_NAME} beside it",
-                             hint="set fleet.node_exporter.checksums to the release's sha256sums.txt")
+        raise RuntimeFailure(
+            f"no checksum for {tarball_name}: {settings.source} has no {CHECKSUMS_NAME} beside it",
+            hint="set fleet.node_exporter.checksums to the release's sha256sums.txt",
+        )
     if expected != digest:
-        raise RuntimeFailure(f"{tarball_name}: sha256 {digest} does not match the release's {expected}",
-                             hint="the download is corrupt or the mirror serves another file; nothing was installed")
+        raise RuntimeFailure(
+            f"{tarball_name}: sha256 {digest} does not match the release's {expected}",
+            hint="the download is corrupt or the mirror serves another file; nothing was installed",
+        )
     member = f"{binary_dir_name(settings.version)}/node_exporter"
     try:
         with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz") as archive:

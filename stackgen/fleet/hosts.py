@@ -21,31 +21,37 @@ def inventory_of(data: Mapping[str, Any], spec_dir: Path) -> Inventory | None:
     return read_inventory(spec_dir / name)
 
 
-def merged_hosts(data: Mapping[str, Any], spec_dir: Path, default_user: str, default_port: int) -> tuple[FleetHost, ...]:
+def merged_hosts(
+    data: Mapping[str, Any], spec_dir: Path, default_user: str, default_port: int
+) -> tuple[FleetHost, ...]:
     """Inventory hosts (file order) then spec hosts, with connection defaults applied."""
     hosts: list[FleetHost] = []
     inventory = inventory_of(data, spec_dir)
     if inventory is not None:
         for host in inventory.hosts.values():
             host_vars = inventory.vars_of(host)
-            hosts.append(FleetHost(
-                name=host.name,
-                address=str(host_vars.get("ansible_host", host.name)),
-                ssh_port=int(host_vars.get("ansible_port", default_port)),
-                ssh_user=str(host_vars.get("ansible_user", default_user)),
-                groups=tuple(inventory.all_groups_of(host)),
-                labels={},
-                vars={k: v for k, v in host_vars.items() if k not in CONNECTION_VARS},
-            ))
+            hosts.append(
+                FleetHost(
+                    name=host.name,
+                    address=str(host_vars.get("ansible_host", host.name)),
+                    ssh_port=int(host_vars.get("ansible_port", default_port)),
+                    ssh_user=str(host_vars.get("ansible_user", default_user)),
+                    groups=tuple(inventory.all_groups_of(host)),
+                    labels={},
+                    vars={k: v for k, v in host_vars.items() if k not in CONNECTION_VARS},
+                )
+            )
     for entry in data.get("hosts") or []:
-        hosts.append(FleetHost(
-            name=entry["name"],
-            address=entry.get("address", entry["name"]),
-            ssh_port=entry.get("port", default_port),
-            ssh_user=entry.get("user", default_user),
-            groups=tuple(_with_ancestors(entry.get("groups", []), inventory)),
-            labels={k: str(v) for k, v in (entry.get("labels") or {}).items()},
-        ))
+        hosts.append(
+            FleetHost(
+                name=entry["name"],
+                address=entry.get("address", entry["name"]),
+                ssh_port=entry.get("port", default_port),
+                ssh_user=entry.get("user", default_user),
+                groups=tuple(_with_ancestors(entry.get("groups", []), inventory)),
+                labels={k: str(v) for k, v in (entry.get("labels") or {}).items()},
+            )
+        )
     return tuple(hosts)
 
 

@@ -54,7 +54,9 @@ class Inventory:
     referenced: list[tuple[str, int, int]] = field(default_factory=list)  # child group, line, column
     problems: list[InventoryProblem] = field(default_factory=list)
 
-    def add_host(self, name: str, line: int, column: int, group: str | None, host_vars: Mapping[str, Any]) -> None:
+    def add_host(
+        self, name: str, line: int, column: int, group: str | None, host_vars: Mapping[str, Any]
+    ) -> None:
         host = self.hosts.setdefault(name, InventoryHost(name, line, column))
         host.vars.update(host_vars)
         if group and group not in IMPLICIT_GROUPS and group not in host.groups:
@@ -124,8 +126,10 @@ def expand_range(name: str) -> list[str]:
         return [name]
     start, end = match.group(1), match.group(2)
     width = len(start) if start.startswith("0") else 0
-    head, tail = name[:match.start()], name[match.end():]
-    return [n for i in range(int(start), int(end) + 1) for n in expand_range(f"{head}{str(i).zfill(width)}{tail}")]
+    head, tail = name[: match.start()], name[match.end() :]
+    return [
+        n for i in range(int(start), int(end) + 1) for n in expand_range(f"{head}{str(i).zfill(width)}{tail}")
+    ]
 
 
 def parse_ini_inventory(text: str) -> Inventory:
@@ -139,7 +143,9 @@ def parse_ini_inventory(text: str) -> Inventory:
         column = len(raw) - len(raw.lstrip()) + 1
         if line.startswith("["):
             if not line.endswith("]"):
-                inventory.problems.append(InventoryProblem(number, column, f"unclosed section header {line!r}"))
+                inventory.problems.append(
+                    InventoryProblem(number, column, f"unclosed section header {line!r}")
+                )
                 continue
             group, _, kind = line[1:-1].partition(":")
             kind = kind or "hosts"
@@ -147,7 +153,9 @@ def parse_ini_inventory(text: str) -> Inventory:
                 inventory.problems.append(InventoryProblem(number, column, f"unknown section kind ':{kind}'"))
                 kind = "skip"
             elif not _GROUP_NAME.match(group):
-                inventory.problems.append(InventoryProblem(number, column + 1, f"invalid group name {group!r}"))
+                inventory.problems.append(
+                    InventoryProblem(number, column + 1, f"invalid group name {group!r}")
+                )
             if kind in ("hosts", "children"):
                 inventory.defined.setdefault(group, number)
                 inventory.children.setdefault(group, [])
@@ -164,7 +172,9 @@ def parse_ini_inventory(text: str) -> Inventory:
         if kind == "vars":
             key, sep, value = line.partition("=")
             if not sep:
-                inventory.problems.append(InventoryProblem(number, column, f"expected key=value, got {line!r}"))
+                inventory.problems.append(
+                    InventoryProblem(number, column, f"expected key=value, got {line!r}")
+                )
                 continue
             inventory.group_vars.setdefault(group, {})[key.strip()] = _ini_value(value.strip())
         elif kind == "children":
@@ -175,8 +185,13 @@ def parse_ini_inventory(text: str) -> Inventory:
             for word in words[1:]:
                 key, sep, value = word.partition("=")
                 if not sep:
-                    inventory.problems.append(InventoryProblem(
-                        number, column + line.find(word), f"expected key=value after the host name, got {word!r}"))
+                    inventory.problems.append(
+                        InventoryProblem(
+                            number,
+                            column + line.find(word),
+                            f"expected key=value after the host name, got {word!r}",
+                        )
+                    )
                     continue
                 host_vars[key] = _ini_value(value)
             for name in expand_range(words[0]):
@@ -204,13 +219,20 @@ def parse_yaml_inventory(text: str) -> Inventory:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        inventory.problems.append(InventoryProblem(line, column, f"invalid YAML: {getattr(error, 'problem', error)}"))
+        inventory.problems.append(
+            InventoryProblem(line, column, f"invalid YAML: {getattr(error, 'problem', error)}")
+        )
         return inventory
     if root is None:
         return inventory
     if not isinstance(root, yaml.MappingNode):
-        inventory.problems.append(InventoryProblem(root.start_mark.line + 1, root.start_mark.column + 1,
-                                                   "a YAML inventory is a mapping of groups"))
+        inventory.problems.append(
+            InventoryProblem(
+                root.start_mark.line + 1,
+                root.start_mark.column + 1,
+                "a YAML inventory is a mapping of groups",
+            )
+        )
         return inventory
     for key, value in root.value:
         _yaml_group(inventory, key, value, None)
@@ -225,7 +247,7 @@ def _yaml_group(inventory: Inventory, key: Any, node: Any, parent: str | None) -
     import yaml
 
     name = str(key.value)
-    line, column = _position(key)
+    line, _ = _position(key)
     inventory.defined.setdefault(name, line)
     inventory.children.setdefault(name, [])
     if parent is not None and name not in inventory.children[parent]:
@@ -239,18 +261,27 @@ def _yaml_group(inventory: Inventory, key: Any, node: Any, parent: str | None) -
         section = str(sub_key.value)
         empty = isinstance(sub_value, yaml.ScalarNode) and sub_value.value in ("", "~", "null")
         if section not in ("hosts", "children", "vars"):
-            inventory.problems.append(InventoryProblem(
-                *_position(sub_key), f"unknown key '{section}' in group '{name}' (hosts, children or vars)"))
+            inventory.problems.append(
+                InventoryProblem(
+                    *_position(sub_key),
+                    f"unknown key '{section}' in group '{name}' (hosts, children or vars)",
+                )
+            )
         elif empty:
             continue
         elif not isinstance(sub_value, yaml.MappingNode):
-            inventory.problems.append(InventoryProblem(*_position(sub_value), f"{name}.{section} must be a mapping"))
+            inventory.problems.append(
+                InventoryProblem(*_position(sub_value), f"{name}.{section} must be a mapping")
+            )
         elif section == "hosts":
             for host_key, host_value in sub_value.value:
                 host_vars = yaml.safe_load(yaml.serialize(host_value)) if not _is_null(host_value) else {}
                 if not isinstance(host_vars, dict):
-                    inventory.problems.append(InventoryProblem(
-                        *_position(host_value), f"host '{host_key.value}' must map to its vars"))
+                    inventory.problems.append(
+                        InventoryProblem(
+                            *_position(host_value), f"host '{host_key.value}' must map to its vars"
+                        )
+                    )
                     host_vars = {}
                 for host_name in expand_range(str(host_key.value)):
                     inventory.add_host(host_name, *_position(host_key), name, host_vars)

@@ -36,8 +36,12 @@ def fleet_targets(base_url: str) -> dict[str, TargetHealth] | None:
     for target in answer.json().get("data", {}).get("activeTargets", []):
         labels = target.get("labels", {})
         if labels.get("job") == FLEET_JOB:
-            found[labels.get("instance", "")] = TargetHealth(labels.get("instance", ""), target.get("health", ""),
-                                                            target.get("lastError", ""), target.get("lastScrape", ""))
+            found[labels.get("instance", "")] = TargetHealth(
+                labels.get("instance", ""),
+                target.get("health", ""),
+                target.get("lastError", ""),
+                target.get("lastScrape", ""),
+            )
     return found
 
 
@@ -47,8 +51,10 @@ def exporter_versions(base_url: str) -> dict[str, str]:
     answer = http.request("GET", f"{base_url}/api/v1/query?query={query}", timeout=5.0)
     if not answer.ok:
         return {}
-    return {item["metric"].get("instance", ""): item["metric"].get("version", "")
-            for item in answer.json().get("data", {}).get("result", [])}
+    return {
+        item["metric"].get("instance", ""): item["metric"].get("version", "")
+        for item in answer.json().get("data", {}).get("result", [])
+    }
 
 
 def reload(base_url: str) -> bool:
@@ -62,8 +68,11 @@ def wait_scraped_up(base_url: str, instances: set[str], since: str, deadline_sec
     pending = set(instances)
     while pending and time.monotonic() < deadline:
         targets = fleet_targets(base_url) or {}
-        pending = {name for name in pending
-                   if not (name in targets and targets[name].health == "up" and targets[name].last_scrape > since)}
+        pending = {
+            name
+            for name in pending
+            if not (name in targets and targets[name].health == "up" and targets[name].last_scrape > since)
+        }
         if pending:
             time.sleep(0.5)
     return pending

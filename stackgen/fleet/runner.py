@@ -53,35 +53,59 @@ def ansible_available() -> bool:
     return True
 
 
-def run_playbook(out_dir: Path, hosts: Sequence[str], forks: int, check: bool = False,
-                 on_event: Callable[[dict[str, Any]], None] | None = None,
-                 extra_args: Sequence[str] = ()) -> dict[str, HostOutcome]:
+def run_playbook(
+    out_dir: Path,
+    hosts: Sequence[str],
+    forks: int,
+    check: bool = False,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    extra_args: Sequence[str] = (),
+) -> dict[str, HostOutcome]:
     """Run generated/ansible/fleet.yml on `hosts` (inventory names); never raises for a host's failure."""
     if not ansible_available():
         raise RuntimeFailure("ansible-core is not installed", hint="pip install 'stackgen[fleet]'")
     out_dir = out_dir.resolve()
     (out_dir / STATE_DIR).mkdir(mode=0o700, exist_ok=True)
     ansible = out_dir / ANSIBLE_DIR
-    command = [sys.executable, "-m", "ansible.cli.playbook", "-i", str(ansible / "inventory.yml"),
-               str(ansible / "fleet.yml"), "--forks", str(max(1, min(forks, len(hosts)))),
-               "--limit", ",".join(hosts), *extra_args]
+    command = [
+        sys.executable,
+        "-m",
+        "ansible.cli.playbook",
+        "-i",
+        str(ansible / "inventory.yml"),
+        str(ansible / "fleet.yml"),
+        "--forks",
+        str(max(1, min(forks, len(hosts)))),
+        "--limit",
+        ",".join(hosts),
+        *extra_args,
+    ]
     if check:
         command += ["--check", "--diff"]
-    env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "stackgen_events", "ANSIBLE_CALLBACK_PLUGINS": str(PLUGINS),
-           "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_DEPRECATION_WARNINGS": "0", "ANSIBLE_SYSTEM_WARNINGS": "0",
-           "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0"}
+    env = {
+        **os.environ,
+        "ANSIBLE_STDOUT_CALLBACK": "stackgen_events",
+        "ANSIBLE_CALLBACK_PLUGINS": str(PLUGINS),
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_DEPRECATION_WARNINGS": "0",
+        "ANSIBLE_SYSTEM_WARNINGS": "0",
+        "ANSIBLE_LOCALHOST_WARNING": "0",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+    }
     env.pop("ANSIBLE_CONFIG", None)
     outcomes = {name: HostOutcome(name) for name in hosts}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               cwd=out_dir)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=out_dir
+    )
     assert process.stdout is not None
     other: list[str] = []
     for line in process.stdout:
         if not line.startswith(EVENT_PREFIX):
             other.append(line.rstrip())
             continue
-        event = json.loads(line[len(EVENT_PREFIX):])
+        event = json.loads(line[len(EVENT_PREFIX) :])
         _account(outcomes, event)
         if on_event is not None:
             on_event(event)

@@ -25,8 +25,13 @@ def host_fingerprint(out_dir: Path, host: FleetHost, binary_sha256: str) -> str:
     ansible = out_dir / ANSIBLE_DIR
     for path in sorted(p for p in ansible.rglob("*") if p.is_file() and p.name != "inventory.yml"):
         digest.update(path.relative_to(ansible).as_posix().encode() + b"\0" + path.read_bytes())
-    digest.update(json.dumps([host.name, host.address, host.ssh_port, host.ssh_user, dict(host.vars)],
-                             sort_keys=True, default=str).encode())
+    digest.update(
+        json.dumps(
+            [host.name, host.address, host.ssh_port, host.ssh_user, dict(host.vars)],
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
     inventory = (ansible / "inventory.yml").read_bytes()
     digest.update(inventory.split(b"\n  hosts:", 1)[0])  # the shared vars, not other hosts' entries
     for suffix in (".crt", ".key"):

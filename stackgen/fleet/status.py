@@ -40,7 +40,15 @@ def fleet_status(stack: Stack, out_dir: Path) -> tuple[list[HostStatus], bool]:
         cert = out_dir / SECRET_DIR / "fleet" / "hosts" / f"{host_file_stem(host)}.crt"
         expires = pki.expires_at(cert.read_bytes()).strftime("%Y-%m-%d") if cert.is_file() else None
         target = (targets or {}).get(host.name)
-        found.append(HostStatus(host.name, host.group, host.address, versions.get(host.name), expires,
-                                target.health if target else ("unknown" if targets is None else "not scraped"),
-                                target.last_error if target else ""))
+        found.append(
+            HostStatus(
+                host.name,
+                host.group,
+                host.address,
+                versions.get(host.name),
+                expires,
+                target.health if target else ("unknown" if targets is None else "not scraped"),
+                target.last_error if target else "",
+            )
+        )
     return found, targets is not None

@@ -57,8 +57,10 @@ def connection_vars(fleet: Fleet) -> dict[str, Any]:
     if fleet.host_key_checking == "no":
         ssh_args += ["-o StrictHostKeyChecking=no", "-o UserKnownHostsFile=/dev/null"]
     elif fleet.host_key_checking == "accept-new":
-        ssh_args += ["-o StrictHostKeyChecking=accept-new",
-                     f"-o UserKnownHostsFile={{{{ inventory_dir }}}}/../{STATE_DIR}/known_hosts"]
+        ssh_args += [
+            "-o StrictHostKeyChecking=accept-new",
+            f"-o UserKnownHostsFile={{{{ inventory_dir }}}}/../{STATE_DIR}/known_hosts",
+        ]
     values: dict[str, Any] = {
         "ansible_pipelining": True,
         "ansible_python_interpreter": "/usr/bin/python3",
@@ -75,8 +77,10 @@ def connection_vars(fleet: Fleet) -> dict[str, Any]:
 def exporter_vars(fleet: Fleet) -> dict[str, Any]:
     """The role-style knobs the task files read, all named node_exporter_*."""
     exporter = fleet.node_exporter
-    cache = (f"{{{{ lookup('ansible.builtin.env', '{CACHE_ENV}') or "
-             f"(lookup('ansible.builtin.env', 'HOME') + '/.cache/stackgen/fleet') }}}}")
+    cache = (
+        f"{{{{ lookup('ansible.builtin.env', '{CACHE_ENV}') or "
+        f"(lookup('ansible.builtin.env', 'HOME') + '/.cache/stackgen/fleet') }}}}"
+    )
     return {
         "node_exporter_version": exporter.version,
         "node_exporter_port": exporter.port,
@@ -95,85 +99,153 @@ def inventory(fleet: Fleet) -> dict[str, Any]:
     hosts: dict[str, Any] = {}
     groups: dict[str, list[str]] = {}
     for host in fleet.hosts:
-        entry: dict[str, Any] = {"ansible_host": host.address, "ansible_port": host.ssh_port,
-                                 "ansible_user": host.ssh_user, "stackgen_host_file": host_file_stem(host)}
+        entry: dict[str, Any] = {
+            "ansible_host": host.address,
+            "ansible_port": host.ssh_port,
+            "ansible_user": host.ssh_user,
+            "stackgen_host_file": host_file_stem(host),
+        }
         entry.update({k: v for k, v in sorted(host.vars.items()) if not k.startswith("ansible_")})
         hosts[host.name] = entry
         for group in host.groups:
             groups.setdefault(group, []).append(host.name)
     root: dict[str, Any] = {"vars": {**connection_vars(fleet), **exporter_vars(fleet)}, "hosts": hosts}
     if groups:
-        root["children"] = {name: {"hosts": {member: None for member in members}}
-                            for name, members in sorted(groups.items())}
+        root["children"] = {
+            name: {"hosts": {member: None for member in members}} for name, members in sorted(groups.items())
+        }
     return {"all": root}
 
 
 def playbook() -> list[dict[str, Any]]:
     """fleet.yml: one play, preflight -> install -> configure -> verify."""
-    return [{
-        "name": "node_exporter on the fleet (stackgen)",
-        "hosts": "all",
-        "gather_facts": False,
-        "tasks": [{"ansible.builtin.import_tasks": f"tasks/{name}.yml"}
-                  for name in ("preflight", "install", "configure", "verify")],
-        "handlers": [{
-            "name": "restart node_exporter",
-            "ansible.builtin.systemd": {"name": UNIT, "state": "restarted", "daemon_reload": True},
-        }],
-    }]
+    return [
+        {
+            "name": "node_exporter on the fleet (stackgen)",
+            "hosts": "all",
+            "gather_facts": False,
+            "tasks": [
+                {"ansible.builtin.import_tasks": f"tasks/{name}.yml"}
+                for name in ("preflight", "install", "configure", "verify")
+            ],
+            "handlers": [
+                {
+                    "name": "restart node_exporter",
+                    "ansible.builtin.systemd": {"name": UNIT, "state": "restarted", "daemon_reload": True},
+                }
+            ],
+        }
+    ]
 
 
 def preflight_tasks() -> list[dict[str, Any]]:
     """Before any change: the host runs systemd (the exporter is a unit) and has the python Ansible needs."""
-    return [{
-        "name": "preflight: systemd is PID 1",
-        "ansible.builtin.command": "test -d /run/systemd/system",
-        "changed_when": False,
-        "check_mode": False,
-    }]
+    return [
+        {
+            "name": "preflight: systemd is PID 1",
+            "ansible.builtin.command": "test -d /run/systemd/system",
+            "changed_when": False,
+            "check_mode": False,
+        }
+    ]
 
 
 def install_tasks() -> list[dict[str, Any]]:
     """The system user, the directories and the binary (copied from this machine's verified cache)."""
     return [
-        {"name": "install: system user {{ node_exporter_system_user }}",
-         "ansible.builtin.user": {"name": "{{ node_exporter_system_user }}", "system": True,
-                                  "shell": "/usr/sbin/nologin", "create_home": False, "home": "/nonexistent"}},
-        {"name": "install: directories",
-         "ansible.builtin.file": {"path": "{{ item.path }}", "state": "directory", "owner": "{{ item.owner }}",
-                                  "group": "root", "mode": "{{ item.mode }}"},
-         "loop": [{"path": "{{ node_exporter_config_dir }}", "owner": "{{ node_exporter_system_user }}",
-                   "mode": "0750"},
-                  {"path": "{{ node_exporter_textfile_dir }}", "owner": "root", "mode": "0755"}],
-         "loop_control": {"label": "{{ item.path }}"}},
-        {"name": "install: node_exporter {{ node_exporter_version }}",
-         "ansible.builtin.copy": {"src": "{{ node_exporter_binary_source }}", "dest": "{{ node_exporter_binary }}",
-                                  "owner": "root", "group": "root", "mode": "0755"},
-         "notify": "restart node_exporter"},
+        {
+            "name": "install: system user {{ node_exporter_system_user }}",
+            "ansible.builtin.user": {
+                "name": "{{ node_exporter_system_user }}",
+                "system": True,
+                "shell": "/usr/sbin/nologin",
+                "create_home": False,
+                "home": "/nonexistent",
+            },
+        },
+        {
+            "name": "install: directories",
+            "ansible.builtin.file": {
+                "path": "{{ item.path }}",
+                "state": "directory",
+                "owner": "{{ item.owner }}",
+                "group": "root",
+                "mode": "{{ item.mode }}",
+            },
+            "loop": [
+                {
+                    "path": "{{ node_exporter_config_dir }}",
+                    "owner": "{{ node_exporter_system_user }}",
+                    "mode": "0750",
+                },
+                {"path": "{{ node_exporter_textfile_dir }}", "owner": "root", "mode": "0755"},
+            ],
+            "loop_control": {"label": "{{ item.path }}"},
+        },
+        {
+            "name": "install: node_exporter {{ node_exporter_version }}",
+            "ansible.builtin.copy": {
+                "src": "{{ node_exporter_binary_source }}",
+                "dest": "{{ node_exporter_binary }}",
+                "owner": "root",
+                "group": "root",
+                "mode": "0755",
+            },
+            "notify": "restart node_exporter",
+        },
     ]
 
 
 def configure_tasks() -> list[dict[str, Any]]:
     """Web config and TLS files (read per request: no restart), then the unit."""
     files = [{"src": "{{ playbook_dir }}/files/web-config.yml", "dest": "web-config.yml", "mode": "0400"}]
-    tls = [{"src": "{{ node_exporter_secrets_dir }}/{{ stackgen_host_file }}.crt", "dest": "tls.crt", "mode": "0400"},
-           {"src": "{{ node_exporter_secrets_dir }}/{{ stackgen_host_file }}.key", "dest": "tls.key", "mode": "0400"}]
+    tls = [
+        {
+            "src": "{{ node_exporter_secrets_dir }}/{{ stackgen_host_file }}.crt",
+            "dest": "tls.crt",
+            "mode": "0400",
+        },
+        {
+            "src": "{{ node_exporter_secrets_dir }}/{{ stackgen_host_file }}.key",
+            "dest": "tls.key",
+            "mode": "0400",
+        },
+    ]
     return [
-        {"name": "configure: web config and TLS",
-         "ansible.builtin.copy": {"src": "{{ item.src }}", "dest": "{{ node_exporter_config_dir }}/{{ item.dest }}",
-                                  "owner": "{{ node_exporter_system_user }}", "group": "root",
-                                  "mode": "{{ item.mode }}"},
-         "loop": "{{ files + (tls if node_exporter_tls else []) }}",
-         "loop_control": {"label": "{{ item.dest }}"},
-         "vars": {"files": files, "tls": tls},
-         "no_log": False},
-        {"name": "configure: systemd unit",
-         "ansible.builtin.copy": {"src": "{{ playbook_dir }}/files/node_exporter.service",
-                                  "dest": f"/etc/systemd/system/{UNIT}.service", "owner": "root", "group": "root",
-                                  "mode": "0644"},
-         "notify": "restart node_exporter"},
-        {"name": "configure: node_exporter enabled and running",
-         "ansible.builtin.systemd": {"name": UNIT, "enabled": True, "state": "started", "daemon_reload": True}},
+        {
+            "name": "configure: web config and TLS",
+            "ansible.builtin.copy": {
+                "src": "{{ item.src }}",
+                "dest": "{{ node_exporter_config_dir }}/{{ item.dest }}",
+                "owner": "{{ node_exporter_system_user }}",
+                "group": "root",
+                "mode": "{{ item.mode }}",
+            },
+            "loop": "{{ files + (tls if node_exporter_tls else []) }}",
+            "loop_control": {"label": "{{ item.dest }}"},
+            "vars": {"files": files, "tls": tls},
+            "diff": False,  # --diff would print the private key
+        },
+        {
+            "name": "configure: systemd unit",
+            "ansible.builtin.copy": {
+                "src": "{{ playbook_dir }}/files/node_exporter.service",
+                "dest": f"/etc/systemd/system/{UNIT}.service",
+                "owner": "root",
+                "group": "root",
+                "mode": "0644",
+            },
+            "notify": "restart node_exporter",
+        },
+        {
+            "name": "configure: node_exporter enabled and running",
+            "ansible.builtin.systemd": {
+                "name": UNIT,
+                "enabled": True,
+                "state": "started",
+                "daemon_reload": True,
+            },
+        },
     ]
 
 
@@ -181,12 +253,20 @@ def verify_tasks() -> list[dict[str, Any]]:
     """After handlers ran: the exporter answers, and refuses a request without credentials."""
     return [
         {"ansible.builtin.meta": "flush_handlers"},
-        {"name": "verify: node_exporter answers and asks for credentials",
-         "ansible.builtin.uri": {
-             "url": "{{ 'https' if node_exporter_tls else 'http' }}://127.0.0.1:{{ node_exporter_port }}/metrics",
-             "validate_certs": False, "status_code": 401},
-         "register": "node_exporter_answer", "until": "node_exporter_answer.status == 401",
-         "retries": 10, "delay": 1, "check_mode": False},
+        {
+            "name": "verify: node_exporter answers and asks for credentials",
+            "ansible.builtin.uri": {
+                "url": "{{ 'https' if node_exporter_tls else 'http' }}://127.0.0.1:"
+                "{{ node_exporter_port }}/metrics",
+                "validate_certs": False,
+                "status_code": 401,
+            },
+            "register": "node_exporter_answer",
+            "until": "node_exporter_answer.status == 401",
+            "retries": 10,
+            "delay": 1,
+            "check_mode": False,
+        },
     ]
 
 
@@ -194,8 +274,11 @@ def web_config(fleet: Fleet, credentials: ScrapeCredentials) -> dict[str, Any]:
     """The exporter-toolkit web config: TLS from the host's certificate, every accepted scrape user."""
     config: dict[str, Any] = {}
     if fleet.node_exporter.tls:
-        config["tls_server_config"] = {"cert_file": f"{CONFIG_DIR}/tls.crt", "key_file": f"{CONFIG_DIR}/tls.key",
-                                       "min_version": "TLS12"}
+        config["tls_server_config"] = {
+            "cert_file": f"{CONFIG_DIR}/tls.crt",
+            "key_file": f"{CONFIG_DIR}/tls.key",
+            "min_version": "TLS12",
+        }
     config["basic_auth_users"] = {user.name: user.bcrypt_hash for user in credentials.accepted}
     return config
 

@@ -62,9 +62,14 @@ class ScrapeCredentials:
         return len(self.accepted) > 1
 
     def to_bytes(self) -> bytes:
-        return json_bytes({"active": self.active,
-                           "accepted": [{"name": u.name, "hash": u.bcrypt_hash, "password": u.password}
-                                        for u in self.accepted]})
+        return json_bytes(
+            {
+                "active": self.active,
+                "accepted": [
+                    {"name": u.name, "hash": u.bcrypt_hash, "password": u.password} for u in self.accepted
+                ],
+            }
+        )
 
 
 def scrape_password(fleet: Fleet, existing: Mapping[str, bytes]) -> tuple[str, dict[str, RenderedFile]]:
@@ -88,10 +93,12 @@ def scrape_credentials(password: str, previous: bytes | None) -> ScrapeCredentia
         except (ValueError, KeyError, TypeError):
             accepted = []
     if accepted and accepted[-1].password == password:
-        return ScrapeCredentials(tuple(accepted), active if any(u.name == active for u in accepted)
-                                 else accepted[-1].name)
-    number = 1 + max((int(u.name.rsplit("-", 1)[-1]) for u in accepted if u.name.rsplit("-", 1)[-1].isdigit()),
-                     default=0)
+        return ScrapeCredentials(
+            tuple(accepted), active if any(u.name == active for u in accepted) else accepted[-1].name
+        )
+    number = 1 + max(
+        (int(u.name.rsplit("-", 1)[-1]) for u in accepted if u.name.rsplit("-", 1)[-1].isdigit()), default=0
+    )
     new = ScrapeUser(f"scrape-{number}", pki.password_hash(password, None), password)
     still = [u for u in accepted if u.name == active][:1]  # Prometheus keeps using it until switched
     return ScrapeCredentials((*still, new), still[0].name if still else new.name)
@@ -112,8 +119,9 @@ def host_file_stem(host: FleetHost) -> str:
     return slug(host.name)
 
 
-def host_certificates(fleet: Fleet, ca: pki.KeyPair, existing: Mapping[str, bytes],
-                      now: Any) -> dict[str, RenderedFile]:
+def host_certificates(
+    fleet: Fleet, ca: pki.KeyPair, existing: Mapping[str, bytes], now: Any
+) -> dict[str, RenderedFile]:
     """A server certificate per host for its inventory name and address, kept while they fit."""
     files: dict[str, RenderedFile] = {}
     for host in fleet.hosts:
@@ -131,8 +139,12 @@ def target_groups(fleet: Fleet) -> list[dict[str, Any]]:
     entries = []
     for host in fleet.hosts:
         address = f"[{host.address}]" if ":" in host.address else host.address
-        labels = {**host.labels, "instance": host.name, "group": host.group,
-                  "groups": "," + ",".join(host.groups) + "," if host.groups else ","}
+        labels = {
+            **host.labels,
+            "instance": host.name,
+            "group": host.group,
+            "groups": "," + ",".join(host.groups) + "," if host.groups else ",",
+        }
         entries.append({"targets": [f"{address}:{port}"], "labels": dict(sorted(labels.items()))})
     return entries
 
@@ -143,8 +155,10 @@ def fleet_scrape_config(fleet: Fleet, credentials: ScrapeCredentials) -> dict[st
     if fleet.node_exporter.tls:
         config["scheme"] = "https"
         config["tls_config"] = {"ca_file": f"{SECRETS_MOUNT}/{PROMETHEUS_CA}"}
-    config["basic_auth"] = {"username": credentials.active,
-                            "password_file": f"{SECRETS_MOUNT}/{password_file_name(credentials.active)}"}
+    config["basic_auth"] = {
+        "username": credentials.active,
+        "password_file": f"{SECRETS_MOUNT}/{password_file_name(credentials.active)}",
+    }
     config["file_sd_configs"] = [{"files": [TARGETS_FILE]}]
     return config
 
@@ -155,12 +169,17 @@ def password_file_name(user: str) -> str:
     return f"fleet-{user}.password"
 
 
-def prometheus_fleet_files(fleet: Fleet, ca: pki.KeyPair, credentials: ScrapeCredentials) -> dict[str, RenderedFile]:
+def prometheus_fleet_files(
+    fleet: Fleet, ca: pki.KeyPair, credentials: ScrapeCredentials
+) -> dict[str, RenderedFile]:
     """Targets, and Prometheus' copy of the CA and of every accepted user's password."""
     uid = CONTAINER_UIDS["prometheus"]
-    files = {f"prometheus/{TARGETS_FILE}": RenderedFile(json_bytes(target_groups(fleet))),
-             f"{SECRET_DIR}/prometheus/{PROMETHEUS_CA}": RenderedFile(ca.cert_pem, 0o600, uid)}
+    files = {
+        f"prometheus/{TARGETS_FILE}": RenderedFile(json_bytes(target_groups(fleet))),
+        f"{SECRET_DIR}/prometheus/{PROMETHEUS_CA}": RenderedFile(ca.cert_pem, 0o600, uid),
+    }
     for user in credentials.accepted:
         files[f"{SECRET_DIR}/prometheus/{password_file_name(user.name)}"] = RenderedFile(
-            user.password.encode("utf-8"), 0o600, uid)
+            user.password.encode("utf-8"), 0o600, uid
+        )
     return files

@@ -26,8 +26,11 @@ def fleet_problems(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Proble
     yield from _exporter(spec, fleet)
     for index, job in enumerate(data.get("targets") or []):
         if isinstance(job, Mapping) and job.get("job") == FLEET_JOB:
-            yield spec.problem(("targets", index, "job"), f"job name '{FLEET_JOB}' is taken by the fleet's scrape job",
-                               "pick another name")
+            yield spec.problem(
+                ("targets", index, "job"),
+                f"job name '{FLEET_JOB}' is taken by the fleet's scrape job",
+                "pick another name",
+            )
 
 
 def _hosts(spec: LoadedSpec, fleet: Mapping[str, Any]) -> Iterator[Problem]:
@@ -40,14 +43,22 @@ def _hosts(spec: LoadedSpec, fleet: Mapping[str, Any]) -> Iterator[Problem]:
         path = base / name
         shown = os.path.join(os.path.dirname(spec.file), name)
         if not path.is_file():
-            yield spec.problem(("fleet", "inventory"), f"no such file: {name}", f"paths are relative to {base}")
+            yield spec.problem(
+                ("fleet", "inventory"), f"no such file: {name}", f"paths are relative to {base}"
+            )
         else:
             inventory = read_inventory(path)
             for problem in inventory.problems:
                 yield Problem(shown, problem.line, problem.column, ("fleet", "inventory"), problem.message)
             for group, line, column in inventory.undefined_children():
-                yield Problem(shown, line, column, ("fleet", "inventory"), f"unknown group '{group}'",
-                              "define it with a [" + group + "] section, or remove it from :children")
+                yield Problem(
+                    shown,
+                    line,
+                    column,
+                    ("fleet", "inventory"),
+                    f"unknown group '{group}'",
+                    "define it with a [" + group + "] section, or remove it from :children",
+                )
             for group in inventory.group_vars:
                 if group not in inventory.defined and group != "all":
                     yield Problem(shown, 1, 1, ("fleet", "inventory"), f"vars for unknown group '{group}'")
@@ -59,13 +70,16 @@ def _hosts(spec: LoadedSpec, fleet: Mapping[str, Any]) -> Iterator[Problem]:
             continue
         where = seen.get(host["name"])
         if where:
-            yield spec.problem(("fleet", "hosts", index, "name"), f"duplicate host '{host['name']}' (also in {where})")
+            yield spec.problem(
+                ("fleet", "hosts", index, "name"), f"duplicate host '{host['name']}' (also in {where})"
+            )
         else:
             line, _ = spec.positions.of_value(("fleet", "hosts", index, "name"))
             seen[host["name"]] = f"line {line}"
     if not seen and ((isinstance(name, str) and (base / name).is_file()) or "inventory" not in fleet):
-        yield spec.problem(("fleet",), "the fleet has no hosts", "add hosts: or an inventory with hosts",
-                           at_key=True)
+        yield spec.problem(
+            ("fleet",), "the fleet has no hosts", "add hosts: or an inventory with hosts", at_key=True
+        )
 
 
 def _key_file(spec: LoadedSpec, fleet: Mapping[str, Any]) -> Iterator[Problem]:
@@ -85,8 +99,11 @@ def _key_file(spec: LoadedSpec, fleet: Mapping[str, Any]) -> Iterator[Problem]:
         yield spec.problem(where, f"cannot read {name}: {error.strerror}")
         return
     if mode & 0o077:
-        yield spec.problem(where, f"{name} is readable by others (mode {mode:04o}): ssh refuses such a key",
-                           f"chmod 600 {name}")
+        yield spec.problem(
+            where,
+            f"{name} is readable by others (mode {mode:04o}): ssh refuses such a key",
+            f"chmod 600 {name}",
+        )
     if b"PRIVATE KEY-----" not in head:
         yield spec.problem(where, f"{name} is not a private key (no PRIVATE KEY line)")
 
@@ -103,23 +120,36 @@ def _exporter(spec: LoadedSpec, fleet: Mapping[str, Any]) -> Iterator[Problem]:
             continue
         if "://" in value:
             if not value.startswith(("http://", "https://")):
-                yield spec.problem(("fleet", "node_exporter", key), f"{value!r} is neither an http(s) URL nor a file",
-                                   "an https:// URL of the release (or a mirror), or a path relative to stack.yaml")
+                yield spec.problem(
+                    ("fleet", "node_exporter", key),
+                    f"{value!r} is neither an http(s) URL nor a file",
+                    "an https:// URL of the release (or a mirror), or a path relative to stack.yaml",
+                )
         elif not (base / value).is_file():
-            yield spec.problem(("fleet", "node_exporter", key), f"{value!r} is neither a URL nor an existing file",
-                               f"paths are relative to {base}")
+            yield spec.problem(
+                ("fleet", "node_exporter", key),
+                f"{value!r} is neither a URL nor an existing file",
+                f"paths are relative to {base}",
+            )
         named = _VERSION_IN_NAME.search(value) if key == "source" else None
         if named and isinstance(version, str) and named.group(1) != version:
-            yield spec.problem(("fleet", "node_exporter", key),
-                               f"the source is node_exporter {named.group(1)} but version is {version}")
+            yield spec.problem(
+                ("fleet", "node_exporter", key),
+                f"the source is node_exporter {named.group(1)} but version is {version}",
+            )
     collectors = exporter.get("collectors")
     if isinstance(collectors, Mapping):
-        enabled = collectors.get("enable") if isinstance(collectors.get("enable"), list) else []
+        enable = collectors.get("enable")
+        enabled: list[Any] = enable if isinstance(enable, list) else []
         for index, name in enumerate(collectors.get("disable") or []):
             if name in enabled:
-                yield spec.problem(("fleet", "node_exporter", "collectors", "disable", index),
-                                   f"collector '{name}' is both enabled and disabled")
+                yield spec.problem(
+                    ("fleet", "node_exporter", "collectors", "disable", index),
+                    f"collector '{name}' is both enabled and disabled",
+                )
     if exporter.get("tls") is False:
-        yield spec.problem(("fleet", "node_exporter", "tls"),
-                           "without TLS the scrape password crosses the network in the clear",
-                           severity=Severity.NOTICE)
+        yield spec.problem(
+            ("fleet", "node_exporter", "tls"),
+            "without TLS the scrape password crosses the network in the clear",
+            severity=Severity.NOTICE,
+        )

@@ -18,7 +18,10 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "scripts" / "build-fleet-host-image.sh"
+# Subnets unlikely to clash with a real network; one per concurrent fleet (tests, slow lane, bench).
 SUBNET = os.environ.get("STACKGEN_FLEET_TEST_SUBNET", "172.31.212.0/24")
+SLOW_SUBNET = os.environ.get("STACKGEN_FLEET_TEST_SUBNET_SLOW", "172.31.213.0/24")
+BENCH_SUBNET = os.environ.get("STACKGEN_FLEET_BENCH_SUBNET", "172.31.214.0/24")
 DEBIAN_EXPORTER = Path("/usr/bin/prometheus-node-exporter")
 LABEL = "io.stackgen.test"
 
@@ -36,35 +39,71 @@ class FleetHosts:
         return f"{self.run}-{name}"
 
     def exec(self, name: str, *command: str) -> str:
-        return subprocess.run(["docker", "exec", self.container(name), *command], capture_output=True, text=True,
-                              check=True, timeout=60).stdout
+        return subprocess.run(
+            ["docker", "exec", self.container(name), *command],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
 
 
 def host_image() -> str:
     """Build (or find, cached) the host image; its tag."""
     subprocess.run(["bash", str(BUILD_SCRIPT)], check=True, timeout=900)
-    return subprocess.run(["bash", str(BUILD_SCRIPT), "--tag"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "--tag"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
-def start_fleet(count: int, workdir: Path) -> Iterator[FleetHosts]:
+def start_fleet(count: int, workdir: Path, subnet: str = SUBNET) -> Iterator[FleetHosts]:
     """`count` hosts h1..hN; removed (by label) afterwards even when the test failed."""
     image = host_image()
     run = f"sgfleet-{uuid.uuid4().hex[:6]}"
     key = workdir / "fleet_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    network = ipaddress.ip_network(SUBNET)
-    subprocess.run(["docker", "network", "create", "--subnet", SUBNET, "--label", f"{LABEL}={run}", run],
-                   check=True, capture_output=True)
+    network = ipaddress.ip_network(subnet)
+    subprocess.run(
+        ["docker", "network", "create", "--subnet", subnet, "--label", f"{LABEL}={run}", run],
+        check=True,
+        capture_output=True,
+    )
     addresses = {f"h{n}": str(network.network_address + 10 + n) for n in range(1, count + 1)}
     try:
         for name, address in addresses.items():
-            subprocess.run(["docker", "run", "-d", "--name", f"{run}-{name}", "--hostname", name,
-                            "--label", f"{LABEL}={run}", "--network", run, "--ip", address,
-                            "--cap-add", "SYS_ADMIN", "--cgroupns=private", "--tmpfs", "/run", "--tmpfs",
-                            "/run/lock", "--tmpfs", "/tmp", "--stop-signal", "SIGRTMIN+3",
-                            "-v", f"{key}.pub:/etc/ssh/authorized_keys/root:ro", image],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "docker",
+                    "run",
+                    "-d",
+                    "--name",
+                    f"{run}-{name}",
+                    "--hostname",
+                    name,
+                    "--label",
+                    f"{LABEL}={run}",
+                    "--network",
+                    run,
+                    "--ip",
+                    address,
+                    "--cap-add",
+                    "SYS_ADMIN",
+                    "--cgroupns=private",
+                    "--tmpfs",
+                    "/run",
+                    "--tmpfs",
+                    "/run/lock",
+                    "--tmpfs",
+                    "/tmp",
+                    "--stop-signal",
+                    "SIGRTMIN+3",
+                    "-v",
+                    f"{key}.pub:/etc/ssh/authorized_keys/root:ro",
+                    image,
+                ],
+                check=True,
+                capture_output=True,
+            )
         yield FleetHosts(run, run, addresses, key)
     finally:
         remove_fleet(run)
@@ -72,8 +111,9 @@ def start_fleet(count: int, workdir: Path) -> Iterator[FleetHosts]:
 
 def remove_fleet(run: str) -> None:
     """Every container and network labelled with this run."""
-    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={LABEL}={run}"], capture_output=True,
-                         text=True).stdout.split()
+    ids = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label={LABEL}={run}"], capture_output=True, text=True
+    ).stdout.split()
     if ids:
         subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
     subprocess.run(["docker", "network", "rm", run], capture_output=True)

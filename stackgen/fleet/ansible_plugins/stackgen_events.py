@@ -19,7 +19,7 @@ description: used by stackgen fleet apply
 """
 
 
-class CallbackModule(CallbackBase):  # type: ignore[misc]
+class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "stdout"
     CALLBACK_NAME = "stackgen_events"
@@ -31,8 +31,13 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
     def _result(self, kind: str, result: Any) -> None:
         data = result._result
         message = data.get("msg") or data.get("stderr") or data.get("module_stderr") or ""
-        self._emit(kind=kind, host=result._host.get_name(), task=result._task.get_name(),
-                   changed=bool(data.get("changed")), message=str(message).strip()[:500])
+        self._emit(
+            kind=kind,
+            host=result._host.get_name(),
+            task=result._task.get_name(),
+            changed=bool(data.get("changed")),
+            message=str(message).strip()[:500],
+        )
 
     def v2_playbook_on_task_start(self, task: Any, is_conditional: bool) -> None:
         self._emit(kind="task", task=task.get_name())

@@ -90,8 +90,11 @@ def test_valid_fleet_has_no_problems(tmp_path: Path) -> None:
 def test_duplicate_host_is_reported_at_its_line(tmp_path: Path) -> None:
     spec = make_spec(tmp_path, BASE + "  hosts:\n    - {name: db-2, groups: [db]}\n")
     found = problems(spec)
-    assert any("stack.yaml:8:14: fleet.hosts.0.name: duplicate host 'db-2' (also in" in p and "inventory.ini line 6"
-               in p for p in found), found
+    assert any(
+        "stack.yaml:8:14: fleet.hosts.0.name: duplicate host 'db-2' (also in" in p
+        and "inventory.ini line 6" in p
+        for p in found
+    ), found
 
 
 def test_unknown_child_group_is_reported_in_the_inventory(tmp_path: Path) -> None:
@@ -101,24 +104,34 @@ def test_unknown_child_group_is_reported_in_the_inventory(tmp_path: Path) -> Non
 
 
 def test_key_file_too_open_or_missing(tmp_path: Path) -> None:
-    assert any("readable by others (mode 0644)" in p and "chmod 600 key" in p
-               for p in problems(make_spec(tmp_path, BASE, key_mode=0o644)))
+    assert any(
+        "readable by others (mode 0644)" in p and "chmod 600 key" in p
+        for p in problems(make_spec(tmp_path, BASE, key_mode=0o644))
+    )
     (tmp_path / "key").unlink()
-    assert any("fleet.ssh.private_key_file: no such file: key" in p for p in problems(tmp_path / "stack.yaml"))
+    assert any(
+        "fleet.ssh.private_key_file: no such file: key" in p for p in problems(tmp_path / "stack.yaml")
+    )
 
 
 def test_source_must_be_a_url_or_a_file_and_collectors_not_both(tmp_path: Path) -> None:
-    spec = make_spec(tmp_path, """\
+    spec = make_spec(
+        tmp_path,
+        """\
   inventory: inventory.ini
   ssh: {private_key_file: key}
   node_exporter:
     version: 1.5.0
     source: releases/node_exporter-1.5.0.linux-amd64.tar.gz
     collectors: {enable: [systemd], disable: [systemd]}
-""")
+""",
+    )
     found = problems(spec)
-    assert any(":8:13: fleet.node_exporter.source: 'releases/node_exporter-1.5.0.linux-amd64.tar.gz' is neither "
-               "a URL nor an existing file" in p for p in found), found
+    assert any(
+        ":8:13: fleet.node_exporter.source: 'releases/node_exporter-1.5.0.linux-amd64.tar.gz' is neither "
+        "a URL nor an existing file" in p
+        for p in found
+    ), found
     assert any("collector 'systemd' is both enabled and disabled" in p for p in found), found
 
 
@@ -128,10 +141,14 @@ def test_render_gives_one_job_targets_by_name_and_stable_secrets(tmp_path: Path)
     files = render_files(stack, tmp_path / "generated")
     targets = fleet_render.target_groups(stack.fleet)  # type: ignore[arg-type]
     assert [t["labels"]["instance"] for t in targets] == ["web-1", "web-2", "db-2"]
-    assert targets[2] == {"targets": ["10.0.0.3:9100"],
-                          "labels": {"group": "db", "groups": ",db,prod,", "instance": "db-2"}}
+    assert targets[2] == {
+        "targets": ["10.0.0.3:9100"],
+        "labels": {"group": "db", "groups": ",db,prod,", "instance": "db-2"},
+    }
     assert all(f.mode == 0o600 for p, f in files.items() if p.startswith("secrets/"))
-    assert b"long-enough-password" not in b"".join(f.content for p, f in files.items() if not p.startswith("secrets/"))
+    assert b"long-enough-password" not in b"".join(
+        f.content for p, f in files.items() if not p.startswith("secrets/")
+    )
     unit = files["ansible/files/node_exporter.service"].content.decode()
     for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet=\n", "User=node-exp"):
         assert line in unit
@@ -148,8 +165,10 @@ def test_rotation_keeps_the_old_user_until_switched_and_retired() -> None:
     assert fleet_render.retired(switched).accepted == (switched.accepted[-1],)
 
 
-@pytest.mark.skipif(shutil.which("ansible-inventory") is None and not Path(".venv/bin/ansible-inventory").exists(),
-                    reason="ansible-core (the fleet extra) is not installed")
+@pytest.mark.skipif(
+    shutil.which("ansible-inventory") is None and not Path(".venv/bin/ansible-inventory").exists(),
+    reason="ansible-core (the fleet extra) is not installed",
+)
 def test_ansible_reads_the_rendered_inventory_as_stackgen_does(tmp_path: Path) -> None:
     import json
     import sys
@@ -158,7 +177,13 @@ def test_ansible_reads_the_rendered_inventory_as_stackgen_does(tmp_path: Path) -
     files = render_files(load_stack(spec), tmp_path / "generated")
     inventory = tmp_path / "inventory.yml"
     inventory.write_bytes(files["ansible/inventory.yml"].content)
-    shown = json.loads(subprocess.run([sys.executable, "-m", "ansible.cli.inventory", "-i", str(inventory), "--list"],
-                                      capture_output=True, text=True, check=True).stdout)
+    shown = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "ansible.cli.inventory", "-i", str(inventory), "--list"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert sorted(shown["prod"]["hosts"]) == ["db-2", "web-1", "web-2"]
     assert shown["_meta"]["hostvars"]["db-2"]["ansible_port"] == 2222
