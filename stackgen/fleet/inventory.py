@@ -52,6 +52,7 @@ class Inventory:
     group_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
     defined: dict[str, int] = field(default_factory=dict)  # group -> line that defines it
     referenced: list[tuple[str, int, int]] = field(default_factory=list)  # child group, line, column
+    vars_at: dict[str, int] = field(default_factory=dict)  # group -> line of its [group:vars] header
     problems: list[InventoryProblem] = field(default_factory=list)
 
     def add_host(
@@ -156,6 +157,8 @@ def parse_ini_inventory(text: str) -> Inventory:
                 inventory.problems.append(
                     InventoryProblem(number, column + 1, f"invalid group name {group!r}")
                 )
+            if kind == "vars":
+                inventory.vars_at.setdefault(group, number)
             if kind in ("hosts", "children"):
                 inventory.defined.setdefault(group, number)
                 inventory.children.setdefault(group, [])

@@ -61,7 +61,15 @@ def _hosts(spec: LoadedSpec, fleet: Mapping[str, Any]) -> Iterator[Problem]:
                 )
             for group in inventory.group_vars:
                 if group not in inventory.defined and group != "all":
-                    yield Problem(shown, 1, 1, ("fleet", "inventory"), f"vars for unknown group '{group}'")
+                    line = inventory.vars_at.get(group, 1)
+                    yield Problem(
+                        shown,
+                        line,
+                        1,
+                        ("fleet", "inventory"),
+                        f"vars for unknown group '{group}'",
+                        "a [group:vars] section needs the group's [group] or [group:children]",
+                    )
             for host in inventory.hosts.values():
                 seen[host.name] = f"{shown} line {host.line}"
     spec_hosts = fleet.get("hosts")
