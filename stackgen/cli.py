@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("logs", "Print the logs of the stack's services (--follow to keep printing)."),
     "notify": ("notify", "Send test notifications or preview messages per receiver."),
     "silence": ("silence", "Add, list or expire Alertmanager silences."),
+    "fleet": ("fleet", "Roll node_exporter out to the fleet's hosts (Ansible) and show their status."),
     "relay": ("relay", "Run the notification relay service (used inside the stack)."),
 }
 

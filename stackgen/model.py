@@ -179,6 +179,53 @@ class Receiver:
 
 
 @dataclass(frozen=True)
+class FleetHost:
+    """A host of the fleet: where Ansible and Prometheus reach it, and its groups (nearest first)."""
+
+    name: str
+    address: str
+    ssh_port: int
+    ssh_user: str
+    groups: tuple[str, ...]
+    labels: Mapping[str, str]
+    vars: Mapping[str, Any] = field(default_factory=dict)  # the inventory's other host vars, kept for Ansible
+
+    @property
+    def group(self) -> str:
+        """The `group` target label: the first group the host is directly in."""
+        return self.groups[0] if self.groups else "ungrouped"
+
+
+UPSTREAM_RELEASES = "https://github.com/prometheus/node_exporter/releases/download"
+
+
+@dataclass(frozen=True)
+class NodeExporterSettings:
+    """The exporter rolled out to the fleet."""
+
+    version: str
+    source: str  # an http(s) URL or an absolute path on this machine
+    checksums: str | None
+    port: int
+    enable: tuple[str, ...]
+    disable: tuple[str, ...]
+    tls: bool
+    scrape_password: str | None  # None: generated once into secrets/ and kept
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Hosts outside the stack, rolled out over SSH."""
+
+    hosts: tuple[FleetHost, ...]
+    private_key_file: Path | None
+    become: bool
+    forks: int
+    host_key_checking: str
+    node_exporter: NodeExporterSettings
+
+
+@dataclass(frozen=True)
 class Stack:
     """The whole validated stack."""
 
@@ -207,6 +254,7 @@ class Stack:
     time_intervals: tuple[Mapping[str, Any], ...]
     dashboards: tuple[str, ...]
     dashboard_files: tuple[Path, ...]
+    fleet: Fleet | None = None
     # The bytes of every file the spec names (rule files, templates, dashboards, TLS files), read once
     # when the model is built, so that renderers never touch the disk.
     spec_files: Mapping[str, bytes] = field(default_factory=dict)
@@ -237,8 +285,9 @@ DASHBOARDS_FOR = {"overview": "always", "prometheus": "always", "alertmanager": 
 
 
 def _packs_for(exporters: Exporters, grafana: bool, receivers: tuple[Receiver, ...],
-               table: Mapping[str, str]) -> tuple[str, ...]:
-    running = {"always": True, "node": exporters.node.enabled, "blackbox": exporters.blackbox.enabled,
+               table: Mapping[str, str], fleet: Fleet | None = None) -> tuple[str, ...]:
+    running = {"always": True, "node": exporters.node.enabled or bool(fleet and fleet.hosts),
+               "blackbox": exporters.blackbox.enabled,
                "cadvisor": exporters.cadvisor.enabled,
                "relay": any(c.via_relay for r in receivers for c in r.channels)}
     from stackgen.content import catalog
@@ -372,6 +421,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         otlp_grpc_port=pick("tracing", "otlp_grpc_port"),
         otlp_http_port=pick("tracing", "otlp_http_port"),
     )
+    fleet = build_fleet(data["fleet"], spec_dir) if isinstance(data.get("fleet"), Mapping) else None
     return Stack(
         name=data["name"],
         listen=data.get("listen", default("listen")),
@@ -392,7 +442,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         blackbox_modules=dict(section("blackbox").get("modules", {})),
         rule_packs=RulePacks(
             include=tuple(rules["include"] if "include" in rules else
-                          _packs_for(exporters, grafana.enabled, receivers, RULE_PACKS_FOR)),
+                          _packs_for(exporters, grafana.enabled, receivers, RULE_PACKS_FOR, fleet)),
             params=dict(rules.get("params", {})),
             disable=tuple(rules.get("disable", [])),
         ),
@@ -403,10 +453,50 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         inhibit_rules=tuple(data.get("inhibit_rules", [])),
         time_intervals=tuple(data.get("time_intervals", [])),
         dashboards=tuple(section("dashboards")["include"] if "include" in section("dashboards") else
-                         _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR)
+                         _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR, fleet)
                          if grafana.enabled else ()),
         dashboard_files=tuple(spec_dir / p for p in section("dashboards").get("files", [])),
         spec_files=read_spec_files(data, spec_dir),
+        fleet=fleet,
+    )
+
+
+def build_fleet(data: Mapping[str, Any], spec_dir: Path) -> Fleet:
+    """The fleet section: spec hosts and the inventory's merged (validation made sure they do not clash)."""
+    from stackgen.fleet.hosts import merged_hosts
+
+    ssh = data.get("ssh") or {}
+    exporter = data.get("node_exporter") or {}
+    collectors = exporter.get("collectors") or {}
+    version = exporter.get("version", default("fleet", "node_exporter", "version"))
+    source = exporter.get("source") or (
+        f"{UPSTREAM_RELEASES}/v{version}/node_exporter-{version}.linux-amd64.tar.gz")
+    checksums = exporter.get("checksums")
+
+    def local(path: str | None) -> str | None:
+        if path is None or "://" in path:
+            return path
+        return str((spec_dir / path).resolve())
+
+    key = ssh.get("private_key_file")
+    return Fleet(
+        hosts=merged_hosts(data, spec_dir,
+                           ssh.get("user", default("fleet", "ssh", "user")),
+                           ssh.get("port", default("fleet", "ssh", "port"))),
+        private_key_file=(spec_dir / key).resolve() if key else None,
+        become=data.get("become", default("fleet", "become")),
+        forks=data.get("forks", default("fleet", "forks")),
+        host_key_checking=ssh.get("host_key_checking", default("fleet", "ssh", "host_key_checking")),
+        node_exporter=NodeExporterSettings(
+            version=version,
+            source=local(source) or source,
+            checksums=local(checksums),
+            port=exporter.get("port", default("fleet", "node_exporter", "port")),
+            enable=tuple(collectors.get("enable", [])),
+            disable=tuple(collectors.get("disable", [])),
+            tls=exporter.get("tls", default("fleet", "node_exporter", "tls")),
+            scrape_password=exporter.get("scrape_password"),
+        ),
     )
 
 

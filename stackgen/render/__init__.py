@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from stackgen.model import Stack
 from stackgen.output import SECRET_DIR, RenderedFile
@@ -21,7 +22,9 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes]) -> dict[st
 
     files: dict[str, RenderedFile] = {}
     files.update(render_compose(stack))
-    files.update(render_prometheus(stack))
+    fleet_files, fleet_jobs = _fleet(stack, existing_secrets)
+    files.update(fleet_files)
+    files.update(render_prometheus(stack, fleet_jobs))
     files.update(render_rules(stack))
     files.update(render_alertmanager(stack, watchdog="watchdog" in stack.rule_packs.include))
     if stack.exporters.blackbox.enabled:
@@ -32,6 +35,27 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes]) -> dict[st
     files.update(render_tracing(stack))
     _keep_secret_dirs(stack, files)
     return dict(sorted(files.items()))
+
+
+def _fleet(stack: Stack, existing: Mapping[str, bytes]) -> tuple[dict[str, RenderedFile], tuple[dict[str, Any], ...]]:
+    """The fleet's files (ansible/, host certificates, Prometheus' side) and its scrape job."""
+    if stack.fleet is None:
+        return {}, ()
+    from stackgen import pki
+    from stackgen.render import fleet
+    from stackgen.render.ansible import render_ansible
+    from stackgen.render.ca import stack_ca_files
+
+    now = pki.utc_now()
+    ca, files = stack_ca_files(stack.name, existing, now)
+    password, password_files = fleet.scrape_password(stack.fleet, existing)
+    credentials = fleet.scrape_credentials(password, existing.get(fleet.CREDENTIALS_PATH))
+    files.update(password_files)
+    files[fleet.CREDENTIALS_PATH] = RenderedFile(credentials.to_bytes(), 0o600)
+    files.update(fleet.host_certificates(stack.fleet, ca, existing, now))
+    files.update(fleet.prometheus_fleet_files(stack.fleet, ca, credentials))
+    files.update(render_ansible(stack.fleet, credentials))
+    return files, (fleet.fleet_scrape_config(stack.fleet, credentials),)
 
 
 def _keep_secret_dirs(stack: Stack, files: dict[str, RenderedFile]) -> None:

@@ -22,10 +22,13 @@ SELF_SCRAPED = {
 }
 
 
-def render_prometheus(stack: Stack) -> dict[str, RenderedFile]:
-    """prometheus.yml and file_sd target files (paths relative to the output dir), plus secrets."""
+def render_prometheus(stack: Stack, extra_jobs: tuple[Mapping[str, Any], ...] = ()) -> dict[str, RenderedFile]:
+    """prometheus.yml and file_sd target files (paths relative to the output dir), plus secrets.
+
+    `extra_jobs`: scrape configs an adapter adds (the fleet's job), after the user's jobs."""
     secrets = SecretFiles("prometheus", stack=stack)
     scrape_configs = self_scrape_configs(stack) + [job_config(job, secrets) for job in stack.jobs]
+    scrape_configs += [dict(job) for job in extra_jobs]
     scrape_configs += [probe_config(probe) for probe in stack.probes]
     files: dict[str, RenderedFile] = {}
     replicas = by_role(stack, "prometheus")

@@ -35,6 +35,9 @@ def meaning_problems(spec: LoadedSpec) -> list[Problem]:
     problems: list[Problem] = []
     for check in checks:
         problems.extend(check(spec, data))
+    from stackgen.spec.meaning_fleet import fleet_problems
+
+    problems.extend(fleet_problems(spec, data))
     return problems
 
 
