@@ -41,11 +41,13 @@ def load_stack(spec_path: Path, env: Mapping[str, str] | None = None) -> Stack:
 
 
 def render_files(stack: Stack, out_dir: Path) -> dict[str, RenderedFile]:
-    """Every file of the stack, in memory (secrets generated before are kept from out_dir)."""
+    """Every file of the stack, in memory (secrets generated before are kept from out_dir; certificates
+    near expiry are renewed)."""
+    from stackgen.pki import utc_now
     from stackgen.render import render_stack
     from stackgen.render.secrets import read_existing_secrets
 
-    return render_stack(stack, read_existing_secrets(out_dir))
+    return render_stack(stack, read_existing_secrets(out_dir), utc_now())
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from stackgen.model import Stack
 from stackgen.output import SECRET_DIR, RenderedFile
 
 
-def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes]) -> dict[str, RenderedFile]:
-    """Every file of the stack by relative path. `existing_secrets` keeps generated secrets stable."""
+def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
+                 now: dt.datetime | None = None) -> dict[str, RenderedFile]:
+    """Every file of the stack by relative path. `existing_secrets` keeps generated secrets stable;
+    `now` decides which certificates are due for renewal (default: the current time)."""
     from stackgen.render.alertmanager import render_alertmanager
     from stackgen.render.blackbox import render_blackbox
     from stackgen.render.compose import render_compose
@@ -18,17 +21,24 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes]) -> dict[st
     from stackgen.render.relay import render_relay
     from stackgen.render.rules import render_rules
     from stackgen.render.tracing import render_tracing
+    from stackgen.render.web import render_web, web_client
 
+    if now is None:
+        from stackgen.pki import utc_now
+
+        now = utc_now()
+    client = web_client(stack, existing_secrets)
     files: dict[str, RenderedFile] = {}
     files.update(render_compose(stack))
-    files.update(render_prometheus(stack))
+    files.update(render_prometheus(stack, client))
     files.update(render_rules(stack))
-    files.update(render_alertmanager(stack, watchdog="watchdog" in stack.rule_packs.include))
+    files.update(render_alertmanager(stack, watchdog="watchdog" in stack.rule_packs.include, client=client))
     if stack.exporters.blackbox.enabled:
         files.update(render_blackbox(stack))
     if stack.grafana.enabled:
-        files.update(render_grafana(stack, dict(existing_secrets)))
+        files.update(render_grafana(stack, dict(existing_secrets), client))
     files.update(render_relay(stack))
+    files.update(render_web(stack, client, existing_secrets, now))
     files.update(render_tracing(stack))
     _keep_secret_dirs(stack, files)
     return dict(sorted(files.items()))

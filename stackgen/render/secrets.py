@@ -15,6 +15,7 @@ from stackgen.render.topology import SECRETS_MOUNT, slug
 # The users the upstream images run as: a secret must be readable by its container's user.
 CONTAINER_UIDS = {
     "prometheus": 65534, "alertmanager": 65534, "blackbox-exporter": 65534, "grafana": 472, "relay": 65534,
+    "node-exporter": 65534, "pushgateway": 65534,
 }
 
 # Services whose compose definition mounts secrets/<role>/ (compose.py).
