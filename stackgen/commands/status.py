@@ -24,6 +24,7 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json:
     from stackgen.runtime.compose_file import parse_project
     from stackgen.runtime.engine import Engine
     from stackgen.runtime.status import collect_status
+    from stackgen.runtime.web_access import read_web_access
 
     target = out_dir or default_output_dir(spec_path)
     name = project_name(spec_path, target, project)
@@ -31,7 +32,7 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json:
     definition = None
     if compose_path.is_file():
         definition = parse_project(YAML(typ="safe").load(compose_path.read_bytes()) or {}, compose_path, name)
-    status = collect_status(Engine.connect(), name, definition)
+    status = collect_status(Engine.connect(), name, definition, read_web_access(target))
     if as_json:
         print_json(status.to_data())
     else:

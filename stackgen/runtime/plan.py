@@ -128,9 +128,17 @@ def watched_files(service: ServiceDefinition, paths: Iterable[str]) -> frozenset
             continue  # stackgen's own bookkeeping (manifest, applied state), never read by a service
         if any(path.startswith(prefix) for prefix in prefixes) and not any(
             path.startswith(i) for i in ignored
-        ):
+        ) and not _read_by_itself(runtime.self_read_secrets, path):
             selected.add(path)
     return frozenset(selected)
+
+
+def _read_by_itself(patterns: tuple[str, ...], path: str) -> bool:
+    """A secret file the service reads again by itself (a web config, its certificate)."""
+    from fnmatch import fnmatchcase
+
+    name = path.rsplit("/", 1)[-1]
+    return path.startswith("secrets/") and any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def desired_services(

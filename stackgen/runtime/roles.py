@@ -18,6 +18,9 @@ class RoleRuntime:
     self_watched_dirs: tuple[str, ...] = ()
     health_path: str | None = None
     admin_auth: bool = False  # reload needs basic auth as the admin user
+    # Secret files (name patterns) the service reads again by itself: a change needs no reload and,
+    # above all, no restart (exporter-toolkit web configs are re-read per request).
+    self_read_secrets: tuple[str, ...] = ()
 
     @property
     def can_reload(self) -> bool:
@@ -25,11 +28,17 @@ class RoleRuntime:
         return bool(self.reload_paths)
 
 
+# The web config, its certificate pair and the healthcheck's header (render/web.py); as clients,
+# Prometheus and Alertmanager read password_file and ca_file again on each request too.
+WEB_SECRETS = ("web.yml", "web.crt", "web.key", "web-authorization")
+CLIENT_SECRETS = ("*.password", "web-ca.pem")
+
 ROLES: dict[str, RoleRuntime] = {
-    "prometheus": RoleRuntime(9090, ("/-/reload",), ("targets",), "/-/ready"),
-    "alertmanager": RoleRuntime(9093, ("/-/reload",), (), "/-/ready"),
-    "blackbox-exporter": RoleRuntime(9115, ("/-/reload",), (), "/-/healthy"),
-    "relay": RoleRuntime(9095, ("/-/reload",), (), "/-/healthy"),
+    "prometheus": RoleRuntime(9090, ("/-/reload",), ("targets",), "/-/ready",
+                              self_read_secrets=WEB_SECRETS + CLIENT_SECRETS),
+    "alertmanager": RoleRuntime(9093, ("/-/reload",), (), "/-/ready", self_read_secrets=WEB_SECRETS + CLIENT_SECRETS),
+    "blackbox-exporter": RoleRuntime(9115, ("/-/reload",), (), "/-/healthy", self_read_secrets=WEB_SECRETS),
+    "relay": RoleRuntime(9095, ("/-/reload",), (), "/-/healthy", self_read_secrets=WEB_SECRETS),
     "grafana": RoleRuntime(
         3000,
         ("/api/admin/provisioning/datasources/reload", "/api/admin/provisioning/dashboards/reload"),
@@ -37,8 +46,8 @@ ROLES: dict[str, RoleRuntime] = {
         "/api/health",
         admin_auth=True,
     ),
-    "pushgateway": RoleRuntime(9091, health_path="/-/ready"),
-    "node-exporter": RoleRuntime(9100),
+    "pushgateway": RoleRuntime(9091, health_path="/-/ready", self_read_secrets=WEB_SECRETS),
+    "node-exporter": RoleRuntime(9100, self_read_secrets=WEB_SECRETS),
     "cadvisor": RoleRuntime(8080, health_path="/healthz"),
     "jaeger": RoleRuntime(16686),
     "otel-collector": RoleRuntime(13133),

@@ -487,7 +487,7 @@ def _is_address(text: str) -> bool:
 def _web(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     """Beyond loopback every endpoint needs a password, sent over TLS; the user's certificate must be usable."""
     web = _section(data, "web")
-    users = web.get("users") if isinstance(web.get("users"), Mapping) else {}
+    users = _section(web, "users")
     listen = data.get("listen", "127.0.0.1")
     exposed = isinstance(listen, str) and _is_address(listen) and not is_loopback(listen)
     if exposed and not users:
