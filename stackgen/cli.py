@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify": ("notify", "Send test notifications or preview messages per receiver."),
     "silence": ("silence", "Add, list or expire Alertmanager silences."),
     "relay": ("relay", "Run the notification relay service (used inside the stack)."),
+    "ca": ("ca", "Print the stack's CA certificate (web.tls), for browsers and curl."),
 }
 
 

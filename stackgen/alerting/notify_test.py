@@ -84,8 +84,8 @@ def run_notify_test(am: AlertmanagerAPI, relay_url: str | None, targets: list[Ta
         if not routing_checked:
             routing_checked = _check_routing(am, run_id, pending, verdicts)
         for name, target in list(pending.items()):
-            verdict = (_relay_verdict(relay_url, target, run_id, last_error, am.access) if target.via_relay and relay_url
-                       else _alertmanager_verdict(am, target, before))
+            verdict = (_relay_verdict(relay_url, target, run_id, last_error, am.access)
+                       if target.via_relay and relay_url else _alertmanager_verdict(am, target, before))
             if verdict is not None:
                 verdicts[name] = verdict
                 del pending[name]

@@ -61,8 +61,14 @@ class RelayServer(ThreadingHTTPServer):
         return connection, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gives up a TLS handshake (or a port scan) is no server error.
-        log.debug("connection from %s failed", client_address, exc_info=True)
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, (ssl.SSLError, ConnectionError, TimeoutError)):
+            # a client that gives up a TLS handshake (or a port scan) is no server error
+            log.debug("connection from %s failed: %s", client_address, error)
+        else:
+            log.exception("request from %s failed", client_address)
 
 
 class RelayHandler(BaseHTTPRequestHandler):

@@ -120,7 +120,8 @@ class WebGuard:
         if not header or not header.startswith("Basic "):
             return False
         try:
-            user, _, password = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+            user, _, password = decoded.partition(":")
         except (ValueError, UnicodeDecodeError):
             return False
         hashed = config.users.get(user)
@@ -129,12 +130,7 @@ class WebGuard:
         key = hashlib.sha256(b"\0".join((user.encode(), hashed.encode(), password.encode()))).digest()
         if any(hmac.compare_digest(key, known) for known in self._verified):
             return True
-        import bcrypt
-
-        try:
-            ok = bcrypt.checkpw(password.encode("utf-8"), hashed.encode("ascii"))
-        except ValueError:
-            ok = False
+        ok = bcrypt_matches(password, hashed)
         if ok:
             self._verified.add(key)
         return ok
@@ -149,6 +145,34 @@ def _file_stamp(path: Path | None) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return (status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def bcrypt_matches(password: str, hashed: str) -> bool:
+    """Whether `password` matches a bcrypt hash: with the bcrypt package, else with the C library's
+    crypt(3) (libxcrypt knows $2b$) for minimal images where bcrypt's extension cannot load (it needs
+    libgcc_s)."""
+    try:
+        import bcrypt
+    except ImportError:
+        return _crypt_matches(password, hashed)
+    try:
+        return bool(bcrypt.checkpw(password.encode("utf-8"), hashed.encode("ascii")))
+    except ValueError:
+        return False
+
+
+def _crypt_matches(password: str, hashed: str) -> bool:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            import crypt
+        except ImportError as error:
+            raise RelayConfigError("cannot check bcrypt passwords: neither bcrypt nor crypt(3) is available "
+                                   "(use a relay-base image with libgcc_s, e.g. python:3.12-slim)") from error
+    result = crypt.crypt(password, hashed)
+    return result is not None and hmac.compare_digest(result, hashed)
 
 
 def _server_context(config: WebConfig) -> ssl.SSLContext:

@@ -32,7 +32,8 @@ from stackgen.render.secrets import CONTAINER_UIDS, generated_secret
 from stackgen.render.topology import SECRETS_MOUNT, by_role, services
 
 # Roles that serve through the exporter-toolkit web config (the relay: stackgen's own reader of it).
-WEB_CONFIG_ROLES = ("prometheus", "alertmanager", "pushgateway", "blackbox-exporter", "node-exporter", "relay")
+WEB_CONFIG_ROLES = ("prometheus", "alertmanager", "pushgateway", "blackbox-exporter", "node-exporter",
+                    "relay")
 # Roles that call the others as clients (they get the internal user's password and the CA certificate).
 CLIENT_ROLES = ("prometheus", "alertmanager", "grafana")
 WEB_CONFIG = "web.yml"
@@ -118,7 +119,8 @@ def render_web(stack: Stack, client: WebClient | None, existing_secrets: Mapping
         if role in WEB_CONFIG_ROLES or role == "grafana":
             files.update(_server_files(stack, role, ca, hashes, existing_secrets, now))
         files.update(_client_files(role, client, ca_pem))
-    record: dict[str, Any] = {"scheme": client.scheme, "username": client.username, "password": client.password}
+    record: dict[str, Any] = {"scheme": client.scheme, "username": client.username,
+                              "password": client.password}
     if ca_pem:
         files[CLIENT_CA] = RenderedFile(ca_pem, 0o600)
         record["ca_file"] = CLIENT_CA
@@ -182,7 +184,8 @@ def _client_files(role: str, client: WebClient, ca_pem: bytes) -> dict[str, Rend
     if not (client.username and client.password):
         return files
     if role in CLIENT_ROLES:
-        files[f"{directory}/{client.username}.password"] = RenderedFile(client.password.encode(), 0o600, owner)
+        password = RenderedFile(client.password.encode(), 0o600, owner)
+        files[f"{directory}/{client.username}.password"] = password
     if role in WEB_CONFIG_ROLES:
         token = base64.b64encode(f"{client.username}:{client.password}".encode()).decode()
         files[f"{directory}/{AUTHORIZATION}"] = RenderedFile(f"Basic {token}".encode(), 0o600, owner)
@@ -252,7 +255,8 @@ def python_test(stack: Stack, port: int, path: str) -> list[str]:
         return ["CMD", "python3", "-c", f"import urllib.request; urllib.request.urlopen('{url}', timeout=4)"]
     headers = f"{{'Authorization': open('{SECRETS_MOUNT}/{AUTHORIZATION}').read().strip()}}" \
         if stack.web.users else "{}"
-    context = f", context=ssl.create_default_context(cafile='{SECRETS_MOUNT}/{CA_COPY}')" if stack.web.tls else ""
+    context = f", context=ssl.create_default_context(cafile='{SECRETS_MOUNT}/{CA_COPY}')" \
+        if stack.web.tls else ""
     return ["CMD", "python3", "-c", f"import ssl, urllib.request as u; u.urlopen(u.Request('{url}', "
             f"headers={headers}), timeout=4{context})"]
 

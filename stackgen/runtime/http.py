@@ -44,7 +44,8 @@ def request(method: str, url: str, *, timeout: float = 10.0, auth: tuple[str, st
     headers = {}
     credentials = auth or (access.auth if access else None)
     if credentials:
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+        token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
     if content_type:
         headers["Content-Type"] = content_type
     data = body if body is not None else (b"" if method == "POST" else None)

@@ -36,7 +36,8 @@ CLIENT_SECRETS = ("*.password", "web-ca.pem")
 ROLES: dict[str, RoleRuntime] = {
     "prometheus": RoleRuntime(9090, ("/-/reload",), ("targets",), "/-/ready",
                               self_read_secrets=WEB_SECRETS + CLIENT_SECRETS),
-    "alertmanager": RoleRuntime(9093, ("/-/reload",), (), "/-/ready", self_read_secrets=WEB_SECRETS + CLIENT_SECRETS),
+    "alertmanager": RoleRuntime(9093, ("/-/reload",), (), "/-/ready",
+                                self_read_secrets=WEB_SECRETS + CLIENT_SECRETS),
     "blackbox-exporter": RoleRuntime(9115, ("/-/reload",), (), "/-/healthy", self_read_secrets=WEB_SECRETS),
     "relay": RoleRuntime(9095, ("/-/reload",), (), "/-/healthy", self_read_secrets=WEB_SECRETS),
     "grafana": RoleRuntime(

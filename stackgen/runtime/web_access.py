@@ -6,6 +6,7 @@ a stack without web configs has none and is reached over plain HTTP as before.""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import ssl
 from collections.abc import Mapping
@@ -82,8 +83,6 @@ def read_web_access(out_dir: Path) -> WebAccess:
     files = {CLIENT_RECORD: record}
     ca_path = json.loads(record.decode("utf-8")).get("ca_file")
     if ca_path:
-        try:
+        with contextlib.suppress(OSError):
             files[ca_path] = (out_dir / ca_path).read_bytes()
-        except OSError:
-            pass
     return web_access_from_files(files)

@@ -96,3 +96,11 @@ def test_unknown_keys_and_half_pairs_are_refused(tmp_path: Path) -> None:
     with pytest.raises(RelayConfigError, match="both cert_file and key_file"):
         parse_web_config({"tls_server_config": {"cert_file": "a"}}, tmp_path)
     assert parse_web_config(None, tmp_path).users == {}
+
+
+def test_crypt3_checks_the_same_hashes_where_bcrypt_cannot_load() -> None:
+    from stackgen.relay.web_auth import _crypt_matches
+
+    hashed = bcrypt.hashpw(b"first-password-123", bcrypt.gensalt(4)).decode()
+    assert _crypt_matches("first-password-123", hashed)
+    assert not _crypt_matches("other-password-123", hashed)
