@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +48,28 @@ def render_files(stack: Stack, out_dir: Path) -> dict[str, RenderedFile]:
     from stackgen.render.secrets import read_existing_secrets
 
     return render_stack(stack, read_existing_secrets(out_dir), utc_now())
+
+
+def render_steps(stack: Stack, out_dir: Path, rotate_credentials: bool = False
+                 ) -> Iterator[dict[str, RenderedFile]]:
+    """The files of each step apply must converge to, in order: one render, or the three of rotating
+    the stack's internal user (accept the new one beside the old, switch the clients, drop the old) so
+    that no scrape is refused. Secrets are read again before each step: apply the files of one step
+    before asking for the next. `rotate_credentials`: give the internal user a new password."""
+    import secrets as random_source
+
+    from stackgen.pki import utc_now
+    from stackgen.render import render_stack
+    from stackgen.render.secrets import read_existing_secrets
+    from stackgen.render.web import INTERNAL_PASSWORD, rotation_steps
+
+    existing = read_existing_secrets(out_dir)
+    if rotate_credentials and stack.web.users:
+        existing[INTERNAL_PASSWORD] = random_source.token_urlsafe(18).encode()
+    for index, overlap in enumerate(rotation_steps(stack, existing)):
+        if index:
+            existing = read_existing_secrets(out_dir)
+        yield render_stack(stack, existing, utc_now(), overlap)
 
 
 @dataclass(frozen=True)

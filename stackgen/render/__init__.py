@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from stackgen.model import Stack
 from stackgen.output import SECRET_DIR, RenderedFile
 
+if TYPE_CHECKING:
+    from stackgen.render.web import Overlap
+
 
 def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
-                 now: dt.datetime | None = None) -> dict[str, RenderedFile]:
+                 now: dt.datetime | None = None, overlap: Overlap | None = None) -> dict[str, RenderedFile]:
     """Every file of the stack by relative path. `existing_secrets` keeps generated secrets stable;
-    `now` decides which certificates are due for renewal (default: the current time)."""
+    `now` decides which certificates are due for renewal (default: the current time); `overlap`: a
+    step of rotating the internal user (render/web.py rotation_steps)."""
     from stackgen.render.alertmanager import render_alertmanager
     from stackgen.render.blackbox import render_blackbox
     from stackgen.render.compose import render_compose
@@ -27,7 +32,8 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
         from stackgen.pki import utc_now
 
         now = utc_now()
-    client = web_client(stack, existing_secrets)
+    internal = web_client(stack, existing_secrets)  # once: a first render generates its password
+    client = overlap.client if overlap else internal
     files: dict[str, RenderedFile] = {}
     files.update(render_compose(stack))
     files.update(render_prometheus(stack, client))
@@ -38,7 +44,7 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
     if stack.grafana.enabled:
         files.update(render_grafana(stack, dict(existing_secrets), client))
     files.update(render_relay(stack))
-    files.update(render_web(stack, client, existing_secrets, now))
+    files.update(render_web(stack, internal, existing_secrets, now, overlap))
     files.update(render_tracing(stack))
     _keep_secret_dirs(stack, files)
     return dict(sorted(files.items()))

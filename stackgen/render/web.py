@@ -89,21 +89,62 @@ def web_client(stack: Stack, existing_secrets: Mapping[str, bytes]) -> WebClient
     return WebClient(stack.web.scheme, internal_username(password), password)
 
 
+def previous_client(stack: Stack, existing_secrets: Mapping[str, bytes]) -> WebClient | None:
+    """The internal user the last render's clients used (from its client record), if any."""
+    record = existing_secrets.get(CLIENT_RECORD)
+    if not record:
+        return None
+    try:
+        data = read_client_record(record)
+    except ValueError:
+        return None
+    username, password = data.get("username"), data.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        return None
+    return WebClient(stack.web.scheme, username, password)
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """One step of rotating the internal user: the user the clients use, and the other one still accepted."""
+
+    client: WebClient
+    also_accepted: WebClient
+
+
+def rotation_steps(stack: Stack, existing_secrets: Mapping[str, bytes]) -> list[Overlap | None]:
+    """How to get from the last render's internal user to the current one without a refused request:
+    accept both while the clients keep the old, switch the clients, then drop the old (None: a plain
+    render). One plain render when the user did not change."""
+    new, old = web_client(stack, existing_secrets), previous_client(stack, existing_secrets)
+    if new is None or old is None or not new.username or new.username == old.username:
+        return [None]
+    return [Overlap(old, new), Overlap(new, old), None]
+
+
 def internal_username(password: str) -> str:
     """`stackgen-<digest>`: a new password is a new user, so old and new can be accepted side by side."""
     return INTERNAL_USER_PREFIX + hashlib.sha256(password.encode()).hexdigest()[:8]
 
 
 def render_web(stack: Stack, client: WebClient | None, existing_secrets: Mapping[str, bytes],
-               now: dt.datetime) -> dict[str, RenderedFile]:
-    """Every web config, certificate and client credential file of the stack."""
+               now: dt.datetime, overlap: Overlap | None = None) -> dict[str, RenderedFile]:
+    """Every web config, certificate and client credential file of the stack.
+
+    `client`: the internal user (web_client), whose password is kept in secrets/stackgen/; `overlap`:
+    during a rotation, the user the clients use now and the other one, accepted beside it and with its
+    password file kept (a client not yet reloaded still reads it)."""
     if client is None:
         return {}
     files: dict[str, RenderedFile] = {}
-    users = dict(stack.web.users)
-    if client.username and client.password:
-        users[client.username] = client.password
+    if client.password:
         files[INTERNAL_PASSWORD] = RenderedFile(client.password.encode(), 0o600)
+    also_accepted = overlap.also_accepted if overlap else None
+    client = overlap.client if overlap else client
+    users = dict(stack.web.users)
+    for user in (client, also_accepted):
+        if user is not None and user.username and user.password:
+            users[user.username] = user.password
     hashes = _hashes(users, _previous_hashes(existing_secrets))
     ca_pem = b""
     ca: pki.KeyPair | None = None
@@ -118,7 +159,7 @@ def render_web(stack: Stack, client: WebClient | None, existing_secrets: Mapping
     for role in roles:
         if role in WEB_CONFIG_ROLES or role == "grafana":
             files.update(_server_files(stack, role, ca, hashes, existing_secrets, now))
-        files.update(_client_files(role, client, ca_pem))
+        files.update(_client_files(role, client, ca_pem, also_accepted))
     record: dict[str, Any] = {"scheme": client.scheme, "username": client.username,
                               "password": client.password}
     if ca_pem:
@@ -173,7 +214,8 @@ def _server_files(stack: Stack, role: str, ca: pki.KeyPair | None, hashes: Mappi
     return files
 
 
-def _client_files(role: str, client: WebClient, ca_pem: bytes) -> dict[str, RenderedFile]:
+def _client_files(role: str, client: WebClient, ca_pem: bytes, also_accepted: WebClient | None = None
+                  ) -> dict[str, RenderedFile]:
     """Clients get the internal user's password and the CA; web-configured services the Authorization
     header their healthcheck sends (the relay's check also verifies the CA)."""
     owner = CONTAINER_UIDS.get(role)
@@ -184,8 +226,10 @@ def _client_files(role: str, client: WebClient, ca_pem: bytes) -> dict[str, Rend
     if not (client.username and client.password):
         return files
     if role in CLIENT_ROLES:
-        password = RenderedFile(client.password.encode(), 0o600, owner)
-        files[f"{directory}/{client.username}.password"] = password
+        for user in (client, also_accepted):
+            if user is not None and user.username and user.password:
+                password = RenderedFile(user.password.encode(), 0o600, owner)
+                files[f"{directory}/{user.username}.password"] = password
     if role in WEB_CONFIG_ROLES:
         token = base64.b64encode(f"{client.username}:{client.password}".encode()).decode()
         files[f"{directory}/{AUTHORIZATION}"] = RenderedFile(f"Basic {token}".encode(), 0o600, owner)

@@ -5,7 +5,9 @@ images; Grafana has no image here and is checked statically in tests/unit/render
 published port must refuse a request without credentials (401) and answer one with them (200), over
 HTTPS verified against the CA `stackgen ca export` prints; inside, Prometheus scrapes every neighbour,
 Alertmanager reaches the relay and the relay a fake DingTalk; status, notify test and silence work.
-Then the admin password and the server certificates are rotated while Prometheus scrapes every second:
+Then the admin password, the server certificates and the internal user's password (`apply
+--rotate-credentials`: accept both, switch the clients, drop the old) are rotated while Prometheus
+scrapes every second:
 no container is recreated or restarted and min_over_time(up[...]) stays 1.
 
 Ports bind 0.0.0.0 (the point of the test), but the test only connects through 127.0.0.1; the fake chat
@@ -216,6 +218,17 @@ def test_rotating_the_password_and_the_certificates_restarts_nothing_and_loses_n
     for name, path in ENDPOINTS.items():
         assert peer_certificate(web.ports[name]) != served[name], f"{name} still serves the old certificate"
         assert web.call(web.ports[name], path, password=NEW_PASSWORD)[0] == 200, name
+
+    # the internal user Prometheus, Alertmanager and the healthchecks use: the three-step overlap
+    record = web.stack.out_dir / "secrets" / "stackgen" / "client.json"
+    old_user = json.loads(record.read_text())["username"]
+    rotated = web.stack.cli("apply", "--rotate-credentials", "-q")
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    new_user = json.loads(record.read_text())["username"]
+    assert new_user != old_user
+    prometheus = (web.stack.out_dir / "prometheus" / "prometheus.yml").read_text()
+    assert new_user in prometheus and old_user not in prometheus
+    assert old_user not in (web.stack.out_dir / "secrets" / "relay" / "web.yml").read_text()
 
     assert web.containers() == before, "a container was recreated or restarted"
     time.sleep(3)  # scrapes after the last change

@@ -266,3 +266,44 @@ def test_a_users_own_certificate_replaces_the_ca(tmp_path: Path) -> None:
     assert "secrets/ca/ca.key" not in files
     assert files["secrets/prometheus/web.crt"] == (tmp_path / cert).read_bytes()
     assert files["secrets/stackgen/ca.pem"] == (tmp_path / cert).read_bytes()  # self-signed: trust itself
+
+
+def test_rotating_the_internal_user_accepts_both_then_switches_then_drops_the_old(tmp_path: Path) -> None:
+    from stackgen import api
+    from stackgen.output import write_output
+
+    path = write_spec(tmp_path, web_spec())
+    stack = api.load_stack(path, {})
+    out = tmp_path / "generated"
+    [initial] = list(api.render_steps(stack, out))
+    write_output(initial, out)
+    old = json.loads(initial["secrets/stackgen/client.json"].content)["username"]
+    assert [len(list(api.render_steps(stack, out)))] == [1]  # nothing to rotate
+
+    seen: list[dict[str, bytes]] = []
+    for files in api.render_steps(stack, out, rotate_credentials=True):
+        write_output(files, out)
+        seen.append(contents(files))
+    assert len(seen) == 3
+    accept, switch, drop = seen
+    new = json.loads(drop["secrets/stackgen/client.json"])["username"]
+    assert new != old
+
+    def users(files: dict[str, bytes]) -> set[str]:
+        return {name for name in yaml.safe_load(files["secrets/node-exporter/web.yml"])["basic_auth_users"]
+                if name.startswith("stackgen-")}
+
+    def scrape_user(files: dict[str, bytes]) -> str:
+        jobs = yaml.safe_load(files["prometheus/prometheus.yml"])["scrape_configs"]
+        return str(next(job for job in jobs if job["job_name"] == "relay")["basic_auth"]["username"])
+
+    # 1: the new user is accepted everywhere; the clients still use the old one (prometheus.yml as it was)
+    assert users(accept) == {old, new} and accept["prometheus/prometheus.yml"] == contents(initial)["prometheus/prometheus.yml"]
+    assert {f"secrets/prometheus/{old}.password", f"secrets/prometheus/{new}.password"} <= set(accept)
+    # 2: the clients switch; the old user and its password file stay for a client not yet reloaded
+    assert users(switch) == {old, new} and scrape_user(switch) == new
+    assert f"secrets/prometheus/{old}.password" in switch
+    # 3: the old user is dropped
+    assert users(drop) == {new} and scrape_user(drop) == new and f"secrets/prometheus/{old}.password" not in drop
+    assert not (out / f"secrets/prometheus/{old}.password").exists()
+    assert [len(list(api.render_steps(stack, out)))] == [1]
