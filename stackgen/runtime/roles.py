@@ -21,6 +21,9 @@ class RoleRuntime:
     # Secret files (name patterns) the service reads again by itself: a change needs no reload and,
     # above all, no restart (exporter-toolkit web configs are re-read per request).
     self_read_secrets: tuple[str, ...] = ()
+    # Secret files (name patterns) read only at start: a change recreates the container even when
+    # the role can reload (Grafana loads its certificate once: grafana/grafana#38095).
+    start_only_secrets: tuple[str, ...] = ()
 
     @property
     def can_reload(self) -> bool:
@@ -46,6 +49,7 @@ ROLES: dict[str, RoleRuntime] = {
         (),
         "/api/health",
         admin_auth=True,
+        start_only_secrets=("web.crt", "web.key"),
     ),
     "pushgateway": RoleRuntime(9091, health_path="/-/ready", self_read_secrets=WEB_SECRETS),
     "node-exporter": RoleRuntime(9100, self_read_secrets=WEB_SECRETS),

@@ -166,7 +166,8 @@ def test_a_second_render_is_identical_and_a_new_password_changes_only_its_hash(t
     assert contents(render(tmp_path, web_spec(), first)) == first
     changed = contents(render(tmp_path, web_spec(web={"tls": {}, "users": {"admin": "another-long-password"}}), first))
     differ = sorted(path for path in first if first[path] != changed[path])
-    assert differ == sorted([f"secrets/{role}/web.yml" for role in WEB_ROLES] + ["secrets/grafana/admin_password"])
+    assert differ == sorted([f"secrets/{role}/web.yml" for role in WEB_ROLES]
+                            + ["secrets/grafana/admin_password", "secrets/stackgen/web-users.json"])
     old, new = (yaml.safe_load(files["secrets/relay/web.yml"])["basic_auth_users"] for files in (first, changed))
     assert old["admin"] != new["admin"] and {k: v for k, v in old.items() if k != "admin"} == {
         k: v for k, v in new.items() if k != "admin"}
