@@ -8,7 +8,7 @@ prints them. Runtime modules are imported inside the functions, so `validate` ne
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,11 +60,35 @@ def load_stack(spec_path: Path, env: Mapping[str, str] | None = None) -> Stack:
 
 
 def render_files(stack: Stack, out_dir: Path) -> dict[str, RenderedFile]:
-    """Every file of the stack, in memory (secrets generated before are kept from out_dir)."""
+    """Every file of the stack, in memory (secrets generated before are kept from out_dir; certificates
+    near expiry are renewed)."""
     from stackgen.output import read_existing_secrets
+    from stackgen.pki import utc_now
     from stackgen.render import render_stack
 
-    return render_stack(stack, read_existing_secrets(out_dir))
+    return render_stack(stack, read_existing_secrets(out_dir), utc_now())
+
+
+def render_steps(stack: Stack, out_dir: Path, rotate_credentials: bool = False
+                 ) -> Iterator[dict[str, RenderedFile]]:
+    """The files of each step apply must converge to, in order: one render, or the three of rotating
+    the stack's internal user (accept the new one beside the old, switch the clients, drop the old) so
+    that no scrape is refused. Secrets are read again before each step: apply the files of one step
+    before asking for the next. `rotate_credentials`: give the internal user a new password."""
+    import secrets as random_source
+
+    from stackgen.output import read_existing_secrets
+    from stackgen.pki import utc_now
+    from stackgen.render import render_stack
+    from stackgen.render.web import INTERNAL_PASSWORD, rotation_steps
+
+    existing = read_existing_secrets(out_dir)
+    if rotate_credentials and stack.web.users:
+        existing[INTERNAL_PASSWORD] = random_source.token_urlsafe(18).encode()
+    for index, overlap in enumerate(rotation_steps(stack, existing)):
+        if index:
+            existing = read_existing_secrets(out_dir)
+        yield render_stack(stack, existing, utc_now(), overlap)
 
 
 @dataclass(frozen=True)
@@ -135,25 +159,36 @@ def plan(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | 
 
 def apply(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | None = None, *,
           pull: PullPolicy | None = None, health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
-          lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S, reporter: Reporter | None = None,
-          engine: Engine | None = None) -> ApplyReport:
-    """Render, check with promtool/amtool, write, and converge the running stack under the stack's lock."""
+          lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S, rotate_credentials: bool = False,
+          reporter: Reporter | None = None, engine: Engine | None = None,
+          warn: Callable[[str], None] | None = None) -> ApplyReport:
+    """Render, check with promtool/amtool, write, and converge the running stack under the stack's lock.
+
+    `rotate_credentials`: give the stack's internal user a new password, in the three converged steps
+    of render_steps. `warn` is told what the user should know on every apply (an insecure listen)."""
     from functools import partial
 
     from stackgen.runtime.apply import ApplyOptions, apply_files
     from stackgen.runtime.images import PullPolicy
     from stackgen.runtime.lock import stack_lock
     from stackgen.runtime.progress import SilentReporter
+    from stackgen.spec.meaning import is_loopback
     from stackgen.upstream_check import CHECK_RECORD, check_rendered
 
     reporter = reporter or SilentReporter()
     stack = load_stack(spec_path, env)
     target = out_dir or default_output_dir(spec_path)
+    if stack.web.insecure and not is_loopback(stack.listen) and warn is not None:
+        warn(f"{stack.name} publishes every endpoint on {stack.listen} without a password (web.insecure)")
+    report = None
     with stack_lock(spec_path, lock_timeout_s, reporter):
-        files = render_files(stack, target)
-        return apply_files(files, target, stack.name, reporter=reporter, engine=engine,
-                           check=partial(check_rendered, record=target / CHECK_RECORD),
-                           options=ApplyOptions(pull or PullPolicy.MISSING, health_timeout_s))
+        # one step, or the three steps of rotating the internal user (each converged before the next)
+        for files in render_steps(stack, target, rotate_credentials):
+            report = apply_files(files, target, stack.name, reporter=reporter, engine=engine,
+                                 check=partial(check_rendered, record=target / CHECK_RECORD),
+                                 options=ApplyOptions(pull or PullPolicy.MISSING, health_timeout_s))
+    assert report is not None  # render_steps yields at least one step
+    return report
 
 
 @dataclass(frozen=True)
@@ -193,9 +228,11 @@ def status(spec_path: Path, out_dir: Path | None = None, project: str | None = N
 
     target = out_dir or default_output_dir(spec_path)
     name = project_name(spec_path, target, project)
+    from stackgen.runtime.web_access import read_web_access
+
     rendered = read_rendered_if_any(target)
     return collect_status(engine or Engine.connect(), name,
-                          rendered.project_as(name) if rendered is not None else None)
+                          rendered.project_as(name) if rendered is not None else None, read_web_access(target))
 
 
 @dataclass(frozen=True)

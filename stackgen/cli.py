@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "silence": ("silence", "Add, list or expire Alertmanager silences."),
     "fleet": ("fleet", "Roll node_exporter out to the fleet's hosts (Ansible) and show their status."),
     "relay": ("relay", "Run the notification relay service (used inside the stack)."),
+    "ca": ("ca", "Print the stack's CA certificate (web.tls), for browsers and curl."),
 }
 
 

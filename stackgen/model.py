@@ -82,6 +82,29 @@ class GrafanaSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """How the stack's endpoints answer: HTTPS (the stack CA's certificates or the user's own) and basic auth."""
+
+    users: Mapping[str, str] = field(default_factory=dict)  # name -> password
+    tls: bool = False
+    cert_file: Path | None = None  # the user's own certificate (None: issued by the stack CA)
+    key_file: Path | None = None
+    ca_file: Path | None = None
+    names: tuple[str, ...] = ()  # further certificate names: how other machines reach the stack
+    insecure: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        """True when the endpoints get a web config (TLS or basic auth)."""
+        return self.tls or bool(self.users)
+
+    @property
+    def scheme(self) -> str:
+        """http or https: how every client in and out of the stack reaches the endpoints."""
+        return "https" if self.tls else "http"
+
+
+@dataclass(frozen=True)
 class Exporter:
     """An exporter run in the stack, and the host port it is published on (if any)."""
 
@@ -264,6 +287,7 @@ class Stack:
         holds it (already joined to spec_dir)."""
         joined = str(self.spec_dir / path)
         return self.spec_files[joined] if joined in self.spec_files else self.spec_files[str(path)]
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def needs_relay(self) -> bool:
@@ -352,14 +376,6 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         external_url=section("alertmanager").get("external_url"),
         templates=tuple(spec_dir / p for p in pick("alertmanager", "templates")),
     )
-    grafana = GrafanaSettings(
-        enabled=pick("grafana", "enabled"),
-        port=pick("grafana", "port"),
-        admin_user=pick("grafana", "admin_user"),
-        admin_password=section("grafana").get("admin_password"),
-        root_url=section("grafana").get("root_url"),
-        anonymous=pick("grafana", "anonymous"),
-    )
 
     def exporter(key: str) -> Exporter:
         value = pick("exporters", key)
@@ -415,6 +431,32 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         )
         for receiver in data.get("receivers", [])
     )
+    web_data = section("web")
+    tls = web_data.get("tls")
+    tls = tls if isinstance(tls, Mapping) else None
+    web = WebSettings(
+        users={str(name): str(password) for name, password in (web_data.get("users") or {}).items()},
+        tls=tls is not None,
+        cert_file=spec_dir / tls["cert_file"] if tls and "cert_file" in tls else None,
+        key_file=spec_dir / tls["key_file"] if tls and "key_file" in tls else None,
+        ca_file=spec_dir / tls["ca_file"] if tls and "ca_file" in tls else None,
+        names=tuple(tls.get("names", ())) if tls else (),
+        insecure=bool(web_data.get("insecure", default("web", "insecure"))),
+    )
+    admin_user, admin_password = pick("grafana", "admin_user"), section("grafana").get("admin_password")
+    if admin_password is None and web.users:
+        # Grafana's admin is a web user: the one named like grafana.admin_user, else the first.
+        if admin_user not in web.users and "admin_user" not in section("grafana"):
+            admin_user = next(iter(web.users))
+        admin_password = web.users.get(admin_user)
+    grafana = GrafanaSettings(
+        enabled=pick("grafana", "enabled"),
+        port=pick("grafana", "port"),
+        admin_user=admin_user,
+        admin_password=admin_password,
+        root_url=section("grafana").get("root_url"),
+        anonymous=pick("grafana", "anonymous") and not web.users,
+    )
     tracing = Tracing(
         enabled=pick("tracing", "enabled"),
         jaeger_port=pick("tracing", "jaeger_port"),
@@ -458,6 +500,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         dashboard_files=tuple(spec_dir / p for p in section("dashboards").get("files", [])),
         spec_files=read_spec_files(data, spec_dir),
         fleet=fleet,
+        web=web,
     )
 
 

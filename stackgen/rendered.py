@@ -16,6 +16,7 @@ from typing import Any
 from stackgen.errors import InvalidInput, RuntimeFailure
 from stackgen.output import RenderedFile
 from stackgen.runtime.compose_file import ProjectDefinition, parse_project
+from stackgen.runtime.web_access import WebAccess, read_web_access
 
 COMPOSE_FILE = "docker-compose.yml"
 
@@ -62,15 +63,20 @@ class RenderedStack:
                 return service
         return None
 
+    @property
+    def access(self) -> WebAccess:
+        """How stackgen reaches this stack's endpoints (scheme, internal user, CA)."""
+        return read_web_access(self.out_dir)
+
     def published_url(self, container_port: int, *names: str) -> str | None:
-        """`http://host:port` of a service's published container port, or None if not published."""
+        """`http(s)://host:port` of a service's published container port, or None if not published."""
         service = self.service(*names)
         if service is None:
             return None
         for port in service.get("ports") or []:
             url = url_of_port(str(port), container_port)
             if url:
-                return url
+                return url.replace("http://", f"{self.access.scheme}://", 1)
         return None
 
     def host_path(self, service_names: tuple[str, ...], container_path: str) -> Path | None:

@@ -53,6 +53,12 @@ class RoleFacts:
     mounts_secrets: bool = False  # gets secrets/<role>/ at SECRETS_MOUNT
     data_dir: str | None = None  # the path inside the container that lives in a named volume
     metrics_path: str | None = "/metrics"  # where Prometheus scrapes it; None: not scraped
+    # Secret files (name patterns) the service reads again by itself: a change needs no reload and,
+    # above all, no restart (exporter-toolkit web configs are re-read per request).
+    self_read_secrets: tuple[str, ...] = ()
+    # Secret files (name patterns) read only at start: a change recreates the container even when
+    # the role can reload (Grafana loads its certificate once: grafana/grafana#38095).
+    start_only_secrets: tuple[str, ...] = ()
 
     @property
     def can_reload(self) -> bool:
@@ -61,23 +67,31 @@ class RoleFacts:
 
 
 _NOBODY = 65534
+# The web config, its certificate pair and the healthcheck's header (render/web.py); as clients,
+# Prometheus and Alertmanager read password_file and ca_file again on each request too.
+WEB_SECRETS = ("web.yml", "web.crt", "web.key", "web-authorization")
+CLIENT_SECRETS = ("*.password", "web-ca.pem")
 
 _ENTRIES = (
     RoleFacts(Role.PROMETHEUS, "prom/prometheus:v3.14.0", 9090, _NOBODY, "prometheus", ("/-/reload",),
-              ("targets",), "/-/ready", mounts_secrets=True, data_dir="/prometheus"),
+              ("targets",), "/-/ready", mounts_secrets=True, data_dir="/prometheus",
+              self_read_secrets=WEB_SECRETS + CLIENT_SECRETS),
     RoleFacts(Role.ALERTMANAGER, "prom/alertmanager:v0.34.0", 9093, _NOBODY, "alertmanager", ("/-/reload",),
-              health_path="/-/ready", mounts_secrets=True, data_dir="/alertmanager"),
+              health_path="/-/ready", mounts_secrets=True, data_dir="/alertmanager",
+              self_read_secrets=WEB_SECRETS + CLIENT_SECRETS),
     RoleFacts(Role.GRAFANA, "grafana/grafana:13.2.1", 3000, 472, "grafana",
               ("/api/admin/provisioning/datasources/reload", "/api/admin/provisioning/dashboards/reload"),
               health_path="/api/health", admin_auth=True, mounts_secrets=True, data_dir="/var/lib/grafana",
-              metrics_path=None),
-    RoleFacts(Role.NODE_EXPORTER, "prom/node-exporter:v1.12.1", 9100),
+              metrics_path=None, start_only_secrets=("web.crt", "web.key")),
+    # node-exporter and Pushgateway mount secrets/ only for a web config (render/web.py)
+    RoleFacts(Role.NODE_EXPORTER, "prom/node-exporter:v1.12.1", 9100, _NOBODY, self_read_secrets=WEB_SECRETS),
     RoleFacts(Role.CADVISOR, "ghcr.io/google/cadvisor:0.60.5", 8080, health_path="/healthz"),
     RoleFacts(Role.BLACKBOX_EXPORTER, "prom/blackbox-exporter:v0.28.0", 9115, _NOBODY, "blackbox",
-              ("/-/reload",), health_path="/-/healthy", mounts_secrets=True),
-    RoleFacts(Role.PUSHGATEWAY, "prom/pushgateway:v1.11.3", 9091, health_path="/-/ready", data_dir="/data"),
+              ("/-/reload",), health_path="/-/healthy", mounts_secrets=True, self_read_secrets=WEB_SECRETS),
+    RoleFacts(Role.PUSHGATEWAY, "prom/pushgateway:v1.11.3", 9091, _NOBODY, health_path="/-/ready",
+              data_dir="/data", self_read_secrets=WEB_SECRETS),
     RoleFacts(Role.RELAY, None, 9095, _NOBODY, "relay", ("/-/reload",), health_path="/-/healthy",
-              mounts_secrets=True),
+              mounts_secrets=True, self_read_secrets=WEB_SECRETS),
     RoleFacts(Role.JAEGER, "jaegertracing/jaeger:2.20.0", 16686, metrics_path=None),
     # 8888: the collector's own metrics; 13133 its health extension
     RoleFacts(Role.OTEL_COLLECTOR, "otel/opentelemetry-collector-contrib:0.159.0", 8888,
@@ -108,4 +122,4 @@ def default_images() -> dict[str, str]:
 
 def secret_owners() -> dict[str, int]:
     """role -> the uid that must own its secret files."""
-    return {str(entry.role): entry.uid for entry in REGISTRY.values() if entry.mounts_secrets and entry.uid}
+    return {str(entry.role): entry.uid for entry in REGISTRY.values() if entry.uid}

@@ -27,6 +27,12 @@ from stackgen.commands.options import lock_timeout, output_dir, spec_file
     show_default=True,
     help="Seconds to wait for containers to become healthy.",
 )
+@click.option(
+    "--rotate-credentials",
+    is_flag=True,
+    help="Give the stack's internal user (Prometheus, Alertmanager, Grafana datasources, healthchecks) "
+    "a new password: accepted beside the old one, then switched to, then the old one dropped.",
+)
 @lock_timeout
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary.")
@@ -35,6 +41,7 @@ def command(
     out_dir: Path | None,
     pull: str,
     timeout_s: float,
+    rotate_credentials: bool,
     lock_timeout_s: float,
     as_json: bool,
     quiet: bool,
@@ -45,7 +52,9 @@ def command(
     from stackgen.runtime.images import PullPolicy
 
     report = api.apply(spec_path, out_dir, pull=PullPolicy(pull), health_timeout_s=timeout_s,
-                       lock_timeout_s=lock_timeout_s, reporter=ConsoleReporter(quiet=quiet or as_json))
+                       lock_timeout_s=lock_timeout_s, rotate_credentials=rotate_credentials,
+                       reporter=ConsoleReporter(quiet=quiet or as_json),
+                       warn=lambda message: click.echo(f"warning: {message}", err=True))
     if as_json:
         print_json(report.to_data())
         return

@@ -37,7 +37,7 @@ def test(spec_path: Path, out_dir: Path | None, receivers: tuple[str, ...], aler
     if not targets:
         raise click.UsageError("the stack has no receivers to test")
     click.echo(f"sending a test alert to {len(targets)} receiver(s) through {am_url} ...", err=True)
-    verdicts = run_notify_test(AlertmanagerAPI(am_url), relay, targets, timeout=timeout)
+    verdicts = run_notify_test(AlertmanagerAPI(am_url, files.access), relay, targets, timeout=timeout)
     width = max(len(v.receiver) for v in verdicts)
     for verdict in verdicts:
         mark = "ok    " if verdict.delivered else "FAILED"

@@ -8,7 +8,7 @@ from stackgen.model import Stack
 from stackgen.output import RenderedFile
 from stackgen.render.dump import yaml_bytes
 from stackgen.render.secrets import SecretFiles
-from stackgen.render.topology import INTERNAL_PORTS, public_url, slug
+from stackgen.render.topology import INTERNAL_PORTS, SECRETS_MOUNT, public_url, slug
 
 RELAY_CONFIG_DIR = "/etc/stackgen-relay"
 # Per channel: which settings are secrets (stored as files, passed as <key>_file) and which pass as is.
@@ -38,13 +38,17 @@ def render_relay(stack: Stack) -> dict[str, RenderedFile]:
             channels.append(entry)
         if channels:
             receivers[receiver.name] = channels
-    config = {
+    config: dict[str, Any] = {
         "listen": f":{INTERNAL_PORTS['relay']}",
         "language": stack.language,
         "timezone": stack.relay_timezone,
         "links": links(stack),
         "receivers": receivers,
     }
+    if stack.web.enabled:
+        from stackgen.render.web import WEB_CONFIG
+
+        config["web_config_file"] = f"{SECRETS_MOUNT}/{WEB_CONFIG}"
     files["relay/relay.yml"] = RenderedFile(yaml_bytes(config))
     files.update(secrets.files)
     return files

@@ -80,4 +80,4 @@ def public_url(stack: Stack, port: int) -> str:
     """How a person on this host reaches a published port: links in alerts and messages."""
     host = "127.0.0.1" if stack.listen in ("0.0.0.0", "::") else stack.listen
     host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{port}"
+    return f"{stack.web.scheme}://{host}:{port}"

@@ -22,6 +22,7 @@ from stackgen.runtime.plan import ActionKind, DesiredService, Plan, ServiceActio
 from stackgen.runtime.progress import Reporter
 from stackgen.runtime.reload import reload_service
 from stackgen.runtime.roles import GRAFANA_ADMIN_PASSWORD_FILE, role_runtime
+from stackgen.runtime.web_access import web_access_from_files
 
 _WORKERS = 8
 
@@ -65,6 +66,7 @@ class Converger:
         self.hashes = {service.name: service.config_hash for service in desired}
         self.image_ids = {service.name: service.image_id for service in desired}
         self.files = files
+        self.access = web_access_from_files(files)  # https, the internal user, the stack CA (or plain)
         self.reporter = reporter
         self.restore_files = restore_files
         self.health_timeout_s = health_timeout_s
@@ -187,8 +189,8 @@ class Converger:
     def _reload(self, action: ServiceAction) -> None:
         service = self.project.service(action.service)
         base_url = self._base_url(service, action.container_ids[0])
-        reload_service(service.name, service.role, base_url, self._auth(service))
-        confirm_reload(service.name, service.role, base_url, self._expected_jobs(service))
+        reload_service(service.name, service.role, base_url, self._auth(service), self.access)
+        confirm_reload(service.name, service.role, base_url, self._expected_jobs(service), self.access)
         self.reporter.service(service.name, "reloaded")
         self.result.done[ActionKind.RELOAD].append(service.name)
 
@@ -229,7 +231,7 @@ class Converger:
             try:
                 service = self.project.service(action.service)
                 base_url = self._base_url(service, action.container_ids[0])
-                reload_service(service.name, service.role, base_url, self._auth(service))
+                reload_service(service.name, service.role, base_url, self._auth(service), self.access)
                 self.reporter.service(service.name, "reloaded the previous config")
             except RuntimeFailure as error:
                 self.reporter.service(action.service, f"could not reload the previous config: {error}")
@@ -247,7 +249,7 @@ class Converger:
                 f"{service.name}: no address to reach it on (no published port, no network IP)"
             )
         host, host_port = address
-        return f"http://{host}:{host_port}"
+        return self.access.url(host, host_port)
 
     def _auth(self, service: ServiceDefinition) -> tuple[str, str] | None:
         if not role_runtime(service.role).admin_auth:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from stackgen.errors import NotHealthy, RuntimeFailure
 from stackgen.parallel import map_all
@@ -18,6 +19,9 @@ from stackgen.runtime import http
 from stackgen.runtime.engine import ContainerState, Engine
 from stackgen.runtime.progress import Reporter
 from stackgen.runtime.reload import reload_confirmed
+
+if TYPE_CHECKING:
+    from stackgen.runtime.web_access import WebAccess
 
 _POLL_S = 0.25
 _OWN_CHECK_EVERY_S = 0.5
@@ -87,14 +91,15 @@ def _wait_one(engine: Engine, item: Started, deadline: float, timeout_s: float, 
         time.sleep(_POLL_S)
 
 
-def confirm_reload(service: str, role: str, base_url: str, expected_jobs: set[str] | None) -> None:
+def confirm_reload(service: str, role: str, base_url: str, expected_jobs: set[str] | None,
+                   access: WebAccess | None = None) -> None:
     """Check the service's own word that the reload took (metric, and for Prometheus its job list)."""
-    metrics = http.request("GET", base_url + "/metrics")
+    metrics = http.request("GET", base_url + "/metrics", access=access, server_name=service)
     if metrics.ok and reload_confirmed(role, metrics.body) is False:
         raise RuntimeFailure(f"{service}: reload accepted but its config_last_reload_successful metric is 0")
     if role != "prometheus" or expected_jobs is None:
         return
-    answer = http.request("GET", base_url + "/api/v1/status/config")
+    answer = http.request("GET", base_url + "/api/v1/status/config", access=access, server_name=service)
     if not answer.ok:
         raise RuntimeFailure(f"{service}: cannot read back its config ({answer.status}: {answer.body[:200]})")
     running = prometheus_jobs(answer.json()["data"]["yaml"])
