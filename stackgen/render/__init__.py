@@ -12,7 +12,7 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes]) -> dict[st
     """Every file of the stack by relative path. `existing_secrets` keeps generated secrets stable."""
     from stackgen.render.alertmanager import render_alertmanager
     from stackgen.render.blackbox import render_blackbox
-    from stackgen.render.compose import render_compose
+    from stackgen.render.engines import engine_renderer
     from stackgen.render.grafana import render_grafana
     from stackgen.render.prometheus import render_prometheus
     from stackgen.render.relay import render_relay
@@ -20,7 +20,7 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes]) -> dict[st
     from stackgen.render.tracing import render_tracing
 
     files: dict[str, RenderedFile] = {}
-    files.update(render_compose(stack))
+    files.update(engine_renderer(stack).orchestration(stack))
     files.update(render_prometheus(stack))
     files.update(render_rules(stack))
     files.update(render_alertmanager(stack, watchdog="watchdog" in stack.rule_packs.include))

@@ -8,6 +8,7 @@ from typing import Any
 from stackgen.model import Job, Probe, Stack
 from stackgen.output import RenderedFile
 from stackgen.render.dump import json_bytes, yaml_bytes
+from stackgen.render.engines import PER_NODE_ROLES, engine_renderer
 from stackgen.render.rules import RULE_DIRS
 from stackgen.render.secrets import SecretFiles, tls_files
 from stackgen.render.topology import Service, by_role, services, slug
@@ -108,6 +109,10 @@ def self_scrape_configs(stack: Stack) -> list[dict[str, Any]]:
             config["honor_labels"] = True  # keep the job/instance labels that batch jobs pushed
         if SELF_SCRAPED[role] != "/metrics":
             config["metrics_path"] = SELF_SCRAPED[role]
+        if role in PER_NODE_ROLES:
+            config.update(engine_renderer(stack).per_node_targets(stack, role, members[0].port))
+            configs.append(config)
+            continue
         addresses = [member.address for member in members]
         if role == "otel-collector":
             addresses.append(f"{members[0].name}:{SPANMETRICS_PORT}")  # span metrics from traces
