@@ -28,10 +28,16 @@ def command(
 
     target = out_dir or default_output_dir(spec_path)
     name = project_name(spec_path, target, project)
+    from stackgen.runtime.swarm import is_swarm_output
+
     reporter = ConsoleReporter()
-    engine = Engine.connect()
     with stack_lock(spec_path, lock_timeout_s, reporter):
-        report = take_down(engine, name, volumes=volumes, reporter=reporter)
+        if is_swarm_output(target):  # the seam: a swarm stack is removed by the swarm engine
+            from stackgen.runtime.swarm.observe import swarm_down
+
+            report = swarm_down(name, volumes=volumes, reporter=reporter)
+        else:
+            report = take_down(Engine.connect(), name, volumes=volumes, reporter=reporter)
         forget_applied(target)
     kept = "" if volumes else " (volumes kept; --volumes removes them)"
     click.echo(

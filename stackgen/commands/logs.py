@@ -47,17 +47,26 @@ def command(spec_path: Path, out_dir: Path | None, services: tuple[str, ...], pr
 
     if tail != "all" and not tail.isdigit():
         raise InvalidInput(f"--tail: expected a number of lines or 'all', not {tail!r}")
+    from stackgen.runtime.swarm import is_swarm_output
+
     target = out_dir or default_output_dir(spec_path)
     name = project_name(spec_path, target, project)
-    engine = Engine.connect()
-    containers = select_containers(engine.containers(name), services)
+    since = int(time.time()) - since_s if since_s else None
+    lines = None if tail == "all" else int(tail)
+    if is_swarm_output(target):  # the seam: a swarm stack's logs come from its services
+        from stackgen.runtime.swarm.observe import swarm_logs
+
+        containers, source = swarm_logs(name, services, lines, follow, since)
+    else:
+        engine = Engine.connect()
+        containers = select_containers(engine.containers(name), services)
+        source = read_logs(engine, containers, lines, follow, since)
     if not containers:
         click.echo(f"{name}: no containers (the stack is not running; `stackgen apply` starts it)", err=True)
         return
     width = max((len(c.service) + 2 for c in containers), default=0)
-    since = int(time.time()) - since_s if since_s else None
     try:
-        for line in read_logs(engine, containers, None if tail == "all" else int(tail), follow, since):
+        for line in source:
             click.echo(f"{click.style(line.service.ljust(width), fg='cyan')}| {line.text}")
     except KeyboardInterrupt:
         pass  # the way to stop --follow

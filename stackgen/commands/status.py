@@ -25,13 +25,21 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json:
     from stackgen.runtime.engine import Engine
     from stackgen.runtime.status import collect_status
 
+    from stackgen.runtime.swarm import is_swarm_output
+
     target = out_dir or default_output_dir(spec_path)
     name = project_name(spec_path, target, project)
-    compose_path = target / "docker-compose.yml"
-    definition = None
-    if compose_path.is_file():
-        definition = parse_project(YAML(typ="safe").load(compose_path.read_bytes()) or {}, compose_path, name)
-    status = collect_status(Engine.connect(), name, definition)
+    if is_swarm_output(target):  # the seam: a swarm stack is observed through the swarm engine
+        from stackgen.runtime.swarm.observe import swarm_status
+
+        status = swarm_status(target, name)
+    else:
+        compose_path = target / "docker-compose.yml"
+        definition = None
+        if compose_path.is_file():
+            definition = parse_project(YAML(typ="safe").load(compose_path.read_bytes()) or {}, compose_path,
+                                       name)
+        status = collect_status(Engine.connect(), name, definition)
     if as_json:
         print_json(status.to_data())
     else:
