@@ -30,7 +30,7 @@ from stackgen.model import Stack
 from stackgen.output import RenderedFile
 from stackgen.render.compose import ROLE_LABEL, compose_services, named_volumes
 from stackgen.render.dump import yaml_bytes
-from stackgen.render.topology import by_role
+from stackgen.render.topology import ALERTMANAGER_CLUSTER_PORT, by_role
 
 STACK_FILE = "docker-stack.yml"
 GLOBAL_ROLES = ("node-exporter", "cadvisor")
@@ -113,6 +113,14 @@ def _swarm_service(stack: Stack, name: str, role: str, compose: dict[str, Any]) 
         gid = stack.deploy.docker_gid
         service["user"] = f"65534:{gid if gid is not None else '${' + DOCKER_GID_VARIABLE + '}'}"
         service["volumes"] = [*service["volumes"], f"{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro"]
+    if role == "alertmanager" and any(arg.startswith("--cluster.peer=") for arg in service.get("command", [])):
+        # Alertmanager advertises the address of its default-route interface, which in a swarm task
+        # is docker_gwbridge, node-local: members on other nodes would join but never gossip (each
+        # would notify). The task's own overlay address is what /etc/hosts gives its hostname. `$$`
+        # is how the stack file escapes `$` from docker stack deploy's interpolation.
+        service["entrypoint"] = ["/bin/sh", "-c", f'exec /bin/alertmanager "$$@" '
+                                 f'--cluster.advertise-address=$$(hostname -i):{ALERTMANAGER_CLUSTER_PORT}',
+                                 "alertmanager"]
     if constraints:
         deploy["placement"] = {"constraints": constraints}
     # Pinned with host-mode ports and node-local volumes: the old task stops before the new one
