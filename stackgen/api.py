@@ -208,13 +208,18 @@ def down(spec_path: Path, out_dir: Path | None = None, project: str | None = Non
     from stackgen.runtime.lock import stack_lock
     from stackgen.runtime.progress import SilentReporter
     from stackgen.runtime.state import forget_applied
+    from stackgen.runtime.swarm import is_swarm_output
 
     reporter = reporter or SilentReporter()
     target = out_dir or default_output_dir(spec_path)
     name = project_name(spec_path, target, project)
-    engine = engine or Engine.connect()
     with stack_lock(spec_path, lock_timeout_s, reporter):
-        report = take_down(engine, name, volumes=volumes, reporter=reporter)
+        if is_swarm_output(target):  # the seam: a swarm stack is removed by the swarm engine
+            from stackgen.runtime.swarm.observe import swarm_down
+
+            report = swarm_down(name, volumes=volumes, reporter=reporter)
+        else:
+            report = take_down(engine or Engine.connect(), name, volumes=volumes, reporter=reporter)
         forget_applied(target)
     return DownOutcome(name, report)
 
@@ -228,8 +233,13 @@ def status(spec_path: Path, out_dir: Path | None = None, project: str | None = N
 
     target = out_dir or default_output_dir(spec_path)
     name = project_name(spec_path, target, project)
+    from stackgen.runtime.swarm import is_swarm_output
     from stackgen.runtime.web_access import read_web_access
 
+    if is_swarm_output(target):  # the seam: a swarm stack is observed through the swarm engine
+        from stackgen.runtime.swarm.observe import swarm_status
+
+        return swarm_status(target, name)
     rendered = read_rendered_if_any(target)
     return collect_status(engine or Engine.connect(), name,
                           rendered.project_as(name) if rendered is not None else None, read_web_access(target))
@@ -252,12 +262,18 @@ def logs(spec_path: Path, out_dir: Path | None = None, project: str | None = Non
 
     from stackgen.runtime.engine import Engine
     from stackgen.runtime.logs import read_logs, select_containers
+    from stackgen.runtime.swarm import is_swarm_output
 
     target = out_dir or default_output_dir(spec_path)
     name = project_name(spec_path, target, project)
+    since = int(time.time()) - since_s if since_s else None
+    if is_swarm_output(target):  # the seam: a swarm stack's logs come from its services
+        from stackgen.runtime.swarm.observe import swarm_logs
+
+        containers, lines = swarm_logs(name, services, tail, follow, since)
+        return LogsOutcome(name, containers, iter(lines))
     engine = engine or Engine.connect()
     containers = select_containers(engine.containers(name), services)
-    since = int(time.time()) - since_s if since_s else None
     lines = read_logs(engine, containers, tail, follow, since) if containers else iter(())
     return LogsOutcome(name, containers, lines)
 

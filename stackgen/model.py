@@ -133,6 +133,17 @@ class Tracing:
 
 
 @dataclass(frozen=True)
+class Deploy:
+    """Where the stack runs: one Docker host (compose) or a Docker Swarm, and placement there."""
+
+    engine: str  # compose | swarm
+    placement: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # role -> constraints
+    max_replicas_per_node: int = 1
+    shared_output: bool = False
+    docker_gid: int | None = None
+
+
+@dataclass(frozen=True)
 class Job:
     """A scrape job of the user's: static targets (file_sd), Consul or DNS discovery."""
 
@@ -288,6 +299,7 @@ class Stack:
         joined = str(self.spec_dir / path)
         return self.spec_files[joined] if joined in self.spec_files else self.spec_files[str(path)]
     web: WebSettings = field(default_factory=WebSettings)
+    deploy: Deploy = field(default_factory=lambda: Deploy("compose"))
 
     @property
     def needs_relay(self) -> bool:
@@ -303,17 +315,18 @@ class Stack:
 
 # What a spec that names no packs or dashboards gets: the ones for what runs in the stack.
 RULE_PACKS_FOR = {"prometheus-self": "always", "alertmanager": "always", "node": "node", "blackbox": "blackbox",
-                  "containers": "cadvisor", "relay": "relay", "watchdog": "always"}
+                  "containers": "cadvisor", "relay": "relay", "watchdog": "always", "swarm": "swarm"}
 DASHBOARDS_FOR = {"overview": "always", "prometheus": "always", "alertmanager": "always", "node": "node",
                   "blackbox": "blackbox", "containers": "cadvisor", "relay": "relay"}
 
 
 def _packs_for(exporters: Exporters, grafana: bool, receivers: tuple[Receiver, ...],
-               table: Mapping[str, str], fleet: Fleet | None = None) -> tuple[str, ...]:
+               table: Mapping[str, str], deploy: Deploy, fleet: Fleet | None = None) -> tuple[str, ...]:
     running = {"always": True, "node": exporters.node.enabled or bool(fleet and fleet.hosts),
                "blackbox": exporters.blackbox.enabled,
                "cadvisor": exporters.cadvisor.enabled,
-               "relay": any(c.via_relay for r in receivers for c in r.channels)}
+               "relay": any(c.via_relay for r in receivers for c in r.channels),
+               "swarm": deploy.engine == "swarm" and exporters.node.enabled}
     from stackgen.content import catalog
 
     shipped = set(catalog.rule_packs() if table is RULE_PACKS_FOR else catalog.dashboards())
@@ -464,6 +477,13 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         otlp_http_port=pick("tracing", "otlp_http_port"),
     )
     fleet = build_fleet(data["fleet"], spec_dir) if isinstance(data.get("fleet"), Mapping) else None
+    deploy = Deploy(
+        engine=pick("deploy", "engine"),
+        placement={role: tuple(constraints) for role, constraints in pick("deploy", "placement").items()},
+        max_replicas_per_node=pick("deploy", "max_replicas_per_node"),
+        shared_output=pick("deploy", "shared_output"),
+        docker_gid=section("deploy").get("docker_gid"),
+    )
     return Stack(
         name=data["name"],
         listen=data.get("listen", default("listen")),
@@ -484,7 +504,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         blackbox_modules=dict(section("blackbox").get("modules", {})),
         rule_packs=RulePacks(
             include=tuple(rules["include"] if "include" in rules else
-                          _packs_for(exporters, grafana.enabled, receivers, RULE_PACKS_FOR, fleet)),
+                          _packs_for(exporters, grafana.enabled, receivers, RULE_PACKS_FOR, deploy, fleet)),
             params=dict(rules.get("params", {})),
             disable=tuple(rules.get("disable", [])),
         ),
@@ -495,12 +515,13 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         inhibit_rules=tuple(data.get("inhibit_rules", [])),
         time_intervals=tuple(data.get("time_intervals", [])),
         dashboards=tuple(section("dashboards")["include"] if "include" in section("dashboards") else
-                         _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR, fleet)
+                         _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR, deploy, fleet)
                          if grafana.enabled else ()),
         dashboard_files=tuple(spec_dir / p for p in section("dashboards").get("files", [])),
         spec_files=read_spec_files(data, spec_dir),
         fleet=fleet,
         web=web,
+        deploy=deploy,
     )
 
 

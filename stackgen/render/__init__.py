@@ -20,7 +20,7 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
     step of rotating the internal user (render/web.py rotation_steps)."""
     from stackgen.render.alertmanager import render_alertmanager
     from stackgen.render.blackbox import render_blackbox
-    from stackgen.render.compose import render_compose
+    from stackgen.render.engines import engine_renderer
     from stackgen.render.grafana import render_grafana
     from stackgen.render.prometheus import render_prometheus
     from stackgen.render.relay import render_relay
@@ -42,7 +42,7 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
     internal = web_client(stack, existing_secrets)  # once: a first render generates its password
     client = overlap.client if overlap else internal
     files: dict[str, RenderedFile] = {}
-    files.update(render_compose(stack))
+    files.update(engine_renderer(stack).orchestration(stack))
     fleet_files, fleet_jobs = _fleet(stack, existing_secrets, now)
     files.update(fleet_files)
     files.update(render_prometheus(stack, client, fleet_jobs))

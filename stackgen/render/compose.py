@@ -37,24 +37,38 @@ BUILD_BASE_LABEL = "io.stackgen.build-base"
 RELAY_IMAGE = f"stackgen/relay:{__version__}"
 
 
-def render_compose(stack: Stack) -> dict[str, RenderedFile]:
-    """docker-compose.yml and the .env that gives `docker compose` the project name."""
+def compose_services(stack: Stack) -> dict[str, dict[str, Any]]:
+    """Each compose service's definition by name (what docker-compose.yml lists, and what the swarm
+    renderer converts)."""
     builders = {
         "prometheus": _prometheus, "alertmanager": _alertmanager, "grafana": _grafana,
         "node-exporter": _node_exporter, "cadvisor": _cadvisor, "blackbox-exporter": _blackbox,
         "pushgateway": _pushgateway, "relay": _relay, "jaeger": _jaeger, "otel-collector": _otel_collector,
     }
-    service_configs: dict[str, Any] = {}
-    volumes: dict[str, Any] = {}
+    service_configs: dict[str, dict[str, Any]] = {}
     for service in services(stack):
         config = builders[service.role](stack, service)
         config.setdefault("restart", "unless-stopped")
         config["labels"] = {ROLE_LABEL: service.role, **config.get("labels", {})}
         service_configs[service.name] = _ordered(config)
+    return service_configs
+
+
+def named_volumes(service_configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The named volumes the services mount (top-level `volumes:`)."""
+    volumes: dict[str, Any] = {}
+    for config in service_configs.values():
         for mount in config.get("volumes", []):
             source = mount.split(":", 1)[0]
             if not source.startswith((".", "/")):
                 volumes[source] = {}
+    return volumes
+
+
+def render_compose(stack: Stack) -> dict[str, RenderedFile]:
+    """docker-compose.yml and the .env that gives `docker compose` the project name."""
+    service_configs = compose_services(stack)
+    volumes = named_volumes(service_configs)
     document: dict[str, Any] = {
         "x-stackgen": {"project": stack.name, "generated_by": f"stackgen {__version__}"},
         "services": service_configs,

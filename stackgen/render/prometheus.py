@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from stackgen.model import Job, Probe, Stack
 from stackgen.output import RenderedFile
 from stackgen.render.dump import json_bytes, yaml_bytes
+from stackgen.render.engines import PER_NODE_ROLES, engine_renderer
 from stackgen.render.rules import RULE_DIRS
 from stackgen.render.secrets import SecretFiles, tls_files
 from stackgen.render.topology import Service, by_role, services, slug
@@ -125,6 +126,10 @@ def self_scrape_configs(stack: Stack, web: WebClient | None = None) -> list[dict
             config.update(web.scrape_config())
         elif web and role == "grafana" and web.scheme == "https":
             config.update({"scheme": "https", "tls_config": {"ca_file": web.ca_file}})
+        if role in PER_NODE_ROLES:
+            config.update(engine_renderer(stack).per_node_targets(stack, role, members[0].port))
+            configs.append(config)
+            continue
         addresses = [member.address for member in members]
         if role == "otel-collector":
             addresses.append(f"{members[0].name}:{SPANMETRICS_PORT}")  # span metrics from traces

@@ -32,6 +32,8 @@ from stackgen.runtime.plan import (
 from stackgen.runtime.progress import Reporter, SilentReporter
 from stackgen.runtime.state import read_adopted, read_applied, write_applied
 
+SWARM_STACK_FILE = "docker-stack.yml"  # deploy.engine: swarm (runtime/swarm/)
+
 
 @dataclass(frozen=True)
 class ApplyOptions:
@@ -98,6 +100,10 @@ def plan_files(
     engine: Engine | None = None,
 ) -> PlanReport:
     """What apply would do with these rendered files; changes nothing."""
+    if SWARM_STACK_FILE in files:  # the seam: a swarm stack goes to the swarm engine
+        from stackgen.runtime.swarm.converge import plan_files as plan_swarm_files
+
+        return plan_swarm_files(files, out_dir, project_name)
     engine = engine or Engine.connect()
     project = load_project(files, out_dir, project_name)
     image_ids = local_image_ids(engine, project)
@@ -161,6 +167,10 @@ def apply_files(
     check: Callable[[Mapping[str, RenderedFile]], object] | None = None,
 ) -> ApplyReport:
     """Write the rendered files and converge the running stack to them; roll back on failure."""
+    if SWARM_STACK_FILE in files:  # the seam: a swarm stack goes to the swarm engine
+        from stackgen.runtime.swarm.converge import apply_files as apply_swarm_files
+
+        return apply_swarm_files(files, out_dir, project_name, reporter=reporter, options=options, check=check)
     started = time.monotonic()
     reporter = reporter or SilentReporter()
     options = options or ApplyOptions()

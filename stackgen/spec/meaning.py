@@ -31,7 +31,7 @@ def meaning_problems(spec: LoadedSpec) -> list[Problem]:
     """Every problem of meaning in the spec."""
     data = spec.data if isinstance(spec.data, dict) else {}
     checks = (_jobs_and_probes, _rules, _rule_files, _receivers_and_routes, _images, _durations, _ports, _files,
-              _local_targets, _content, _timezone, _web)
+              _local_targets, _content, _timezone, _web, _deploy)
     problems: list[Problem] = []
     for check in checks:
         problems.extend(check(spec, data))
@@ -560,3 +560,30 @@ def _web_certificate(spec: LoadedSpec, tls: Mapping[str, Any]) -> Iterator[Probl
     if expiry <= pki.utc_now():
         yield spec.problem(("web", "tls", "cert_file"), f"{tls['cert_file']} expired on "
                            f"{expiry:%Y-%m-%d %H:%M} UTC", "renew it, or tls: {} for the stack CA's certificates")
+
+
+def _deploy(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    """Swarm: HA replicas need nodes they can all read their config on; ports cannot stay on loopback."""
+    deploy = _section(data, "deploy")
+    if deploy.get("engine") != "swarm":
+        return
+    per_node = deploy.get("max_replicas_per_node", 1)
+    for role in ("prometheus", "alertmanager"):
+        replicas = _section(data, role).get("replicas", 1)
+        if (isinstance(replicas, int) and isinstance(per_node, int) and replicas > per_node
+                and deploy.get("shared_output") is not True):
+            yield spec.problem(
+                (role, "replicas"),
+                f"{replicas} replicas at most {per_node} per node need several nodes, but without "
+                "deploy.shared_output every service that reads config is pinned to the node apply runs on",
+                "put the output directory on storage every node mounts at the same path and set "
+                "deploy.shared_output: true, or raise deploy.max_replicas_per_node",
+            )
+    listen = data.get("listen", "127.0.0.1")
+    if listen in ("127.0.0.1", "::1", "localhost"):
+        yield spec.problem(
+            ("deploy", "engine"),
+            f"Swarm publishes host-mode ports on every address of the node: listen {listen} is not kept",
+            "firewall the published ports, or turn on authentication before exposing the stack",
+            severity=Severity.NOTICE,
+        )
