@@ -9,10 +9,11 @@
 #   2. today's upstream binaries (scripts/fetch-upstream.sh: Prometheus 3.5, Alertmanager 0.33, ...
 #      from Debian unstable through a private apt directory, cached; Compose v2 as `docker compose`);
 #   3. a Docker engine (scripts/ensure-dockerd.sh starts dockerd if `docker info` fails);
-#   4. the local images of both sets (scripts/build-local-images.sh; skips those that are up to date);
-#   5. stackgen and its test extras at the versions of constraints/test.txt (STACKGEN_UNPINNED=1: the
-#      newest releases): `pip install -e '.[test]'` into the current Python, or into .venv when that
-#      Python is Debian's externally managed one;
+#   4. the local images of both sets (scripts/build-local-images.sh; skips those that are up to date)
+#      and the fleet tests' Debian 12 host image (scripts/build-fleet-host-image.sh, cached the same way);
+#   5. stackgen and its test and fleet extras at the versions of constraints/test.txt
+#      (STACKGEN_UNPINNED=1: the newest releases): `pip install -e '.[test,fleet]'` into the current
+#      Python, or into .venv when that Python is Debian's externally managed one;
 #   6. `python -m pytest "$@"` on the current image set; then, when no arguments were given (as in
 #      CI), the compatibility lane: `pytest -m compat` on Debian 12's Prometheus 2.42 / Alertmanager
 #      0.25 (STACKGEN_IMAGE_SET=debian12). The exit code is the first failing run's. "No tests
@@ -37,7 +38,8 @@ step() {  # NAME: print how long the previous step took, then announce the next
 step "Debian packages"
 # shellcheck disable=SC2207  # the list is space-separated package names
 image_packages=($(bash scripts/build-local-images.sh --packages))
-bash scripts/apt-ensure.sh prometheus prometheus-alertmanager docker-compose docker.io python3 "${image_packages[@]}"
+bash scripts/apt-ensure.sh prometheus prometheus-alertmanager docker-compose docker.io python3 "${image_packages[@]}" \
+    debootstrap openssh-client
 
 step "upstream binaries"
 bash scripts/fetch-upstream.sh
@@ -47,6 +49,9 @@ bash scripts/ensure-dockerd.sh
 
 step "local images"
 bash scripts/build-local-images.sh
+
+step "fleet host image"
+bash scripts/build-fleet-host-image.sh
 
 step "Python environment"
 python=${PYTHON:-python3}
@@ -66,7 +71,8 @@ then
 fi
 constraints=(-c constraints/test.txt)
 [[ "${STACKGEN_UNPINNED:-}" == 1 ]] && constraints=()
-"$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${constraints[@]}" -e '.[test]'
+"$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${constraints[@]}" \
+    -e '.[test,fleet]'
 
 step "pytest"
 export PYTEST_TIMEOUT=${PYTEST_TIMEOUT:-900}

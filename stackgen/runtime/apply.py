@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from stackgen.errors import RuntimeFailure
 from stackgen.output import RenderedFile, WriteResult, diff_output, restore_output, write_output
-from stackgen.runtime.compose_file import ProjectDefinition, parse_project
+from stackgen.rendered import from_files
+from stackgen.runtime.compose_file import ProjectDefinition
 from stackgen.runtime.converge import Converger, ConvergeResult
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.images import PullPolicy, ensure_images, local_image_ids
@@ -31,9 +31,8 @@ from stackgen.runtime.plan import (
 )
 from stackgen.runtime.progress import Reporter, SilentReporter
 from stackgen.runtime.state import read_adopted, read_applied, write_applied
-from stackgen.spec.load import read_yaml_data
 
-COMPOSE_FILE = "docker-compose.yml"
+SWARM_STACK_FILE = "docker-stack.yml"  # deploy.engine: swarm (runtime/swarm/)
 
 
 @dataclass(frozen=True)
@@ -90,15 +89,8 @@ class ApplyReport:
 def load_project(
     files: Mapping[str, RenderedFile], out_dir: Path, project_name: str | None
 ) -> ProjectDefinition:
-    """The compose project described by the rendered docker-compose.yml."""
-    if COMPOSE_FILE not in files:
-        raise RuntimeFailure(f"nothing to apply: the rendered files have no {COMPOSE_FILE}")
-    try:
-        # libyaml by YAML 1.2 rules (as ruamel reads it); ruamel's pure-Python parser took ~20 ms here
-        compose = read_yaml_data(files[COMPOSE_FILE].content.decode("utf-8"), COMPOSE_FILE) or {}
-    except ValueError as error:
-        raise RuntimeFailure(f"the rendered {COMPOSE_FILE} is not readable YAML: {error}") from error
-    return parse_project(compose, out_dir / COMPOSE_FILE, project_name)
+    """The compose project described by the rendered docker-compose.yml (`project_name` overrides)."""
+    return from_files(files, out_dir).project_as(project_name)
 
 
 def plan_files(
@@ -108,6 +100,10 @@ def plan_files(
     engine: Engine | None = None,
 ) -> PlanReport:
     """What apply would do with these rendered files; changes nothing."""
+    if SWARM_STACK_FILE in files:  # the seam: a swarm stack goes to the swarm engine
+        from stackgen.runtime.swarm.converge import plan_files as plan_swarm_files
+
+        return plan_swarm_files(files, out_dir, project_name)
     engine = engine or Engine.connect()
     project = load_project(files, out_dir, project_name)
     image_ids = local_image_ids(engine, project)
@@ -171,6 +167,10 @@ def apply_files(
     check: Callable[[Mapping[str, RenderedFile]], object] | None = None,
 ) -> ApplyReport:
     """Write the rendered files and converge the running stack to them; roll back on failure."""
+    if SWARM_STACK_FILE in files:  # the seam: a swarm stack goes to the swarm engine
+        from stackgen.runtime.swarm.converge import apply_files as apply_swarm_files
+
+        return apply_swarm_files(files, out_dir, project_name, reporter=reporter, options=options, check=check)
     started = time.monotonic()
     reporter = reporter or SilentReporter()
     options = options or ApplyOptions()

@@ -16,8 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from stackgen.errors import RuntimeFailure
+from stackgen.roles import ROLE_LABEL
 
-ROLE_LABEL = "io.stackgen.role"
 # The layout of what definition_hash hashes. Changing it recreates every container a user runs, so it
 # changes only with a stated reason (tests/unit/runtime/test_definition_hash.py pins the values).
 DEFINITION_HASH_FORMAT = 2

@@ -141,9 +141,17 @@ def watched_files(service: ServiceDefinition, paths: Iterable[str]) -> frozenset
             continue  # stackgen's own bookkeeping (manifest, applied state), never read by a service
         if any(path.startswith(prefix) for prefix in prefixes) and not any(
             path.startswith(i) for i in ignored
-        ):
+        ) and not _secret_named(runtime.self_read_secrets, path):
             selected.add(path)
     return frozenset(selected)
+
+
+def _secret_named(patterns: tuple[str, ...], path: str) -> bool:
+    """A secret file (under secrets/) whose name matches one of the patterns."""
+    from fnmatch import fnmatchcase
+
+    name = path.rsplit("/", 1)[-1]
+    return path.startswith("secrets/") and any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def desired_services(
@@ -158,6 +166,10 @@ def desired_services(
         if not runtime.can_reload:
             # a role that cannot reload is recreated when its files change: fold them into the hash
             files_hash = _combined_hash((path, hashes[path]) for path in sorted(watched))
+        elif runtime.start_only_secrets:
+            start_only = [path for path in sorted(watched) if _secret_named(runtime.start_only_secrets, path)]
+            if start_only:
+                files_hash = _combined_hash((path, hashes[path]) for path in start_only)
         desired.append(
             DesiredService(
                 name=service.name,

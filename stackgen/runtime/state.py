@@ -9,10 +9,10 @@ the next apply still sees the change and reloads. The file lives beside the file
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from stackgen.output import write_file_atomically
 
 STATE_FILE = ".stackgen-state.json"
 _FORMAT = 1
@@ -55,15 +55,7 @@ def write_applied(
     record: dict[str, object] = {"format": _FORMAT, "project": project, "files": dict(sorted(hashes.items()))}
     if adopted:
         record["adopted"] = dict(sorted(adopted.items()))
-    payload = json.dumps(record, indent=1)
-    descriptor, temporary = tempfile.mkstemp(prefix=".stackgen-state-", dir=out_dir)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(payload + "\n")
-        os.replace(temporary, out_dir / STATE_FILE)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_file_atomically(out_dir / STATE_FILE, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
 
 
 def forget_applied(out_dir: Path) -> None:

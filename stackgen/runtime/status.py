@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stackgen.roles import ROLE_LABEL
 from stackgen.runtime import http
-from stackgen.runtime.compose_file import ROLE_LABEL, ProjectDefinition
+from stackgen.runtime.compose_file import ProjectDefinition
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.health import is_ready
 from stackgen.runtime.roles import role_runtime
+from stackgen.runtime.web_access import PLAIN, WebAccess
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,15 @@ class StackStatus:
         }
 
 
-def collect_status(engine: Engine, project_name: str, project: ProjectDefinition | None) -> StackStatus:
-    """Ask the engine, then the stack's Prometheus, how things are."""
+def collect_status(engine: Engine, project_name: str, project: ProjectDefinition | None,
+                   access: WebAccess = PLAIN) -> StackStatus:
+    """Ask the engine, then the stack's Prometheus, how things are (`access`: TLS and the internal user
+    of a stack with web configs)."""
     observed = {container.service: container for container in engine.containers(project_name)}
     roles = {service.name: service.role for service in project.services} if project else {}
     names = sorted(set(roles) | set(observed))
     services: list[ServiceStatus] = []
-    prometheus_urls: list[str] = []
+    prometheus_urls: list[tuple[str, str]] = []  # (url, service name the certificate names)
     members: list[ClusterMember] = []
     network = project.network if project else f"{project_name}_default"
     for name in names:
@@ -121,22 +125,22 @@ def collect_status(engine: Engine, project_name: str, project: ProjectDefinition
             )
         )
         if role == "prometheus" and container.state == "running":
-            port = role_runtime(role).http_port or 9090
+            port = role_runtime(role).port or 9090
             address = engine.http_address(container.id, port, network)
             if address:
-                prometheus_urls.append(f"http://{address[0]}:{address[1]}")
+                prometheus_urls.append((access.url(*address), name))
         if role == "alertmanager" and container.state == "running":
-            port = role_runtime(role).http_port or 9093
+            port = role_runtime(role).port or 9093
             address = engine.http_address(container.id, port, network)
-            members.append(cluster_member(name, _status_answer(address)))
-    targets, alerts, notes = _from_prometheus(prometheus_urls)
+            members.append(cluster_member(name, _status_answer(address, name, access)))
+    targets, alerts, notes = _from_prometheus(prometheus_urls, access)
     return StackStatus(project_name, tuple(services), targets, alerts, notes, tuple(members))
 
 
-def _status_answer(address: tuple[str, int] | None) -> dict[str, Any] | None:
+def _status_answer(address: tuple[str, int] | None, name: str, access: WebAccess) -> dict[str, Any] | None:
     if address is None:
         return None
-    answer = http.request("GET", f"http://{address[0]}:{address[1]}/api/v2/status")
+    answer = http.request("GET", access.url(*address) + "/api/v2/status", access=access, server_name=name)
     if not answer.ok:
         return None
     try:
@@ -160,12 +164,12 @@ def _published(details: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _from_prometheus(
-    urls: Sequence[str],
+    urls: Sequence[tuple[str, str]], access: WebAccess
 ) -> tuple[tuple[JobTargets, ...], tuple[dict[str, str], ...], tuple[str, ...]]:
     if not urls:
         return (), (), ("no running Prometheus: targets and alerts unknown",)
-    url = urls[0]  # HA replicas scrape the same targets
-    answer = http.request("GET", url + "/api/v1/targets?state=active")
+    url, name = urls[0]  # HA replicas scrape the same targets
+    answer = http.request("GET", url + "/api/v1/targets?state=active", access=access, server_name=name)
     if not answer.ok:
         return (), (), (f"Prometheus at {url} did not answer: {answer.body[:200]}",)
     jobs: dict[str, list[dict[str, Any]]] = {}
@@ -181,7 +185,7 @@ def _from_prometheus(
         )
         for job, items in sorted(jobs.items())
     )
-    alerts_answer = http.request("GET", url + "/api/v1/alerts")
+    alerts_answer = http.request("GET", url + "/api/v1/alerts", access=access, server_name=name)
     alerts: list[dict[str, str]] = []
     if alerts_answer.ok:
         for alert in alerts_answer.json()["data"]["alerts"]:

@@ -155,7 +155,7 @@ def _run(command: list[str], cwd: Path | None = None) -> None:
 
 def strip_consul(config_path: Path) -> None:
     """Debian's promtool 2.42 is built without Consul discovery: replace consul_sd_configs by an empty
-    static config in this (copied) file, as stackgen/render/check.py does before its own check."""
+    static config in this (copied) file, as stackgen/upstream_check.py does before its own check."""
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     for job in config.get("scrape_configs") or []:
         if job.pop("consul_sd_configs", None) is not None:

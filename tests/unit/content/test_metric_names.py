@@ -33,6 +33,7 @@ SOURCES = {
     "relay": ["relay"],
     "http-red": ["conventions"],
     "watchdog": [],
+    "swarm": ["conventions"],  # `up` of the per-node exporters
     "overview": ["prometheus", "alertmanager", "conventions"],
 }
 

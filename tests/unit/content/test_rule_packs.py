@@ -36,6 +36,7 @@ def test_every_pack_has_unit_tests() -> None:
     assert tested == available_packs()
 
 
+@pytest.mark.slow  # promtool per pack and language
 @pytest.mark.parametrize("set_name", PROMTOOL_SETS)
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("pack", available_packs())
@@ -44,6 +45,7 @@ def test_pack_passes_promtool_check(pack: str, language: str, set_name: str, tmp
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # promtool test rules: http-red's baselines alone take ~20 s
 @pytest.mark.parametrize("set_name", PROMTOOL_SETS)
 @pytest.mark.parametrize("pack", available_packs())
 def test_pack_unit_tests_pass(pack: str, set_name: str, tmp_path: Path) -> None:

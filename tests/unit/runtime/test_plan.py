@@ -243,3 +243,35 @@ def test_container_with_compose_1_name_is_migrated_once() -> None:
     # a legacy-named container made by Compose 1.29 is never adopted, whatever its labels say
     result = plan([ASKED], [compose_made("node-exporter", "compose-n", "sha256:n", legacy=True)], frozenset())
     assert result.actions[0].kind is ActionKind.RECREATE
+
+
+WEB_COMPOSE = {
+    "name": "shop",
+    "services": {
+        role: {"image": role, "volumes": [f"./secrets/{role}:/run/secrets/stackgen:ro"],
+               "labels": {"io.stackgen.role": role}}
+        for role in ("prometheus", "node-exporter", "grafana")
+    },
+}
+
+
+def test_web_configs_and_certificates_are_read_by_the_services_themselves_except_grafanas_certificate(
+        tmp_path) -> None:
+    """A new password or certificate needs no reload where the exporter-toolkit re-reads its web config,
+    and never recreates such a service; Grafana loads its certificate at start only."""
+    project = parse_project(WEB_COMPOSE, tmp_path / "docker-compose.yml")
+    server = ("web.yml", "web.crt", "web.key", "web-authorization")
+    client = ("stackgen-1.password", "web-ca.pem")  # what render/web.py gives the clients
+    names = {"prometheus": server + client, "node-exporter": server, "grafana": ("web.crt", "web.key", *client)}
+    files = {f"secrets/{role}/{name}": "h1" for role, found in names.items() for name in found}
+    rotated = {path: "h2" for path in files}
+    images = {role: "sha256:1" for role in ("prometheus", "node-exporter", "grafana")}
+    before = {d.name: d for d in desired_services(project, files, images)}
+    after = {d.name: d for d in desired_services(project, rotated, images)}
+    observed = [running(name, desired.config_hash) for name, desired in before.items()]
+    result = plan(list(after.values()), observed, changed_files(rotated, files))
+    assert [(a.service, a.kind) for a in result.actions] == [
+        ("grafana", ActionKind.RECREATE),
+        ("node-exporter", ActionKind.NOOP),
+        ("prometheus", ActionKind.NOOP),
+    ]
