@@ -27,6 +27,12 @@ from stackgen.render.topology import (
 ROLE_LABEL = "io.stackgen.role"
 BUILD_BASE_LABEL = "io.stackgen.build-base"
 RELAY_IMAGE = f"stackgen/relay:{__version__}"
+# Prometheus's notifier learns its Alertmanagers from a discovery manager that passes updates on every
+# 5 s at most, so the first evaluations of a (re)started Prometheus find none: their alerts are dropped,
+# not queued (prometheus#10457), and sent again only after this delay (upstream default 1m). Resending
+# more often costs Alertmanager nothing (it deduplicates) and bounds that gap by the 5 s. Prometheus
+# marks each sent alert valid for 4 x max(this, evaluation_interval).
+ALERT_RESEND_DELAY = "5s"
 
 
 def render_compose(stack: Stack) -> dict[str, RenderedFile]:
@@ -103,6 +109,8 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
         "--web.listen-address=:9090",
         f"--web.external-url={external_url}",
     ]
+    if not _flag_given(settings.extra_args, "--rules.alert.resend-delay"):
+        command.append(f"--rules.alert.resend-delay={ALERT_RESEND_DELAY}")
     if settings.retention_size:
         command.append(f"--storage.tsdb.retention.size={settings.retention_size}")
     if stack.tracing.enabled and not _feature_enabled(settings.extra_args, "exemplar-storage"):
@@ -116,7 +124,7 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
         "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus"],
         "ports": [_port(stack, settings.port + offset, 9090)],
         **_host_gateway(stack),
-        # An alert fired before Alertmanager listens is only resent a minute later (resend delay).
+        # An alert sent before Alertmanager listens is dropped and only resent after the resend delay.
         **_healthy_first(by_role(stack, "alertmanager")),
         "healthcheck": _wget_check("http://localhost:9090/-/healthy"),
     }
@@ -128,6 +136,11 @@ def _healthy_first(services: list[Service]) -> dict[str, Any]:
     if not services:
         return {}
     return {"depends_on": {service.name: {"condition": "service_healthy"} for service in services}}
+
+
+def _flag_given(args: tuple[str, ...] | list[str], flag: str) -> bool:
+    """True when `args` set `flag` (`--flag=value` or `--flag value`): Prometheus refuses a repeat."""
+    return any(arg == flag or arg.startswith(flag + "=") for arg in args)
 
 
 def _feature_enabled(args: tuple[str, ...] | list[str], feature: str) -> bool:
