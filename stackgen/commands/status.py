@@ -31,7 +31,7 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json:
     definition = None
     if compose_path.is_file():
         definition = parse_project(YAML(typ="safe").load(compose_path.read_bytes()) or {}, compose_path, name)
-    status = collect_status(Engine.connect(), name, definition)
+    status = collect_status(Engine.connect(), name, definition, docker_discovery=_discovers_docker(target))
     if as_json:
         print_json(status.to_data())
     else:
@@ -56,6 +56,22 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json:
         if cluster:
             views = ", ".join(f"{m['service']} {m['status']} sees {m['peers']}" for m in cluster["members"])
             click.echo(f"alertmanager cluster: {cluster['size']} members ({views})")
+        if status.discovered:
+            click.echo("discovered containers (docker):")
+            for found in status.discovered:
+                where = found.address or "not scraped"
+                health = f" {found.health}" if found.health else ""
+                why = f": {found.reason}" if found.reason else ""
+                error = f" ({found.last_error})" if found.last_error else ""
+                click.echo(f"  {found.container:30} job {found.job:20} {where}{health}{why}{error}")
         for note in status.notes:
             click.echo(f"note: {note}")
     sys.exit(0 if status.healthy else 1)
+
+
+def _discovers_docker(out_dir: Path) -> bool:
+    """True when the rendered Prometheus config has the docker discovery job."""
+    from stackgen.render.docker_discovery import JOB_NAME
+
+    return any(f"job_name: {JOB_NAME}" in path.read_text(encoding="utf-8", errors="replace")
+               for path in (out_dir / "prometheus").glob("prometheus*.yml"))

@@ -67,7 +67,7 @@ def render_compose(stack: Stack) -> dict[str, RenderedFile]:
     }
 
 
-_KEY_ORDER = ("image", "command", "environment", "user", "volumes", "ports", "extra_hosts", "depends_on",
+_KEY_ORDER = ("image", "command", "environment", "user", "group_add", "volumes", "ports", "extra_hosts", "depends_on",
               "healthcheck", "restart", "labels")
 
 
@@ -87,9 +87,31 @@ def _wget_check(url: str, interval: str = "10s") -> dict[str, Any]:
             "retries": 5, "start_period": "20s"}
 
 
-def _host_gateway(stack: Stack) -> dict[str, list[str]]:
-    """host.docker.internal for containers that reach the host: targets, probes, local webhooks."""
-    return {"extra_hosts": [f"{HOST_GATEWAY_NAME}:host-gateway"]} if stack.host_access == "auto" else {}
+def _host_gateway(stack: Stack, always: bool = False) -> dict[str, list[str]]:
+    """host.docker.internal for containers that reach the host: targets, probes, local webhooks (and, for
+    Prometheus, the published ports of discovered containers)."""
+    wanted = always or stack.host_access == "auto"
+    return {"extra_hosts": [f"{HOST_GATEWAY_NAME}:host-gateway"]} if wanted else {}
+
+
+def _docker_socket_mount(stack: Stack) -> list[str]:
+    """The engine socket for docker discovery, read-only.
+
+    Read-only is the file, not the API: whoever can write to the socket can run any container as
+    root. The README says so, and how to put a filtering proxy in front (`discovery.docker.host: tcp://`).
+    """
+    discovery = stack.docker_discovery
+    if discovery is None or discovery.socket is None:
+        return []
+    return [f"{discovery.socket}:{discovery.socket}:ro"]
+
+
+def _docker_socket_group(stack: Stack) -> dict[str, Any]:
+    """Prometheus runs as nobody: it joins the socket's group (prometheus#8185), nothing more."""
+    discovery = stack.docker_discovery
+    if discovery is None or discovery.socket is None or discovery.socket_group is None:
+        return {}
+    return {"group_add": [str(discovery.socket_group)]}
 
 
 def _secrets_mount(service: str) -> str:
@@ -121,9 +143,11 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
     config: dict[str, Any] = {
         "image": stack.images.image_for("prometheus"),
         "command": command,
-        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus"],
+        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus",
+                    *_docker_socket_mount(stack)],
         "ports": [_port(stack, settings.port + offset, 9090)],
-        **_host_gateway(stack),
+        **_host_gateway(stack, always=stack.docker_discovery is not None),
+        **_docker_socket_group(stack),
         # An alert sent before Alertmanager listens is dropped and only resent after the resend delay.
         **_healthy_first(by_role(stack, "alertmanager")),
         "healthcheck": _wget_check("http://localhost:9090/-/healthy"),

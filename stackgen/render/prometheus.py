@@ -7,6 +7,7 @@ from typing import Any
 
 from stackgen.model import Job, Probe, Stack
 from stackgen.output import RenderedFile
+from stackgen.render.docker_discovery import docker_scrape_config
 from stackgen.render.dump import json_bytes, yaml_bytes
 from stackgen.render.rules import RULE_DIRS
 from stackgen.render.secrets import SecretFiles, tls_files
@@ -27,6 +28,8 @@ def render_prometheus(stack: Stack) -> dict[str, RenderedFile]:
     secrets = SecretFiles("prometheus", spec_dir=stack.spec_dir)
     scrape_configs = self_scrape_configs(stack) + [job_config(job, secrets) for job in stack.jobs]
     scrape_configs += [probe_config(probe) for probe in stack.probes]
+    if stack.docker_discovery is not None:
+        scrape_configs.append(docker_scrape_config(stack.docker_discovery))
     files: dict[str, RenderedFile] = {}
     replicas = by_role(stack, "prometheus")
     for replica in replicas:

@@ -35,6 +35,7 @@ _SERVICE_KEYS = frozenset(
         "labels",
         "extra_hosts",
         "user",
+        "group_add",
         "cap_add",
         "pid",
         "depends_on",
@@ -118,6 +119,7 @@ class ServiceDefinition:
     labels: tuple[tuple[str, str], ...] = ()
     extra_hosts: tuple[str, ...] = ()
     user: str | None = None
+    group_add: tuple[str, ...] = ()
     cap_add: tuple[str, ...] = ()
     pid: str | None = None
     privileged: bool = False
@@ -195,6 +197,8 @@ def definition_hash(service: ServiceDefinition, image_id: str | None, config_fil
     that cannot hot-reload be recreated when their mounted files change.
     """
     data = asdict(service)
+    if not data["group_add"]:
+        del data["group_add"]  # added later: containers made before it keep their hash
     data["image_id"] = image_id
     data["config_files_hash"] = config_files_hash
     encoded = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
@@ -259,6 +263,7 @@ def _service(
         labels=tuple(sorted(labels.items())),
         extra_hosts=tuple(str(host) for host in body.get("extra_hosts") or ()),
         user=str(body["user"]) if body.get("user") is not None else None,
+        group_add=tuple(str(group) for group in body.get("group_add") or ()),
         cap_add=tuple(str(cap) for cap in body.get("cap_add") or ()),
         pid=str(body["pid"]) if body.get("pid") else None,
         privileged=bool(body.get("privileged", False)),

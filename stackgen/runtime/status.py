@@ -6,8 +6,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stackgen.render.docker_discovery import JOB_NAME as DOCKER_JOB
+from stackgen.render.docker_discovery import SCRAPE_LABELS
 from stackgen.runtime import http
 from stackgen.runtime.compose_file import ROLE_LABEL, ProjectDefinition
+from stackgen.runtime.discovered import DiscoveredContainer, discovered, with_health
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.health import is_ready
 from stackgen.runtime.roles import role_runtime
@@ -76,6 +79,7 @@ class StackStatus:
     alerts: tuple[dict[str, str], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     alertmanager_cluster: tuple[ClusterMember, ...] = ()
+    discovered: tuple[DiscoveredContainer, ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -92,11 +96,14 @@ class StackStatus:
             "alerts": list(self.alerts),
             "notes": list(self.notes),
             "alertmanager_cluster": cluster_data(self.alertmanager_cluster),
+            "discovered": [asdict(found) for found in self.discovered],
         }
 
 
-def collect_status(engine: Engine, project_name: str, project: ProjectDefinition | None) -> StackStatus:
-    """Ask the engine, then the stack's Prometheus, how things are."""
+def collect_status(engine: Engine, project_name: str, project: ProjectDefinition | None,
+                   docker_discovery: bool = False) -> StackStatus:
+    """Ask the engine, then the stack's Prometheus, how things are (with `docker_discovery`: and
+    what became of each labelled container)."""
     observed = {container.service: container for container in engine.containers(project_name)}
     roles = {service.name: service.role for service in project.services} if project else {}
     names = sorted(set(roles) | set(observed))
@@ -130,7 +137,21 @@ def collect_status(engine: Engine, project_name: str, project: ProjectDefinition
             address = engine.http_address(container.id, port, network)
             members.append(cluster_member(name, _status_answer(address)))
     targets, alerts, notes = _from_prometheus(prometheus_urls)
-    return StackStatus(project_name, tuple(services), targets, alerts, notes, tuple(members))
+    found: tuple[DiscoveredContainer, ...] = ()
+    if docker_discovery:
+        found = _discovered(engine, prometheus_urls)
+    return StackStatus(project_name, tuple(services), targets, alerts, notes, tuple(members), found)
+
+
+def _discovered(engine: Engine, prometheus_urls: Sequence[str]) -> tuple[DiscoveredContainer, ...]:
+    """Labelled containers, with the health Prometheus gives their targets."""
+    active: list[dict[str, Any]] = []
+    if prometheus_urls:
+        answer = http.request("GET", prometheus_urls[0] + "/api/v1/targets?state=active")
+        if answer.ok:
+            active = [t for t in answer.json()["data"]["activeTargets"] if t.get("scrapePool") == DOCKER_JOB]
+    summaries = engine.labelled_containers(f"{label}=true" for label in SCRAPE_LABELS)
+    return tuple(with_health(discovered(summary), active) for summary in summaries)
 
 
 def _status_answer(address: tuple[str, int] | None) -> dict[str, Any] | None:
