@@ -106,3 +106,17 @@ def with_health(found: DiscoveredContainer,
             return DiscoveredContainer(**{**found.__dict__, "health": target.get("health"),
                                           "last_error": target.get("lastError") or None})
     return found
+
+
+def preview(socket: str) -> tuple[list[DiscoveredContainer], str | None]:
+    """The labelled containers of the engine behind `socket` now (what `validate` shows), or why not."""
+    from stackgen.runtime.engine import Engine
+    from stackgen.runtime.engine_socket import SocketReader
+
+    reader = SocketReader(socket, timeout=3.0)
+    try:
+        reader.ping()
+        summaries = Engine(reader=reader).labelled_containers(f"{label}=true" for label in SCRAPE_LABELS)
+    except Exception as error:  # OSError (no socket, permission) or the engine's error answer
+        return [], f"{socket} did not answer ({error})"
+    return [discovered(summary) for summary in summaries], None

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # Jobs stackgen adds itself to scrape the stack; a user job of the same name would collide.
 INTERNAL_JOBS = ("prometheus", "alertmanager", "grafana", "node-exporter", "cadvisor", "blackbox-exporter",
-                 "pushgateway", "relay", "jaeger", "otel-collector")
+                 "pushgateway", "relay", "jaeger", "otel-collector", "docker-discovery")
 BUILTIN_PROBE_MODULES = ("http_2xx", "http_post_2xx", "http_any", "tcp_connect", "icmp", "dns")
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _MATCHER = re.compile(r'^\s*(?P<name>[a-zA-Z_][a-zA-Z0-9_]*|"[^"]*")\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*$')
@@ -38,7 +38,7 @@ def meaning_problems(spec: LoadedSpec) -> list[Problem]:
     rule_files = _load_rule_files(spec, data)
     templates = _start_template_check(spec, data, rule_files)  # runs while the other checks do
     checks = (_jobs_and_probes, _rules, _receivers_and_routes, _images, _durations, _ports, _files,
-              _local_targets, _content, _timezone, relay_template_problems)
+              _local_targets, _content, _timezone, relay_template_problems, _docker_socket)
     problems: list[Problem] = list(_rule_files(rule_files))
     for check in checks:
         problems.extend(check(spec, data))
@@ -590,3 +590,24 @@ def _content(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         if isinstance(name, str) and name not in dashboards:
             yield spec.problem(("dashboards", "include", index), f"unknown dashboard '{name}'",
                                closest(name, dashboards) or f"dashboards: {', '.join(dashboards)}")
+
+
+def _docker_socket(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    """docker discovery reads the engine API: say when its socket is not here (nothing is discovered)."""
+    import os
+
+    docker = _section(data, "discovery").get("docker")
+    if not docker:
+        return
+    host = docker.get("host", "unix:///var/run/docker.sock") if isinstance(docker, Mapping) else \
+        "unix:///var/run/docker.sock"
+    if not isinstance(host, str) or not host.startswith("unix://"):
+        return
+    socket = host[len("unix://"):]
+    given = isinstance(docker, Mapping) and "host" in docker
+    path = ("discovery", "docker", "host") if given else ("discovery", "docker")
+    if not os.path.exists(socket):
+        yield spec.problem(path, f"no Docker socket at {socket} on this machine: Prometheus discovers "
+                           "nothing until it exists (render reads its group from it)",
+                           "render and apply on the Docker host, or give host: tcp://... for a remote engine",
+                           severity=Severity.WARNING)

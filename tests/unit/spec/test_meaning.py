@@ -11,7 +11,7 @@ import pytest
 from stackgen.spec.meaning import duration_seconds
 from stackgen.spec.problems import Severity
 from stackgen.spec.validate import check_spec
-from tests.unit.core_helpers import base_spec, run_main, write_spec
+from tests.unit.core_helpers import CONTRACT, base_spec, run_main, write_spec
 
 
 def check(tmp_path: Path, **sections: object) -> tuple[list[str], list[str]]:
@@ -227,3 +227,21 @@ def test_the_shortest_interval_of_the_stack_decides_the_window(tmp_path: Path) -
     assert warnings(tmp_path, rules=rules, prometheus={"scrape_interval": "5s", "evaluation_interval": "5s"}) == []
     assert warnings(tmp_path, rules=rules, prometheus={"scrape_interval": "1m", "evaluation_interval": "1m"},
                     targets=[{"job": "fast", "targets": ["a:1"], "scrape_interval": "10s"}]) == []
+
+
+def test_the_fleet_contract_s_discovery_key_validates_as_it_stands() -> None:
+    fleet = CONTRACT.parent / "fleet.example.yaml"
+    if not fleet.is_file():
+        pytest.skip(f"no contract at {fleet}")
+    checked = check_spec(fleet, {"WEB_ADMIN_PASSWORD": "x", "FLEET_SCRAPE_PASSWORD": "y"})
+    assert [p.format() for p in checked.problems if p.path[:1] == ("discovery",)] == []
+
+
+def test_docker_discovery_without_a_socket_is_a_warning_and_its_job_name_is_taken(tmp_path: Path) -> None:
+    missing = tmp_path / "no.sock"
+    found = warnings(tmp_path, discovery={"docker": {"host": f"unix://{missing}"}})
+    assert found == [f"('discovery', 'docker', 'host'): no Docker socket at {missing} on this machine: Prometheus "
+                     "discovers nothing until it exists (render reads its group from it)"]
+    assert warnings(tmp_path, discovery={"docker": {"host": "tcp://proxy:2375"}}) == []
+    assert messages(tmp_path, targets=[{"job": "docker-discovery", "targets": ["a:1"]}]) == [
+        "targets.0.job: job name 'docker-discovery' is taken by the stack's own scrape job (pick another name)"]
