@@ -6,6 +6,7 @@ model, never the raw spec.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -179,6 +180,39 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class DockerDiscovery:
+    """Prometheus lists this engine's labelled containers (docker_sd_configs) and scrapes them."""
+
+    host: str                      # unix:///var/run/docker.sock or tcp://proxy:2375
+    refresh_interval: str
+    # The group that may read the socket, read from it when the stack is rendered (the one fact of
+    # this host the model holds): Prometheus runs as nobody and joins that group only.
+    socket_group: int | None
+
+    @property
+    def socket(self) -> str | None:
+        """The socket's path on the host, when the API is a unix socket."""
+        return self.host[len("unix://"):] if self.host.startswith("unix://") else None
+
+
+def docker_discovery(value: Any) -> DockerDiscovery | None:
+    """The model of `discovery.docker` (true, false or its settings)."""
+    if not value:
+        return None
+    settings = value if isinstance(value, Mapping) else {}
+    host = settings.get("host", default("discovery", "docker", "host"))
+    interval = settings.get("refresh_interval", default("discovery", "docker", "refresh_interval"))
+    found = DockerDiscovery(host, interval, None)
+    if found.socket is None:
+        return found
+    try:
+        group = os.stat(found.socket).st_gid
+    except OSError:
+        group = None  # validate says so; Prometheus then cannot read the socket until it exists
+    return DockerDiscovery(found.host, found.refresh_interval, group)
+
+
+@dataclass(frozen=True)
 class RulePacks:
     """Which shipped rule packs to include and how."""
 
@@ -300,6 +334,7 @@ class Stack:
         return self.spec_files[joined] if joined in self.spec_files else self.spec_files[str(path)]
     web: WebSettings = field(default_factory=WebSettings)
     deploy: Deploy = field(default_factory=lambda: Deploy("compose"))
+    docker_discovery: DockerDiscovery | None = None
 
     @property
     def needs_relay(self) -> bool:
@@ -522,6 +557,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         fleet=fleet,
         web=web,
         deploy=deploy,
+        docker_discovery=docker_discovery(section("discovery").get("docker")),
     )
 
 

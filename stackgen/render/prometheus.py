@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackgen.model import Job, Probe, Stack
 from stackgen.output import RenderedFile
+from stackgen.render.docker_discovery import docker_scrape_config
 from stackgen.render.dump import json_bytes, yaml_bytes
 from stackgen.render.engines import PER_NODE_ROLES, engine_renderer
 from stackgen.render.rules import RULE_DIRS
@@ -36,6 +37,8 @@ def render_prometheus(stack: Stack, web: WebClient | None = None,
     scrape_configs = self_scrape_configs(stack, web) + [job_config(job, secrets) for job in stack.jobs]
     scrape_configs += [dict(job) for job in extra_jobs]
     scrape_configs += [probe_config(probe, web) for probe in stack.probes]
+    if stack.docker_discovery is not None:
+        scrape_configs.append(docker_scrape_config(stack.docker_discovery))
     files: dict[str, RenderedFile] = {}
     replicas = by_role(stack, "prometheus")
     for replica in replicas:
