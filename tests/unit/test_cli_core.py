@@ -276,16 +276,16 @@ def test_fleet_contract_validates_and_renders_as_it_stands(tmp_path: Path, share
     for name in ("fleet.example.yaml", "inventory.ini"):
         shutil.copy(shared_dir / "contract" / name, tmp_path / name)
     (tmp_path / "keys").mkdir()
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "keys" / "fleet_ed25519")],
-                   check=True)
+    key = tmp_path / "keys" / "fleet_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     completed = run_stackgen("validate", "-f", "fleet.example.yaml", cwd=tmp_path, env=FLEET_CONTRACT_ENV)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("fleet.example.yaml: valid")
     completed = run_stackgen("render", "-f", "fleet.example.yaml", cwd=tmp_path, env=FLEET_CONTRACT_ENV)
     assert completed.returncode == 0, completed.stderr
     rendered = tmp_path / "generated"
-    for path in ("docker-compose.yml", "ansible/fleet.yml", "ansible/inventory.yml", "prometheus/targets/fleet.json",
-                 "prometheus/prometheus.yml"):
+    for path in ("docker-compose.yml", "ansible/fleet.yml", "ansible/inventory.yml",
+                 "prometheus/targets/fleet.json", "prometheus/prometheus.yml"):
         assert (rendered / path).is_file(), path
     prometheus = (rendered / "prometheus" / "prometheus.yml").read_text()
     assert "docker_sd_configs" in prometheus and "job_name: fleet" in prometheus
