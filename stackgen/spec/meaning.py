@@ -30,8 +30,7 @@ if TYPE_CHECKING:
     from stackgen.spec.templates import GoTemplateCheck
 
 # Jobs stackgen adds itself to scrape the stack; a user job of the same name would collide.
-INTERNAL_JOBS = ("prometheus", "alertmanager", "grafana", "node-exporter", "cadvisor", "blackbox-exporter",
-                 "pushgateway", "relay", "jaeger", "otel-collector", "docker-discovery")
+INTERNAL_JOBS = (*(str(role) for role in REGISTRY), "docker-discovery")
 BUILTIN_PROBE_MODULES = ("http_2xx", "http_post_2xx", "http_any", "tcp_connect", "icmp", "dns")
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _MATCHER = re.compile(r'^\s*(?P<name>[a-zA-Z_][a-zA-Z0-9_]*|"[^"]*")\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*$')
@@ -432,6 +431,8 @@ def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         published += [(("alertmanager", "port"), published[1][1] + n) for n in range(1, am_replicas)]
     if _section(data, "grafana").get("enabled", True) is not False:
         published.append((("grafana", "port"), port("grafana", "port")))
+    if _section(data, "victoria_metrics").get("enabled") is True:
+        published.append((("victoria_metrics", "port"), port("victoria_metrics", "port")))
     if _section(data, "tracing").get("enabled") is True:
         for key in ("jaeger_port", "otlp_grpc_port", "otlp_http_port"):
             published.append((("tracing", key), port("tracing", key)))
