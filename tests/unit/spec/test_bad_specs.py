@@ -71,6 +71,10 @@ EXPECTED_FIRST: dict[str, tuple[int, int, str, str]] = {
                                     "a Prometheus label name"),
     "44-bad-duration-in-rule.yaml": (11, 16, "rules.groups.0.rules.0.for", "a duration like"),
     "45-three-errors.yaml": (6, 9, "prometheus.port", "must be at most 65535, got 99999"),
+    "48-listen-without-users.yaml": (5, 9, "listen", "listen 0.0.0.0 would publish Prometheus, Alertmanager, "
+                                     "Pushgateway, the relay and Grafana to the network without a password"),
+    "49-short-web-password.yaml": (9, 12, "web.users.admin", "the password of web user 'admin' has 7 "
+                                   "characters; at least 12 are needed"),
 }
 
 # Bad specs whose refusal is right but whose report is not (yet): name -> reason.
