@@ -14,6 +14,8 @@ Ports bind 0.0.0.0 (the point of the test), but the test only connects through 1
 API listens on docker0's address. Traffic: loopback, the bridge address and the stack's containers.
 """
 
+# ruff: noqa: E501  (whole URLs and messages)
+
 from __future__ import annotations
 
 import base64
