@@ -40,7 +40,7 @@ import yaml  # noqa: E402
 
 from stackgen import api, pki  # noqa: E402
 from stackgen.render import render_stack  # noqa: E402
-from stackgen.render.check import _run_checks, _stage_web_configs  # noqa: E402
+from stackgen.upstream_check import _run_checks, _stage_web_configs  # noqa: E402
 from tests.integration.runtime_stack import free_port  # noqa: E402
 
 PASSWORD = "bench-web-password-1"

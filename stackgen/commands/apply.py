@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import click
@@ -48,31 +47,14 @@ def command(
     quiet: bool,
 ) -> None:
     """Create what is missing, recreate what changed, reload changed config; roll back on failure."""
-    from stackgen.api import default_output_dir, load_stack, render_steps
-    from stackgen.commands.runtime_console import ConsoleReporter, print_json
-    from stackgen.render.check import CHECK_RECORD, check_rendered
-    from stackgen.runtime.apply import ApplyOptions, apply_files
+    from stackgen import api
+    from stackgen.commands.console import ConsoleReporter, print_json
     from stackgen.runtime.images import PullPolicy
-    from stackgen.runtime.lock import stack_lock
-    from stackgen.spec.meaning import is_loopback
 
-    reporter = ConsoleReporter(quiet=quiet or as_json)
-    stack = load_stack(spec_path)
-    target = out_dir or default_output_dir(spec_path)
-    if stack.web.insecure and not is_loopback(stack.listen):
-        click.echo(f"warning: {stack.name} publishes every endpoint on {stack.listen} without a password "
-                   "(web.insecure)", err=True)
-    with stack_lock(spec_path, lock_timeout_s, reporter):
-        # one step, or the three steps of rotating the internal user (each converged before the next)
-        for files in render_steps(stack, target, rotate_credentials):
-            report = apply_files(
-                files,
-                target,
-                stack.name,
-                reporter=reporter,
-                check=partial(check_rendered, record=target / CHECK_RECORD),
-                options=ApplyOptions(PullPolicy(pull), timeout_s),
-            )
+    report = api.apply(spec_path, out_dir, pull=PullPolicy(pull), health_timeout_s=timeout_s,
+                       lock_timeout_s=lock_timeout_s, rotate_credentials=rotate_credentials,
+                       reporter=ConsoleReporter(quiet=quiet or as_json),
+                       warn=lambda message: click.echo(f"warning: {message}", err=True))
     if as_json:
         print_json(report.to_data())
         return

@@ -27,7 +27,7 @@ def test(spec_path: Path, out_dir: Path | None, receivers: tuple[str, ...], aler
          relay_url: str | None, timeout: float) -> None:
     """Send a marked test alert through the running Alertmanager to each RECEIVER (default: all)."""
     from stackgen.alerting.alertmanager_api import AlertmanagerAPI
-    from stackgen.alerting.notify_test import run_notify_test, targets_from_config
+    from stackgen.alerting.delivery_check import run_notify_test, targets_from_config
     from stackgen.commands.stack_paths import endpoints, read_yaml
 
     files, am_url, relay = endpoints(spec_path, out_dir, alertmanager_url, relay_url)

@@ -14,15 +14,11 @@ from datetime import timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
-from stackgen.errors import InvalidInput
+from stackgen.errors import RelayConfigError
 
 CHANNELS = ("dingtalk", "wecom_robot", "wecom", "feishu")
 LANGUAGES = ("zh", "en")
 DEFAULT_WECOM_API = "https://qyapi.weixin.qq.com"
-
-
-class RelayConfigError(InvalidInput):
-    """relay.yml cannot be used; the message names the offending key."""
 
 
 class Secret:

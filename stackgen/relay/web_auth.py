@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stackgen.relay.config import RelayConfigError, parse_document
+from stackgen.errors import RelayConfigError
+from stackgen.relay.config import parse_document
 
 log = logging.getLogger(__name__)
 

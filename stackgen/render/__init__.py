@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stackgen.model import Stack
 from stackgen.output import SECRET_DIR, RenderedFile
@@ -32,11 +32,20 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
         from stackgen.pki import utc_now
 
         now = utc_now()
+    if stack.web.enabled or stack.fleet is not None:
+        # One CA for everything signed in this render (web servers, fleet hosts): made first, then
+        # read by each of them as the one kept from before.
+        from stackgen.render.ca import CA_CERT_PATH, CA_KEY_PATH, stack_ca_files
+
+        ca, _ = stack_ca_files(stack.name, existing_secrets, now)
+        existing_secrets = {**existing_secrets, CA_CERT_PATH: ca.cert_pem, CA_KEY_PATH: ca.key_pem}
     internal = web_client(stack, existing_secrets)  # once: a first render generates its password
     client = overlap.client if overlap else internal
     files: dict[str, RenderedFile] = {}
     files.update(render_compose(stack))
-    files.update(render_prometheus(stack, client))
+    fleet_files, fleet_jobs = _fleet(stack, existing_secrets, now)
+    files.update(fleet_files)
+    files.update(render_prometheus(stack, client, fleet_jobs))
     files.update(render_rules(stack))
     files.update(render_alertmanager(stack, watchdog="watchdog" in stack.rule_packs.include, client=client))
     if stack.exporters.blackbox.enabled:
@@ -48,6 +57,26 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
     files.update(render_tracing(stack))
     _keep_secret_dirs(stack, files)
     return dict(sorted(files.items()))
+
+
+def _fleet(stack: Stack, existing: Mapping[str, bytes], now: dt.datetime
+           ) -> tuple[dict[str, RenderedFile], tuple[dict[str, Any], ...]]:
+    """The fleet's files (ansible/, host certificates, Prometheus' side) and its scrape job."""
+    if stack.fleet is None:
+        return {}, ()
+    from stackgen.render import fleet
+    from stackgen.render.ansible import render_ansible
+    from stackgen.render.ca import stack_ca_files
+
+    ca, files = stack_ca_files(stack.name, existing, now)
+    password, password_files = fleet.scrape_password(stack.fleet, existing)
+    credentials = fleet.scrape_credentials(password, existing.get(fleet.CREDENTIALS_PATH))
+    files.update(password_files)
+    files[fleet.CREDENTIALS_PATH] = RenderedFile(credentials.to_bytes(), 0o600)
+    files.update(fleet.host_certificates(stack.fleet, ca, existing, now))
+    files.update(fleet.prometheus_fleet_files(stack.fleet, ca, credentials))
+    files.update(render_ansible(stack.fleet, credentials))
+    return files, (fleet.fleet_scrape_config(stack.fleet, credentials),)
 
 
 def _keep_secret_dirs(stack: Stack, files: dict[str, RenderedFile]) -> None:

@@ -40,7 +40,7 @@ def relay_url(receiver_name: str, scheme: str = "http") -> str:
 def render_alertmanager(stack: Stack, watchdog: bool, client: WebClient | None = None
                         ) -> dict[str, RenderedFile]:
     """Every file under alertmanager/ plus Alertmanager's secrets (`client`: how it reaches the relay)."""
-    secrets = SecretFiles("alertmanager", spec_dir=stack.spec_dir)
+    secrets = SecretFiles("alertmanager", stack=stack)
     receivers = [receiver_config(receiver, secrets, client) for receiver in stack.receivers]
     names = {receiver.name for receiver in stack.receivers}
     if NULL_RECEIVER not in names:
@@ -61,7 +61,7 @@ def render_alertmanager(stack: Stack, watchdog: bool, client: WebClient | None =
     }
     for template in stack.alertmanager.templates:
         files[f"alertmanager/templates/user-{slug(Path(template).stem)}.tmpl"] = RenderedFile(
-            Path(template).read_bytes())
+            stack.read(template))
     files.update(secrets.files)
     return files
 

@@ -31,8 +31,8 @@ from stackgen.render.web import (
     web_config_flags,
     wget_test,
 )
+from stackgen.roles import ROLE_LABEL
 
-ROLE_LABEL = "io.stackgen.role"
 BUILD_BASE_LABEL = "io.stackgen.build-base"
 RELAY_IMAGE = f"stackgen/relay:{__version__}"
 

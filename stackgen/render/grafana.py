@@ -11,12 +11,13 @@ from stackgen.output import RenderedFile
 from stackgen.render.dump import json_bytes, yaml_bytes
 from stackgen.render.secrets import SecretFiles, generated_secret
 from stackgen.render.topology import by_role, slug
+from stackgen.roles import GRAFANA_ADMIN_PASSWORD_FILE
 
 if TYPE_CHECKING:
     from stackgen.render.web import WebClient
 
 DASHBOARDS_MOUNT = "/etc/grafana/dashboards"
-ADMIN_PASSWORD_FILE = "secrets/grafana/admin_password"
+ADMIN_PASSWORD_FILE = GRAFANA_ADMIN_PASSWORD_FILE
 
 
 def render_grafana(stack: Stack, existing_secrets: dict[str, bytes],
@@ -92,5 +93,5 @@ def dashboards(stack: Stack) -> dict[str, dict[str, Any]]:
 
         found.update((name, build(name)) for name in stack.dashboards)
     for path in stack.dashboard_files:
-        found[f"user-{slug(Path(path).stem)}"] = json.loads(Path(path).read_text(encoding="utf-8"))
+        found[f"user-{slug(Path(path).stem)}"] = json.loads(stack.read(path).decode("utf-8"))
     return found

@@ -25,12 +25,15 @@ SELF_SCRAPED = {
 }
 
 
-def render_prometheus(stack: Stack, web: WebClient | None = None) -> dict[str, RenderedFile]:
+def render_prometheus(stack: Stack, web: WebClient | None = None,
+                      extra_jobs: tuple[Mapping[str, Any], ...] = ()) -> dict[str, RenderedFile]:
     """prometheus.yml and file_sd target files (paths relative to the output dir), plus secrets.
 
-    `web`: how Prometheus reaches the stack's web-configured endpoints (None: plain HTTP)."""
-    secrets = SecretFiles("prometheus", spec_dir=stack.spec_dir)
+    `web`: how Prometheus reaches the stack's web-configured endpoints (None: plain HTTP);
+    `extra_jobs`: scrape configs an adapter adds (the fleet's job), after the user's jobs."""
+    secrets = SecretFiles("prometheus", stack=stack)
     scrape_configs = self_scrape_configs(stack, web) + [job_config(job, secrets) for job in stack.jobs]
+    scrape_configs += [dict(job) for job in extra_jobs]
     scrape_configs += [probe_config(probe, web) for probe in stack.probes]
     files: dict[str, RenderedFile] = {}
     replicas = by_role(stack, "prometheus")

@@ -31,7 +31,7 @@ def render_relay(stack: Stack) -> dict[str, RenderedFile]:
                     entry[f"{key}_file"] = secrets.put(f"{receiver.name}.{channel.kind}-{index}.{key}", str(value))
                 elif key == "template":
                     name = f"templates/{slug(receiver.name)}-{channel.kind}-{index}.j2"
-                    files[f"relay/{name}"] = RenderedFile((stack.spec_dir / value).read_bytes())
+                    files[f"relay/{name}"] = RenderedFile(stack.read(value))
                     entry["template"] = f"{RELAY_CONFIG_DIR}/{name}"
                 else:
                     entry[key] = value

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stackgen.errors import RuntimeFailure
+from stackgen.parallel import map_all
 from stackgen.runtime.compose_file import ProjectDefinition, ServiceDefinition, dependency_waves
 from stackgen.runtime.engine import Engine, container_name
 from stackgen.runtime.health import Started, confirm_reload, prometheus_jobs, wait_healthy
@@ -63,6 +64,7 @@ class Converger:
         self.engine = engine
         self.project = project
         self.hashes = {service.name: service.config_hash for service in desired}
+        self.image_ids = {service.name: service.image_id for service in desired}
         self.files = files
         self.access = web_access_from_files(files)  # https, the internal user, the stack CA (or plain)
         self.reporter = reporter
@@ -175,7 +177,8 @@ class Converger:
     def _create_and_start(self, service: ServiceDefinition) -> str:
         compose_hash = self._compose_hash(service.name)
         container_id = self.engine.create_container(self.project, service, self.hashes[service.name],
-                                                    compose_hash=compose_hash)
+                                                    compose_hash=compose_hash,
+                                                    image_id=self.image_ids.get(service.name))
         try:
             self.engine.start(container_id, service.name)
         except RuntimeFailure:
@@ -236,25 +239,10 @@ class Converger:
 
     # --- helpers ------------------------------------------------------------------------------
     def _parallel(self, work: Callable[[ServiceAction], Any], actions: Sequence[ServiceAction]) -> list[Any]:
-        if len(actions) <= 1:
-            return [work(action) for action in actions]
-        from concurrent.futures import ThreadPoolExecutor  # imported when needed: a no-op runs nothing
-
-        with ThreadPoolExecutor(max_workers=min(_WORKERS, len(actions))) as pool:
-            futures = [pool.submit(work, action) for action in actions]
-        results, first_error = [], None
-        for future in futures:
-            error = future.exception()
-            if error is not None:
-                first_error = first_error or error
-            else:
-                results.append(future.result())
-        if first_error is not None:
-            raise first_error
-        return results
+        return map_all(work, actions, max_workers=_WORKERS)
 
     def _base_url(self, service: ServiceDefinition, container_id: str) -> str:
-        port = role_runtime(service.role).http_port
+        port = role_runtime(service.role).port
         address = self.engine.http_address(container_id, port, self.project.network) if port else None
         if address is None:
             raise RuntimeFailure(

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stackgen.errors import RuntimeFailure
+from stackgen.errors import NotHealthy, RuntimeFailure
+from stackgen.parallel import map_all
 from stackgen.runtime import http
 from stackgen.runtime.engine import ContainerState, Engine
 from stackgen.runtime.progress import Reporter
@@ -24,15 +25,6 @@ if TYPE_CHECKING:
 
 _POLL_S = 0.25
 _OWN_CHECK_EVERY_S = 0.5
-
-
-class NotHealthy(RuntimeFailure):
-    """A container did not become healthy before the deadline (or stopped trying)."""
-
-    def __init__(self, service: str, message: str, logs: str = "") -> None:
-        hint = "its last log lines:\n    " + "\n    ".join(logs.splitlines()[-5:]) if logs else None
-        super().__init__(f"{service}: {message}", hint=hint)
-        self.service = service
 
 
 @dataclass(frozen=True)
@@ -47,15 +39,8 @@ def wait_healthy(engine: Engine, started: Sequence[Started], timeout_s: float, r
     """Wait for every container in parallel; raises NotHealthy for the first that fails."""
     if not started:
         return
-    from concurrent.futures import ThreadPoolExecutor  # imported when needed: a no-op apply waits for nothing
-
     deadline = time.monotonic() + timeout_s
-    with ThreadPoolExecutor(max_workers=min(8, len(started))) as pool:
-        futures = [pool.submit(_wait_one, engine, item, deadline, timeout_s, reporter) for item in started]
-        errors = [future.exception() for future in futures]
-    for error in errors:
-        if error is not None:
-            raise error
+    map_all(lambda item: _wait_one(engine, item, deadline, timeout_s, reporter), started)
 
 
 def is_ready(engine: Engine, container_id: str, state: ContainerState) -> bool:

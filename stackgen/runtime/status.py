@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stackgen.roles import ROLE_LABEL
 from stackgen.runtime import http
-from stackgen.runtime.compose_file import ROLE_LABEL, ProjectDefinition
+from stackgen.runtime.compose_file import ProjectDefinition
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.health import is_ready
 from stackgen.runtime.roles import role_runtime
@@ -124,12 +125,12 @@ def collect_status(engine: Engine, project_name: str, project: ProjectDefinition
             )
         )
         if role == "prometheus" and container.state == "running":
-            port = role_runtime(role).http_port or 9090
+            port = role_runtime(role).port or 9090
             address = engine.http_address(container.id, port, network)
             if address:
                 prometheus_urls.append((access.url(*address), name))
         if role == "alertmanager" and container.state == "running":
-            port = role_runtime(role).http_port or 9093
+            port = role_runtime(role).port or 9093
             address = engine.http_address(container.id, port, network)
             members.append(cluster_member(name, _status_answer(address, name, access)))
     targets, alerts, notes = _from_prometheus(prometheus_urls, access)

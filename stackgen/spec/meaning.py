@@ -11,9 +11,11 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from stackgen.model import DEFAULT_IMAGES, LOCAL_ENDPOINT_KEYS, rewrite_local_address
+from stackgen.model import DEFAULT_IMAGES, LOCAL_ENDPOINT_KEYS, RELAY_CHANNELS, rewrite_local_address
+from stackgen.roles import REGISTRY, Role
 from stackgen.spec.load import LoadedSpec
 from stackgen.spec.problems import Problem, Severity
+from stackgen.spec.schema import default
 from stackgen.spec.schema_errors import closest
 
 # Jobs stackgen adds itself to scrape the stack; a user job of the same name would collide.
@@ -33,6 +35,9 @@ def meaning_problems(spec: LoadedSpec) -> list[Problem]:
     problems: list[Problem] = []
     for check in checks:
         problems.extend(check(spec, data))
+    from stackgen.spec.meaning_fleet import fleet_problems
+
+    problems.extend(fleet_problems(spec, data))
     return problems
 
 
@@ -272,17 +277,19 @@ def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     listen = data.get("listen")
     if isinstance(listen, str):
         try:
-            address = ipaddress.ip_address(listen)
+            ipaddress.ip_address(listen)
         except ValueError:
             yield spec.problem(("listen",), f"expected an IP address of this host, got {listen!r}",
                                "127.0.0.1 (the default) keeps the stack private to this machine")
-    def port(section: str, key: str, fallback: int | None) -> int | None:
-        value = _section(data, section).get(key, fallback)
+
+    def port(section: str, key: str) -> int | None:
+        values = _section(data, section)
+        value = values[key] if key in values else default(section, key)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     published: list[tuple[tuple[Any, ...], int | None]] = [
-        (("prometheus", "port"), port("prometheus", "port", 9090)),
-        (("alertmanager", "port"), port("alertmanager", "port", 9093)),
+        (("prometheus", "port"), port("prometheus", "port")),
+        (("alertmanager", "port"), port("alertmanager", "port")),
     ]
     prom_replicas = _section(data, "prometheus").get("replicas", 1)
     am_replicas = _section(data, "alertmanager").get("replicas", 1)
@@ -291,18 +298,17 @@ def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     if isinstance(published[1][1], int) and isinstance(am_replicas, int):
         published += [(("alertmanager", "port"), published[1][1] + n) for n in range(1, am_replicas)]
     if _section(data, "grafana").get("enabled", True) is not False:
-        published.append((("grafana", "port"), port("grafana", "port", 3000)))
+        published.append((("grafana", "port"), port("grafana", "port")))
     if _section(data, "tracing").get("enabled") is True:
-        for key, fallback in (("jaeger_port", 16686), ("otlp_grpc_port", 4317), ("otlp_http_port", 4318)):
-            published.append((("tracing", key), port("tracing", key, fallback)))
+        for key in ("jaeger_port", "otlp_grpc_port", "otlp_http_port"):
+            published.append((("tracing", key), port("tracing", key)))
     for key, value in _section(data, "exporters").items():
         if isinstance(value, Mapping) and value.get("enabled", True) and isinstance(value.get("port"), int):
             published.append((("exporters", key, "port"), value["port"]))
         elif key == "pushgateway" and value is True:
-            published.append((("exporters", key), 9091))
-    relay_channels = ("dingtalk", "wecom_robot", "wecom", "feishu")
-    if any(kind in receiver for _, receiver in _items(data, "receivers") for kind in relay_channels):
-        published.append((("relay", "port"), port("relay", "port", 9095)))
+            published.append((("exporters", key), REGISTRY[Role.PUSHGATEWAY].port))
+    if any(kind in receiver for _, receiver in _items(data, "receivers") for kind in RELAY_CHANNELS):
+        published.append((("relay", "port"), port("relay", "port")))
     seen: dict[int, tuple[Any, ...]] = {}
     for path, number in published:
         if number is None:

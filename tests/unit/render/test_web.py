@@ -19,9 +19,9 @@ from cryptography import x509
 from stackgen import pki
 from stackgen.model import build_stack
 from stackgen.render import render_stack
-from stackgen.render.check import check_rendered
 from stackgen.render.web import internal_username
 from stackgen.spec.validate import check_spec
+from stackgen.upstream_check import check_rendered
 from tests.unit.core_helpers import base_spec, require_tool, run_stackgen, write_spec
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
@@ -191,7 +191,7 @@ def test_promtool_accepts_the_web_configs_and_refuses_a_mismatched_key(rendered:
     assert "promtool" in check_rendered(rendered)
     broken = dict(rendered)
     broken["secrets/relay/web.key"] = rendered["secrets/prometheus/web.key"]
-    from stackgen.render.check import RejectedByUpstream
+    from stackgen.upstream_check import RejectedByUpstream
 
     with pytest.raises(RejectedByUpstream, match=r"secrets/relay/web\.yml FAILED: .*private key does not match"):
         check_rendered(broken)

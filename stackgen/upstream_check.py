@@ -19,14 +19,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from stackgen.errors import InvalidInput
-from stackgen.output import RenderedFile
+from stackgen.errors import RejectedByUpstream
+from stackgen.output import RenderedFile, write_file_atomically
 from stackgen.render.dump import load_yaml, yaml_bytes
-
-
-class RejectedByUpstream(InvalidInput):
-    """promtool or amtool refused a rendered file: its message says why."""
-
 
 CHECK_RECORD = ".stackgen-checked"
 
@@ -153,15 +148,9 @@ def _write_record(record: Path, digest: str) -> None:
     """Best effort: without a record the next apply checks again."""
     try:
         record.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", dir=record.parent)
+        write_file_atomically(record, (digest + "\n").encode("ascii"))
     except OSError:
         return
-    try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(digest + "\n")
-        os.replace(temporary, record)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def _strip_consul(config_path: Path) -> None:
