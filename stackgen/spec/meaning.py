@@ -646,6 +646,9 @@ def _web(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         yield spec.problem(("web", "users"), f"basic auth on {listen} without TLS sends the passwords in clear "
                            "over the network", "add `tls: {}` under web: HTTPS from the stack's own CA", at_key=True)
     for name, password in users.items():
+        if str(name).startswith("stackgen-"):
+            yield spec.problem(("web", "users", name), f"user name '{name}': names starting with stackgen- "
+                               "are the stack's internal users", "pick another name", at_key=True)
         if isinstance(password, str) and len(password) < MIN_PASSWORD_LENGTH:
             yield spec.problem(("web", "users", name), f"the password of web user '{name}' has {len(password)} "
                                f"characters; at least {MIN_PASSWORD_LENGTH} are needed",
