@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from stackgen import api
-from tests.unit.core_helpers import CONTRACT, CONTRACT_ENV, base_spec, write_spec
+from tests.unit.core_helpers import CONTRACT_ENV, base_spec, contract_text, write_spec
 
 
 def render(tmp_path: Path, spec: dict[str, Any] | str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -328,7 +328,7 @@ def test_default_route_and_watchdog(tmp_path: Path) -> None:
 # ---- determinism -------------------------------------------------------------------------------------
 
 def test_contract_renders_deterministically(tmp_path: Path) -> None:
-    spec = write_spec(tmp_path, CONTRACT.read_text(encoding="utf-8"))
+    spec = write_spec(tmp_path, contract_text())
     stack = api.load_stack(spec, CONTRACT_ENV)
     first = api.render_files(stack, tmp_path / "out")
     again = api.render_files(api.load_stack(spec, CONTRACT_ENV), tmp_path / "out")
@@ -347,7 +347,7 @@ def test_contract_renders_deterministically(tmp_path: Path) -> None:
 def test_render_twice_on_disk_is_byte_identical(tmp_path: Path) -> None:
     from tests.unit.core_helpers import tree_digest
 
-    spec = write_spec(tmp_path, CONTRACT.read_text(encoding="utf-8"))
+    spec = write_spec(tmp_path, contract_text())
     out = tmp_path / "out"
     api.render(spec, out, CONTRACT_ENV)
     before = tree_digest(out)
