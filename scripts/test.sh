@@ -6,7 +6,8 @@
 #   1. the Debian packages the tests use (promtool, amtool, docker-compose 1.29, dockerd) and the
 #      ones the local images are made from: one `apt-get update` + install, only if one is missing;
 #   2. a Docker engine (scripts/ensure-dockerd.sh starts dockerd if `docker info` fails);
-#   3. the local images (scripts/build-local-images.sh; skips those that are up to date);
+#   3. the local images (scripts/build-local-images.sh; skips those that are up to date) and the swarm
+#      node image (scripts/build-swarm-node-image.sh: debootstrap bookworm + docker.io, once);
 #   4. stackgen and its test extras: `pip install -e '.[test]'` into the current Python, or into
 #      .venv when that Python is Debian's externally managed one;
 #   5. `python -m pytest "$@"`, whose exit code is this script's. "No tests collected" (5) stays a
@@ -38,6 +39,10 @@ bash scripts/ensure-dockerd.sh
 
 step "local images"
 bash scripts/build-local-images.sh
+
+step "swarm node image"
+# the Docker-in-Docker node image the swarm tests make a 3-node swarm from (debootstrap once, cached)
+bash scripts/build-swarm-node-image.sh
 
 step "Python environment"
 python=${PYTHON:-python3}
