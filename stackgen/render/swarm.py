@@ -28,9 +28,10 @@ from typing import Any
 from stackgen import __version__
 from stackgen.model import Stack
 from stackgen.output import RenderedFile
-from stackgen.render.compose import ROLE_LABEL, compose_services, named_volumes
+from stackgen.render.compose import compose_services, named_volumes
 from stackgen.render.dump import yaml_bytes
 from stackgen.render.topology import ALERTMANAGER_CLUSTER_PORT, by_role
+from stackgen.roles import ROLE_LABEL
 
 STACK_FILE = "docker-stack.yml"
 GLOBAL_ROLES = ("node-exporter", "cadvisor")

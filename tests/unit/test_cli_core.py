@@ -41,8 +41,8 @@ def test_init_writes_spec_gitignore_and_env_example(tmp_path: Path,
     ignored = (tmp_path / "demo" / ".gitignore").read_text().splitlines()
     assert "generated/secrets/" in ignored
     # what apply records beside the rendered files is machine state, not something to commit
-    from stackgen.render.check import CHECK_RECORD
     from stackgen.runtime.state import STATE_FILE
+    from stackgen.upstream_check import CHECK_RECORD
 
     assert {f"generated/{CHECK_RECORD}", f"generated/{STATE_FILE}"} <= set(ignored)
     assert "#" in (tmp_path / "demo" / "stack.yaml").read_text()  # commented from the schema
@@ -165,7 +165,7 @@ def test_unknown_command_and_help() -> None:
 
 
 def test_plan_diff_shows_changes_and_never_a_secret() -> None:
-    from stackgen.commands.runtime_console import file_diff
+    from stackgen.commands.console import file_diff
 
     assert file_diff("prometheus/prometheus.yml", b"a: 1\nb: 2\n", b"a: 1\nb: 3\n") == [
         "--- a/prometheus/prometheus.yml", "+++ b/prometheus/prometheus.yml", "@@ -1,2 +1,2 @@",
@@ -245,3 +245,22 @@ def test_logs_completes_the_rendered_services(tmp_path: Path, capsys: pytest.Cap
     monkeypatch.setenv("_STACKGEN_COMPLETE", "bash_complete")
     _, out, _ = run_main([], capsys)
     assert out.split() == ["plain,alertmanager"]
+
+
+def test_a_bug_is_one_line_and_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import stackgen.api
+
+    def broken(*_: object, **__: object) -> None:
+        raise KeyError("no such thing")
+
+    monkeypatch.setattr(stackgen.api, "validate", broken)
+    write_spec(tmp_path, base_spec())
+    monkeypatch.delenv("STACKGEN_DEBUG", raising=False)
+    code, out, err = run_main(["validate", "-f", str(tmp_path / "stack.yaml")], capsys)
+    assert (code, out) == (3, "")
+    assert err == ("stackgen: internal error: KeyError: 'no such thing'; "
+                   "STACKGEN_DEBUG=1 shows the traceback\n")
+    monkeypatch.setenv("STACKGEN_DEBUG", "1")
+    with pytest.raises(KeyError):
+        run_main(["validate", "-f", str(tmp_path / "stack.yaml")], capsys)

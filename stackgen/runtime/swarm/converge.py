@@ -268,7 +268,7 @@ class SwarmConverger:
 def task_urls(cluster: SwarmCluster, stack: SwarmStackDefinition, name: str) -> list[str]:
     """http://NODE:PORT of each running task of a service (its host-mode port on its node)."""
     service = stack.service(name)
-    port = role_runtime(service.role).http_port
+    port = role_runtime(service.role).port
     published = service.published_port(port) if port else None
     if published is None:
         raise RuntimeFailure(f"{name}: no published port to reach it on (its role's port {port})")

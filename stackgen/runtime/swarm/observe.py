@@ -10,20 +10,29 @@ from stackgen.runtime.down import DownReport
 from stackgen.runtime.logs import LogLine, read_logs, select_containers
 from stackgen.runtime.progress import Reporter
 from stackgen.runtime.roles import role_runtime
-from stackgen.runtime.status import ClusterMember, ServiceStatus, StackStatus, _from_prometheus, _status_answer
+from stackgen.runtime.status import (
+    ClusterMember,
+    ServiceStatus,
+    StackStatus,
+    _from_prometheus,
+    _status_answer,
+)
 from stackgen.runtime.swarm.cluster import SwarmCluster, SwarmTask
 from stackgen.runtime.swarm.stack_file import SwarmStackDefinition
+from stackgen.runtime.web_access import PLAIN, WebAccess
 
 
-def collect_status(cluster: SwarmCluster, project: str, stack: SwarmStackDefinition | None) -> StackStatus:
-    """One line per task that should run (a service with none: "missing"), then targets and alerts."""
+def collect_status(cluster: SwarmCluster, project: str, stack: SwarmStackDefinition | None,
+                   access: WebAccess = PLAIN) -> StackStatus:
+    """One line per task that should run (a service with none: "missing"), then targets and alerts
+    (`access`: TLS and the internal user of a stack with web configs)."""
     observed = {service.service: service for service in cluster.services(project)}
     roles = {service.name: service.role for service in stack.services} if stack else {}
     nodes = {node.id: node for node in cluster.nodes()}
     addresses = cluster.node_addresses()
     tasks = [t for t in cluster.tasks(project) if t.desired_state == "running"]
     services: list[ServiceStatus] = []
-    prometheus_urls: list[str] = []
+    prometheus_urls: list[tuple[str, str]] = []  # (url, service name the certificate names)
     members: list[ClusterMember] = []
     for name in sorted(set(roles) | set(observed)):
         role = roles.get(name, name)
@@ -33,7 +42,7 @@ def collect_status(cluster: SwarmCluster, project: str, stack: SwarmStackDefinit
             services.append(ServiceStatus(name, role, "missing" if name not in observed else "no task"))
             continue
         definition = stack.service(name) if stack and name in roles else None
-        port = role_runtime(role).http_port
+        port = role_runtime(role).port
         published = definition.published_port(port) if definition and port else None
         for task in mine:
             node = nodes.get(task.node_id)
@@ -46,12 +55,12 @@ def collect_status(cluster: SwarmCluster, project: str, stack: SwarmStackDefinit
                                           observed[name].image, shown))
             if state == "running" and address and published:
                 if role == "prometheus":
-                    prometheus_urls.append(f"http://{address}:{published}")
+                    prometheus_urls.append((access.url(address, published), name))
                 if role == "alertmanager":
                     from stackgen.runtime.status import cluster_member
 
-                    members.append(cluster_member(name, _status_answer((address, published))))
-    targets, alerts, notes = _from_prometheus(prometheus_urls)
+                    members.append(cluster_member(name, _status_answer((address, published), name, access)))
+    targets, alerts, notes = _from_prometheus(prometheus_urls, access)
     return StackStatus(project, tuple(services), targets, alerts, notes, tuple(members))
 
 
@@ -85,7 +94,10 @@ def swarm_status(out_dir: Any, project: str) -> StackStatus:
     from stackgen.spec.load import read_yaml_data
 
     document = read_yaml_data((out_dir / STACK_FILE).read_text(encoding="utf-8"), STACK_FILE) or {}
-    return collect_status(SwarmCluster.connect(), project, parse_stack(document, project))
+    from stackgen.runtime.web_access import read_web_access
+
+    return collect_status(SwarmCluster.connect(), project, parse_stack(document, project),
+                          read_web_access(out_dir))
 
 
 def swarm_down(project: str, *, volumes: bool, reporter: Reporter) -> DownReport:
