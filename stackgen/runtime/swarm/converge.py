@@ -29,11 +29,12 @@ from stackgen.runtime.health import confirm_reload, prometheus_jobs
 from stackgen.runtime.plan import ActionKind, DesiredService, Plan, changed_files, file_hashes, plan
 from stackgen.runtime.progress import Reporter, SilentReporter
 from stackgen.runtime.reload import reload_service
-from stackgen.runtime.roles import role_runtime
+from stackgen.runtime.roles import GRAFANA_ADMIN_PASSWORD_FILE, role_runtime
 from stackgen.runtime.state import read_applied, write_applied
 from stackgen.runtime.swarm import STACK_FILE
 from stackgen.runtime.swarm.cluster import SwarmCluster
 from stackgen.runtime.swarm.placement import assign_pins
+from stackgen.runtime.web_access import PLAIN, WebAccess, web_access_from_files
 from stackgen.runtime.swarm.stack_file import (
     SwarmStackDefinition,
     config_file_of,
@@ -129,6 +130,8 @@ class SwarmConverger:
         self.restore_files = restore_files
         self.timeout_s = timeout_s
         self.result = ConvergeResult()
+        # https, the internal user and the stack CA when web auth is on (else plain HTTP)
+        self.access = web_access_from_files({path: file.content for path, file in files.items()})
         self._previous_deployed: bytes | None = None
         self._deployed = False
         self._reloaded: list[str] = []
@@ -234,13 +237,18 @@ class SwarmConverger:
     # --- reload -------------------------------------------------------------------------------
     def _reload(self, name: str, confirm: bool) -> None:
         service = self.stack.service(name)
-        for base_url in task_urls(self.cluster, self.stack, name):
-            reload_service(name, service.role, base_url)
+        auth = None
+        if role_runtime(service.role).admin_auth:  # Grafana's provisioning API: its admin user
+            password = self.files.get(GRAFANA_ADMIN_PASSWORD_FILE)
+            auth = (service.environment.get("GF_SECURITY_ADMIN_USER", "admin"),
+                    password.content.decode().strip() if password else "")
+        for base_url in task_urls(self.cluster, self.stack, name, self.access):
+            reload_service(name, service.role, base_url, auth, self.access)
             if confirm:
                 config = config_file_of(service)
                 content = self.files.get(config) if config else None
                 expected = prometheus_jobs(content.content.decode()) if content is not None else None
-                confirm_reload(name, service.role, base_url, expected)
+                confirm_reload(name, service.role, base_url, expected, self.access)
 
     # --- backward -----------------------------------------------------------------------------
     def _roll_back(self, failure: RuntimeFailure) -> None:
@@ -265,15 +273,16 @@ class SwarmConverger:
         failure.message = f"{failure.message} (rolled back to the previous config)"
 
 
-def task_urls(cluster: SwarmCluster, stack: SwarmStackDefinition, name: str) -> list[str]:
-    """http://NODE:PORT of each running task of a service (its host-mode port on its node)."""
+def task_urls(cluster: SwarmCluster, stack: SwarmStackDefinition, name: str,
+              access: WebAccess = PLAIN) -> list[str]:
+    """SCHEME://NODE:PORT of each running task of a service (its host-mode port on its node)."""
     service = stack.service(name)
     port = role_runtime(service.role).port
     published = service.published_port(port) if port else None
     if published is None:
         raise RuntimeFailure(f"{name}: no published port to reach it on (its role's port {port})")
     addresses = cluster.node_addresses()
-    urls = [f"http://{addresses[t.node_id]}:{published}" for t in cluster.tasks(stack.project)
+    urls = [access.url(addresses[t.node_id], published) for t in cluster.tasks(stack.project)
             if t.service == name and t.desired_state == "running" and t.state == "running"
             and addresses.get(t.node_id)]
     if not urls:

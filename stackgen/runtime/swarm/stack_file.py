@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackgen.errors import RuntimeFailure
@@ -38,6 +38,7 @@ class SwarmService:
     mounts: tuple[tuple[str, str], ...]  # (source, target) of the binds and volumes
     definition: str  # its stack-file section as canonical JSON
     build_base: str | None = None  # the base image of an image apply builds (the relay)
+    environment: Mapping[str, str] = field(default_factory=dict)
 
     def published_port(self, target: int) -> int | None:
         """The host-mode port that reaches `target` in the task."""
@@ -97,6 +98,8 @@ def _service(name: str, body: Mapping[str, Any]) -> SwarmService:
         mounts=mounts,
         definition=json.dumps(body, sort_keys=True, separators=(",", ":"), default=str),
         build_base=(body.get("labels") or {}).get(BUILD_BASE_LABEL),
+        environment={str(k): str(v) for k, v in (body.get("environment") or {}).items()}
+        if isinstance(body.get("environment"), Mapping) else {},
     )
 
 

@@ -14,7 +14,7 @@ from tests.unit.core_helpers import base_spec, check_prometheus, write_files
 
 
 def swarm_files(tmp_path: Path, **sections: Any) -> dict[str, Any]:
-    spec = base_spec(listen="0.0.0.0", **sections)
+    spec = base_spec(**sections)
     spec.setdefault("deploy", {"engine": "swarm", "shared_output": True})
     return render_stack(build_stack(spec, tmp_path), {})
 
@@ -101,7 +101,7 @@ def test_prometheus_finds_the_per_node_exporters_through_the_swarm_api(tmp_path:
 
 
 def test_the_swarm_pack_comes_with_the_swarm_engine(tmp_path: Path) -> None:
-    spec = {"version": 1, "name": "t", "listen": "0.0.0.0", "deploy": {"engine": "swarm"}}
+    spec = {"version": 1, "name": "t", "deploy": {"engine": "swarm"}}
     assert "swarm" in build_stack(spec, tmp_path).rule_packs.include
     assert "swarm" not in build_stack({"version": 1, "name": "t"}, tmp_path).rule_packs.include
 

@@ -30,7 +30,7 @@ NODES = [
 
 
 def rendered(tmp_path: Path, **sections: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
-    spec = base_spec(listen="0.0.0.0", **sections)
+    spec = base_spec(**sections)
     spec.setdefault("deploy", {"engine": "swarm", "shared_output": True})
     files = render_stack(build_stack(spec, tmp_path), {})
     return yaml.safe_load(files["docker-stack.yml"].content), {p: f.content for p, f in files.items()}

@@ -38,15 +38,15 @@ def test_defaults_and_placement_reach_the_model(tmp_path: Path) -> None:
 
 
 def test_ha_replicas_need_a_shared_output_dir(tmp_path: Path) -> None:
-    errors, _ = check(tmp_path, listen="0.0.0.0", deploy={"engine": "swarm"}, prometheus={"replicas": 2})
+    errors, _ = check(tmp_path, deploy={"engine": "swarm"}, prometheus={"replicas": 2})
     assert errors == [
-        "s.yaml:11:13: prometheus.replicas: 2 replicas at most 1 per node need several nodes, but "
+        "s.yaml:10:13: prometheus.replicas: 2 replicas at most 1 per node need several nodes, but "
         "without deploy.shared_output every service that reads config is pinned to the node apply runs on "
         "(put the output directory on storage every node mounts at the same path and set "
         "deploy.shared_output: true, or raise deploy.max_replicas_per_node)"]
-    assert check(tmp_path, listen="0.0.0.0", deploy={"engine": "swarm", "shared_output": True},
+    assert check(tmp_path, deploy={"engine": "swarm", "shared_output": True},
                  prometheus={"replicas": 2})[0] == []
-    assert check(tmp_path, listen="0.0.0.0", deploy={"engine": "swarm", "max_replicas_per_node": 2},
+    assert check(tmp_path, deploy={"engine": "swarm", "max_replicas_per_node": 2},
                  prometheus={"replicas": 2})[0] == []
     assert check(tmp_path, prometheus={"replicas": 2})[0] == []  # one host: no such question
 
@@ -56,7 +56,8 @@ def test_loopback_listen_on_swarm_is_a_notice(tmp_path: Path) -> None:
     assert errors == []
     assert [n.split(": ", 2)[2] for n in notices] == [
         "deploy.engine: Swarm publishes host-mode ports on every address of the node: listen 127.0.0.1 is "
-        "not kept (firewall the published ports, or turn on authentication before exposing the stack)"]
+        "not kept (add web.tls: {} and web.users so that what is published asks for a password, or firewall "
+        "the published ports)"]
 
 
 def test_bad_placement_is_refused_by_the_schema(tmp_path: Path) -> None:
