@@ -52,34 +52,46 @@ def main() -> int:
     try:
         directory = swarm.work_dir / "bench"
         directory.mkdir()
-        stack = SwarmStack(directory, build_spec("sgsbench", swarm_images(tags), ding.url(swarm.gateway())), swarm)
+        stack = SwarmStack(
+            directory, build_spec("sgsbench", swarm_images(tags), ding.url(swarm.gateway())), swarm
+        )
         hostnames = {node.hostname for node in swarm.nodes}
 
         def exporters_up() -> bool:
             targets = get_json(stack.prometheus_url + "/api/v1/targets?state=active")["data"]["activeTargets"]
-            up = {t["labels"]["instance"] for t in targets
-                  if t["labels"]["job"] == "node-exporter" and t["health"] == "up"}
+            up = {
+                t["labels"]["instance"]
+                for t in targets
+                if t["labels"]["job"] == "node-exporter" and t["health"] == "up"
+            }
             return up == hostnames
 
         started = time.monotonic()
         report, _ = stack.apply()
         applied = since(started)
         wait_until(exporters_up, timeout=180, interval=0.2)
-        print(f"cold apply: {applied:.1f} s (deploy and every task running), "
-              f"{since(started):.1f} s until node-exporter is up on all 3 nodes")
+        print(
+            f"cold apply: {applied:.1f} s (deploy and every task running), "
+            f"{since(started):.1f} s until node-exporter is up on all 3 nodes"
+        )
 
         noop = []
         for _ in range(args.rounds):
             started = time.monotonic()
             report, _ = stack.apply()
             noop.append(since(started))
-        print(f"no-op apply: median {statistics.median(noop):.2f} s, min {min(noop):.2f}, max {max(noop):.2f} "
-              f"over {args.rounds} (no deploy: {not any(report.result.summary()[k] for k in ('create', 'recreate'))})")
+        deployed = any(report.result.summary()[kind] for kind in ("create", "recreate"))
+        print(
+            f"no-op apply: median {statistics.median(noop):.2f} s, min {min(noop):.2f}, max {max(noop):.2f} "
+            f"over {args.rounds} (no deploy: {not deployed})"
+        )
 
         def stack_self() -> set[str]:
-            return {t["labels"]["instance"] for t in
-                    get_json(stack.prometheus_url + "/api/v1/targets")["data"]["activeTargets"]
-                    if t["labels"]["job"] == "stack-self"}
+            return {
+                t["labels"]["instance"]
+                for t in get_json(stack.prometheus_url + "/api/v1/targets")["data"]["activeTargets"]
+                if t["labels"]["job"] == "stack-self"
+            }
 
         tasks = stack.task_ids()
         started = time.monotonic()
@@ -87,30 +99,50 @@ def main() -> int:
         stack.apply()
         applied = since(started)
         wait_until(lambda: "prometheus-2:9090" in stack_self(), timeout=60, interval=0.1)
-        print(f"target edit: apply {applied:.2f} s, listed by Prometheus after {since(started):.2f} s "
-              f"(same tasks: {stack.task_ids() == tasks})")
+        print(
+            f"target edit: apply {applied:.2f} s, listed by Prometheus after {since(started):.2f} s "
+            f"(same tasks: {stack.task_ids() == tasks})"
+        )
 
         started = time.monotonic()
-        stack.edit(lambda spec: spec["rules"].update(groups=[{"name": "bench", "rules": [
-            {"record": "sgswarm:bench", "expr": "vector(1)"}]}]))
+        stack.edit(
+            lambda spec: spec["rules"].update(
+                groups=[{"name": "bench", "rules": [{"record": "sgswarm:bench", "expr": "vector(1)"}]}]
+            )
+        )
         stack.apply()
         urls = stack.replica_urls()
-        wait_until(lambda: all("bench" in {g["name"] for g in get_json(url + "/api/v1/rules")["data"]["groups"]}
-                               for url in urls), timeout=60, interval=0.05)
-        print(f"rule edit: served by both Prometheus replicas after {since(started):.2f} s "
-              f"(reload, same tasks: {stack.task_ids() == tasks})")
+        wait_until(
+            lambda: all(
+                "bench" in {g["name"] for g in get_json(url + "/api/v1/rules")["data"]["groups"]}
+                for url in urls
+            ),
+            timeout=60,
+            interval=0.05,
+        )
+        print(
+            f"rule edit: served by both Prometheus replicas after {since(started):.2f} s "
+            f"(reload, same tasks: {stack.task_ids() == tasks})"
+        )
 
         started = time.monotonic()
         stack.edit(lambda spec: spec["prometheus"].update(retention="14d"))
         stack.apply()
-        print(f"definition change (retention): both Prometheus replicas rolled to new tasks and running "
-              f"after {since(started):.1f} s (what each edit would cost with config in Swarm configs)")
+        print(
+            f"definition change (retention): both Prometheus replicas rolled to new tasks and running "
+            f"after {since(started):.1f} s (what each edit would cost with config in Swarm configs)"
+        )
 
         worker = swarm.nodes[2]
 
         def delivered(status: str) -> list[Any]:
-            return [r for r in ding.accepted if "SwarmNodeDown" in json.dumps(r.body)
-                    and worker.hostname in json.dumps(r.body) and status in json.dumps(r.body)]
+            return [
+                r
+                for r in ding.accepted
+                if "SwarmNodeDown" in json.dumps(r.body)
+                and worker.hostname in json.dumps(r.body)
+                and status in json.dumps(r.body)
+            ]
 
         wait_until(exporters_up, timeout=120, interval=0.2)
         stopped = time.monotonic()
@@ -122,9 +154,11 @@ def main() -> int:
         back = time.monotonic()
         swarm.start(worker)
         wait_until(lambda: delivered("RESOLVED"), timeout=180, interval=0.1)
-        print(f"node loss: SwarmNodeDown delivered {fired:.1f} s after the worker stopped (rule for: 4s, "
-              f"scrape 2s), {copies} message(s) from 2 Prometheus x 2 Alertmanagers; resolved "
-              f"{delivered('RESOLVED')[0].time - back:.1f} s after it started")
+        print(
+            f"node loss: SwarmNodeDown delivered {fired:.1f} s after the worker stopped (rule for: 4s, "
+            f"scrape 2s), {copies} message(s) from 2 Prometheus x 2 Alertmanagers; resolved "
+            f"{delivered('RESOLVED')[0].time - back:.1f} s after it started"
+        )
         stack.cli("down")
     finally:
         ding.stop()

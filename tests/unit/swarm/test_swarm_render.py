@@ -40,12 +40,23 @@ def test_exporters_are_global_and_named_after_their_node(tmp_path: Path) -> None
 
 
 def test_other_services_are_pinned_dnsrr_and_published_in_host_mode(tmp_path: Path) -> None:
-    document = stack_document(swarm_files(tmp_path, deploy={
-        "engine": "swarm", "shared_output": True, "placement": {"prometheus": ["node.labels.monitoring == true"]}}))
+    document = stack_document(
+        swarm_files(
+            tmp_path,
+            deploy={
+                "engine": "swarm",
+                "shared_output": True,
+                "placement": {"prometheus": ["node.labels.monitoring == true"]},
+            },
+        )
+    )
     prometheus = document["services"]["prometheus"]
     assert prometheus["deploy"]["endpoint_mode"] == "dnsrr"
     assert prometheus["deploy"]["placement"]["constraints"] == [
-        "node.role == manager", "node.labels.monitoring == true", "node.labels.io.stackgen.t.prometheus == true"]
+        "node.role == manager",
+        "node.labels.monitoring == true",
+        "node.labels.io.stackgen.t.prometheus == true",
+    ]
     assert prometheus["ports"] == [{"target": 9090, "published": 9090, "protocol": "tcp", "mode": "host"}]
     assert prometheus["user"] == "65534:${STACKGEN_DOCKER_GID}"
     assert "/var/run/docker.sock:/var/run/docker.sock:ro" in prometheus["volumes"]
@@ -87,17 +98,28 @@ def test_prometheus_finds_the_per_node_exporters_through_the_swarm_api(tmp_path:
     config = yaml.safe_load(swarm_files(tmp_path)["prometheus/prometheus.yml"].content)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     node = jobs["node-exporter"]
-    assert node["dockerswarm_sd_configs"] == [{
-        "host": "unix:///var/run/docker.sock", "role": "tasks", "port": 9100, "refresh_interval": "5s",
-        "filters": [{"name": "service", "values": ["t_node-exporter"]}]}]
+    assert node["dockerswarm_sd_configs"] == [
+        {
+            "host": "unix:///var/run/docker.sock",
+            "role": "tasks",
+            "port": 9100,
+            "refresh_interval": "5s",
+            "filters": [{"name": "service", "values": ["t_node-exporter"]}],
+        }
+    ]
     keep_tasks = node["relabel_configs"][1]
     assert keep_tasks["regex"] == "running;.*;.*|shutdown;running;down"  # a down node's task stays a target
-    assert node["relabel_configs"][2] == {"source_labels": ["__meta_dockerswarm_node_hostname"],
-                                          "target_label": "instance"}
+    assert node["relabel_configs"][2] == {
+        "source_labels": ["__meta_dockerswarm_node_hostname"],
+        "target_label": "instance",
+    }
     assert jobs["prometheus"]["static_configs"] == [{"targets": ["prometheus:9090"]}]  # one task: its name
-    compose = yaml.safe_load(render_stack(build_stack(base_spec(), tmp_path), {})["prometheus/prometheus.yml"].content)
+    compose = yaml.safe_load(
+        render_stack(build_stack(base_spec(), tmp_path), {})["prometheus/prometheus.yml"].content
+    )
     assert {j["job_name"]: j for j in compose["scrape_configs"]}["node-exporter"]["static_configs"] == [
-        {"targets": ["node-exporter:9100"]}]
+        {"targets": ["node-exporter:9100"]}
+    ]
 
 
 def test_the_swarm_pack_comes_with_the_swarm_engine(tmp_path: Path) -> None:

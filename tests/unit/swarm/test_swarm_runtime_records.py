@@ -37,8 +37,10 @@ def rendered(tmp_path: Path, **sections: Any) -> tuple[dict[str, Any], dict[str,
 
 
 def observed_from(desired: list[Any]) -> list[ObservedContainer]:
-    return [ObservedContainer(f"id-{d.name}", f"t_{d.name}", d.name, 1, "running", None, d.config_hash, d.image)
-            for d in desired]
+    return [
+        ObservedContainer(f"id-{d.name}", f"t_{d.name}", d.name, 1, "running", None, d.config_hash, d.image)
+        for d in desired
+    ]
 
 
 def test_the_stack_file_as_records(tmp_path: Path) -> None:
@@ -46,8 +48,11 @@ def test_the_stack_file_as_records(tmp_path: Path) -> None:
     stack = parse_stack(document)
     assert stack.project == "t" and stack.shared_output is True
     prometheus = stack.service("prometheus-2")
-    assert (prometheus.role, prometheus.is_global, prometheus.pin_label) == ("prometheus", False,
-                                                                            "io.stackgen.t.prometheus-2")
+    assert (prometheus.role, prometheus.is_global, prometheus.pin_label) == (
+        "prometheus",
+        False,
+        "io.stackgen.t.prometheus-2",
+    )
     assert prometheus.constraints == ("node.role == manager",)
     assert prometheus.published_port(9090) == 9091
     assert config_file_of(prometheus) == "prometheus/prometheus-2.yml"
@@ -65,12 +70,16 @@ def test_plan_over_swarm_services_reloads_config_and_updates_definitions(tmp_pat
     edited = dict(hashes, **{"prometheus/rules/groups/x.yml": "new", "prometheus/targets/a.json": "new"})
     decided = plan(desired_services(stack, edited, {}), running, changed_files(edited, hashes))
     assert [(a.service, a.kind) for a in decided.actions if a.kind is not ActionKind.NOOP] == [
-        ("prometheus", ActionKind.RELOAD)]
+        ("prometheus", ActionKind.RELOAD)
+    ]
     # a changed definition (another image) is an update through docker stack deploy
     document["services"]["alertmanager"]["image"] = "other/alertmanager:1"
     changed = desired_services(parse_stack(document), hashes, {})
-    assert [(a.service, a.kind) for a in plan(changed, running, frozenset()).actions
-            if a.kind is not ActionKind.NOOP] == [("alertmanager", ActionKind.RECREATE)]
+    assert [
+        (a.service, a.kind)
+        for a in plan(changed, running, frozenset()).actions
+        if a.kind is not ActionKind.NOOP
+    ] == [("alertmanager", ActionKind.RECREATE)]
     # a service of the stack that the file no longer has is removed (stack deploy --prune)
     extra = [*running, ObservedContainer("id-old", "t_old", "old", 1, "running", None, "h")]
     assert plan(desired, extra, frozenset()).of_kind(ActionKind.REMOVE)[0].service == "old"
@@ -90,16 +99,26 @@ def test_deployed_file_carries_each_definition_hash(tmp_path: Path) -> None:
     desired = desired_services(parse_stack(document), file_hashes(files), {})
     deployed = with_hash_labels(document, desired)
     for service in desired:
-        assert deployed["services"][service.name]["deploy"]["labels"][CONFIG_HASH_LABEL] == service.config_hash
+        assert (
+            deployed["services"][service.name]["deploy"]["labels"][CONFIG_HASH_LABEL] == service.config_hash
+        )
     assert CONFIG_HASH_LABEL not in document["services"]["prometheus"]["deploy"]["labels"]  # a copy
 
 
-@pytest.mark.parametrize(("constraint", "expected"), [
-    ("node.role == manager", True), ("node.role != manager", False), ("node.hostname == node-1", True),
-    ("node.labels.monitoring == true", True), ("node.labels.monitoring != true", False),
-    ("node.labels.absent == x", False), ("node.labels.absent != x", True), ("node.id == m1", True),
-    ("node.platform.os == linux", True),
-])
+@pytest.mark.parametrize(
+    ("constraint", "expected"),
+    [
+        ("node.role == manager", True),
+        ("node.role != manager", False),
+        ("node.hostname == node-1", True),
+        ("node.labels.monitoring == true", True),
+        ("node.labels.monitoring != true", False),
+        ("node.labels.absent == x", False),
+        ("node.labels.absent != x", True),
+        ("node.id == m1", True),
+        ("node.platform.os == linux", True),
+    ],
+)
 def test_constraints_as_swarm_reads_them(constraint: str, expected: bool) -> None:
     assert constraint_matches(constraint, NODES[0]) is expected
 
@@ -112,15 +131,24 @@ def test_ha_replicas_are_pinned_to_different_nodes_and_pins_are_kept(tmp_path: P
     assert sorted(prometheus) == ["m1", "m2"]  # managers only, one each
     assert sorted(pins[f"io.stackgen.t.alertmanager-{n}"] for n in (1, 2, 3)) == ["m1", "m2", "w3"]
     # existing pins stay, even on a node that is down (its volume is there)
-    labelled = [SwarmNode(n.id, n.hostname, n.role, n.id != "m2",
-                          {**n.labels, **{label: "true" for label, node in pins.items() if node == n.id}})
-                for n in NODES]
+    labelled = [
+        SwarmNode(
+            n.id,
+            n.hostname,
+            n.role,
+            n.id != "m2",
+            {**n.labels, **{label: "true" for label, node in pins.items() if node == n.id}},
+        )
+        for n in NODES
+    ]
     assert assign_pins(stack.services, labelled, "m1", True, 1) == pins
 
 
 def test_without_a_shared_output_everything_pinned_goes_to_the_apply_node(tmp_path: Path) -> None:
     document, _ = rendered(tmp_path, deploy={"engine": "swarm"})
-    pins = assign_pins(parse_stack(document).services, NODES, "m2", shared_output=False, max_replicas_per_node=1)
+    pins = assign_pins(
+        parse_stack(document).services, NODES, "m2", shared_output=False, max_replicas_per_node=1
+    )
     assert set(pins.values()) == {"m2"}
 
 
@@ -132,8 +160,11 @@ def test_no_node_to_place_on_is_said_plainly(tmp_path: Path) -> None:
 
 
 def test_the_relay_stays_on_the_node_its_image_is_built_on(tmp_path: Path) -> None:
-    document, _ = rendered(tmp_path, receivers=[{"name": "ops", "dingtalk": {"url": "https://ding.example/x"}}],
-                           route={"receiver": "ops"})
+    document, _ = rendered(
+        tmp_path,
+        receivers=[{"name": "ops", "dingtalk": {"url": "https://ding.example/x"}}],
+        route={"receiver": "ops"},
+    )
     for apply_node in ("m2", "w3"):
         pins = assign_pins(parse_stack(document).services, NODES, apply_node, True, 1)
         assert pins["io.stackgen.t.relay"] == apply_node
