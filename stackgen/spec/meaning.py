@@ -721,7 +721,8 @@ def _deploy(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         yield spec.problem(
             ("deploy", "engine"),
             f"Swarm publishes host-mode ports on every address of the node: listen {listen} is not kept",
-            "firewall the published ports, or turn on authentication before exposing the stack",
+            "add web.tls: {} and web.users so that what is published asks for a password, or firewall "
+            "the published ports",
             severity=Severity.NOTICE,
         )
 
