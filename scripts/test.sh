@@ -6,8 +6,9 @@
 #   1. the Debian packages the tests use (promtool, amtool, docker-compose 1.29, dockerd) and the
 #      ones the local images are made from: one `apt-get update` + install, only if one is missing;
 #   2. a Docker engine (scripts/ensure-dockerd.sh starts dockerd if `docker info` fails);
-#   3. the local images (scripts/build-local-images.sh; skips those that are up to date);
-#   4. stackgen and its test extras: `pip install -e '.[test]'` into the current Python, or into
+#   3. the local images (scripts/build-local-images.sh; skips those that are up to date) and the
+#      fleet tests' Debian 12 host image (scripts/build-fleet-host-image.sh, cached the same way);
+#   4. stackgen and its test and fleet extras: `pip install -e '.[test,fleet]'` into the current Python, or into
 #      .venv when that Python is Debian's externally managed one;
 #   5. `python -m pytest "$@"`, whose exit code is this script's. "No tests collected" (5) stays a
 #      failure: a run that tested nothing must not pass.
@@ -31,13 +32,17 @@ step() {  # NAME: print how long the previous step took, then announce the next
 step "Debian packages"
 # shellcheck disable=SC2207  # the list is space-separated package names
 image_packages=($(bash scripts/build-local-images.sh --packages))
-bash scripts/apt-ensure.sh prometheus prometheus-alertmanager docker-compose docker.io python3 "${image_packages[@]}"
+bash scripts/apt-ensure.sh prometheus prometheus-alertmanager docker-compose docker.io python3 "${image_packages[@]}" \
+    debootstrap openssh-client
 
 step "Docker engine"
 bash scripts/ensure-dockerd.sh
 
 step "local images"
 bash scripts/build-local-images.sh
+
+step "fleet host image"
+bash scripts/build-fleet-host-image.sh
 
 step "Python environment"
 python=${PYTHON:-python3}
@@ -55,7 +60,7 @@ then
     fi
     python=.venv/bin/python
 fi
-"$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test]'
+"$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test,fleet]'
 
 step "pytest"
 export PYTEST_TIMEOUT=${PYTEST_TIMEOUT:-900}

@@ -15,7 +15,7 @@ import click
 @click.option("--list", "list_only", is_flag=True, help="List the blueprints and exit.")
 def command(directory: Path | None, blueprint: str, name: str | None, force: bool, list_only: bool) -> None:
     """Write DIRECTORY/stack.yaml (commented), .gitignore and .env.example from a blueprint."""
-    from stackgen.blueprints import blueprints, init_stack
+    from stackgen.scaffold import blueprints, init_stack
 
     if list_only:
         for found in blueprints():

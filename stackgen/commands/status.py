@@ -17,21 +17,11 @@ from stackgen.commands.options import output_dir, project, spec_file
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json: bool) -> None:
     """Show the stack's services, targets and alerts; exit 0 only when every service is healthy."""
-    from ruamel.yaml import YAML
+    from stackgen import api
+    from stackgen.commands.console import print_json
 
-    from stackgen.api import default_output_dir
-    from stackgen.commands.runtime_console import print_json, project_name
-    from stackgen.runtime.compose_file import parse_project
-    from stackgen.runtime.engine import Engine
-    from stackgen.runtime.status import collect_status
-
-    target = out_dir or default_output_dir(spec_path)
-    name = project_name(spec_path, target, project)
-    compose_path = target / "docker-compose.yml"
-    definition = None
-    if compose_path.is_file():
-        definition = parse_project(YAML(typ="safe").load(compose_path.read_bytes()) or {}, compose_path, name)
-    status = collect_status(Engine.connect(), name, definition, docker_discovery=_discovers_docker(target))
+    status = api.status(spec_path, out_dir, project)
+    name = status.project
     if as_json:
         print_json(status.to_data())
     else:
@@ -67,11 +57,3 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json:
         for note in status.notes:
             click.echo(f"note: {note}")
     sys.exit(0 if status.healthy else 1)
-
-
-def _discovers_docker(out_dir: Path) -> bool:
-    """True when the rendered Prometheus config has the docker discovery job."""
-    from stackgen.render.docker_discovery import JOB_NAME
-
-    return any(f"job_name: {JOB_NAME}" in path.read_text(encoding="utf-8", errors="replace")
-               for path in (out_dir / "prometheus").glob("prometheus*.yml"))

@@ -27,7 +27,7 @@ def command(spec_path: Path, quiet: bool, output_format: str) -> None:
     if output_format != "text":
         problems = [*checked.errors, *checked.notices]
         if output_format == "json":
-            from stackgen.commands.runtime_console import print_json
+            from stackgen.commands.console import print_json
 
             ordered = sorted(problems, key=lambda problem: problem.sort_key)
             print_json({"file": str(checked.loaded.file), "valid": not checked.errors,

@@ -124,8 +124,19 @@ def _variables(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
         "skipUrlSync": False, "type": "datasource",
     }]
     variables.append(_query_variable("job", "Job", f"label_values({source}, job)"))
-    instances = f'label_values({source}{{job=~"$job"}}, instance)'
-    variables.append(_query_variable("instance", "Instance", instances))
+    if spec.get("group_variable"):
+        # Fleet hosts carry a `group` label (stackgen fleet); hosts without one stay listed under All
+        # ('.*' matches the empty label), and All instances are the ones of the chosen groups.
+        group = _query_variable("group", "Group", f'label_values({source}{{job=~"$job"}}, group)')
+        group["allValue"] = ".*"
+        variables.append(group)
+        instance = _query_variable("instance", "Instance",
+                                   f'label_values({source}{{job=~"$job", group=~"$group"}}, instance)')
+        del instance["allValue"]
+        variables.append(instance)
+    else:
+        instances = f'label_values({source}{{job=~"$job"}}, instance)'
+        variables.append(_query_variable("instance", "Instance", instances))
     for extra in spec.get("variables") or []:
         variables.append(_query_variable(extra["name"], extra.get("label", extra["name"]), extra["query"]))
     return variables

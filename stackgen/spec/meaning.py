@@ -12,10 +12,18 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stackgen.model import CHANNEL_KINDS, DEFAULT_IMAGES, LOCAL_ENDPOINT_KEYS, rewrite_local_address
+from stackgen.model import (
+    CHANNEL_KINDS,
+    DEFAULT_IMAGES,
+    LOCAL_ENDPOINT_KEYS,
+    RELAY_CHANNELS,
+    rewrite_local_address,
+)
+from stackgen.roles import REGISTRY, Role
 from stackgen.spec.addresses import BUILTIN_PROBERS, probe_target_problem, scrape_target_problem
 from stackgen.spec.load import LoadedSpec
 from stackgen.spec.problems import Problem, Severity
+from stackgen.spec.schema import default
 from stackgen.spec.schema_errors import closest
 
 if TYPE_CHECKING:
@@ -38,10 +46,13 @@ def meaning_problems(spec: LoadedSpec) -> list[Problem]:
     rule_files = _load_rule_files(spec, data)
     templates = _start_template_check(spec, data, rule_files)  # runs while the other checks do
     checks = (_jobs_and_probes, _rules, _receivers_and_routes, _images, _durations, _ports, _files,
-              _local_targets, _content, _timezone, relay_template_problems, _docker_socket)
+              _local_targets, _content, _timezone, relay_template_problems, _docker_socket, _web, _deploy)
     problems: list[Problem] = list(_rule_files(rule_files))
     for check in checks:
         problems.extend(check(spec, data))
+    from stackgen.spec.meaning_fleet import fleet_problems
+
+    problems.extend(fleet_problems(spec, data))
     problems.extend(templates.problems())
     return problems
 
@@ -399,22 +410,19 @@ def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     listen = data.get("listen")
     if isinstance(listen, str):
         try:
-            address = ipaddress.ip_address(listen)
+            ipaddress.ip_address(listen)
         except ValueError:
             yield spec.problem(("listen",), f"expected an IP address of this host, got {listen!r}",
                                "127.0.0.1 (the default) keeps the stack private to this machine")
-        else:
-            if address.is_unspecified:
-                yield spec.problem(("listen",), f"{listen} publishes every port of the stack to the network",
-                                   "put a firewall or a TLS proxy with authentication in front",
-                                   severity=Severity.NOTICE)
-    def port(section: str, key: str, fallback: int | None) -> int | None:
-        value = _section(data, section).get(key, fallback)
+
+    def port(section: str, key: str) -> int | None:
+        values = _section(data, section)
+        value = values[key] if key in values else default(section, key)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     published: list[tuple[tuple[Any, ...], int | None]] = [
-        (("prometheus", "port"), port("prometheus", "port", 9090)),
-        (("alertmanager", "port"), port("alertmanager", "port", 9093)),
+        (("prometheus", "port"), port("prometheus", "port")),
+        (("alertmanager", "port"), port("alertmanager", "port")),
     ]
     prom_replicas = _section(data, "prometheus").get("replicas", 1)
     am_replicas = _section(data, "alertmanager").get("replicas", 1)
@@ -423,18 +431,17 @@ def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     if isinstance(published[1][1], int) and isinstance(am_replicas, int):
         published += [(("alertmanager", "port"), published[1][1] + n) for n in range(1, am_replicas)]
     if _section(data, "grafana").get("enabled", True) is not False:
-        published.append((("grafana", "port"), port("grafana", "port", 3000)))
+        published.append((("grafana", "port"), port("grafana", "port")))
     if _section(data, "tracing").get("enabled") is True:
-        for key, fallback in (("jaeger_port", 16686), ("otlp_grpc_port", 4317), ("otlp_http_port", 4318)):
-            published.append((("tracing", key), port("tracing", key, fallback)))
+        for key in ("jaeger_port", "otlp_grpc_port", "otlp_http_port"):
+            published.append((("tracing", key), port("tracing", key)))
     for key, value in _section(data, "exporters").items():
         if isinstance(value, Mapping) and value.get("enabled", True) and isinstance(value.get("port"), int):
             published.append((("exporters", key, "port"), value["port"]))
         elif key == "pushgateway" and value is True:
-            published.append((("exporters", key), 9091))
-    relay_channels = ("dingtalk", "wecom_robot", "wecom", "feishu")
-    if any(kind in receiver for _, receiver in _items(data, "receivers") for kind in relay_channels):
-        published.append((("relay", "port"), port("relay", "port", 9095)))
+            published.append((("exporters", key), REGISTRY[Role.PUSHGATEWAY].port))
+    if any(kind in receiver for _, receiver in _items(data, "receivers") for kind in RELAY_CHANNELS):
+        published.append((("relay", "port"), port("relay", "port")))
     seen: dict[int, tuple[Any, ...]] = {}
     for path, number in published:
         if number is None:
@@ -590,6 +597,129 @@ def _content(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         if isinstance(name, str) and name not in dashboards:
             yield spec.problem(("dashboards", "include", index), f"unknown dashboard '{name}'",
                                closest(name, dashboards) or f"dashboards: {', '.join(dashboards)}")
+
+
+MIN_PASSWORD_LENGTH = 12
+_WEB_EXAMPLE = "web.tls: {} and web.users (e.g. admin: ${WEB_ADMIN_PASSWORD})"
+
+
+def is_loopback(listen: str) -> bool:
+    """True for an address only this machine reaches (127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(listen).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_address(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _web(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    """Beyond loopback every endpoint needs a password, sent over TLS; the user's certificate must be usable."""
+    web = _section(data, "web")
+    users = _section(web, "users")
+    listen = data.get("listen", "127.0.0.1")
+    exposed = isinstance(listen, str) and _is_address(listen) and not is_loopback(listen)
+    if exposed and not users:
+        if web.get("insecure") is True:
+            yield spec.problem(("web", "insecure"),
+                               f"listen {listen} publishes every endpoint to the network without a password",
+                               "only behind a proxy that authenticates; remove insecure and add web.users",
+                               severity=Severity.NOTICE)
+        else:
+            yield spec.problem(("listen",), f"listen {listen} would publish Prometheus, Alertmanager, Pushgateway, "
+                               "the relay and Grafana to the network without a password (anyone could push, "
+                               "delete, silence or post to your chat groups)",
+                               f"add {_WEB_EXAMPLE}, or keep listen: 127.0.0.1; web.insecure: true opts out "
+                               "behind an authenticating proxy")
+    if exposed and users and not isinstance(web.get("tls"), Mapping):
+        yield spec.problem(("web", "users"), f"basic auth on {listen} without TLS sends the passwords in clear "
+                           "over the network", "add `tls: {}` under web: HTTPS from the stack's own CA", at_key=True)
+    for name, password in users.items():
+        if isinstance(password, str) and len(password) < MIN_PASSWORD_LENGTH:
+            yield spec.problem(("web", "users", name), f"the password of web user '{name}' has {len(password)} "
+                               f"characters; at least {MIN_PASSWORD_LENGTH} are needed",
+                               "e.g. `openssl rand -base64 18` into the variable it comes from")
+    if users and _section(data, "grafana").get("anonymous") is True:
+        yield spec.problem(("grafana", "anonymous"), "anonymous Grafana access contradicts web.users",
+                           "remove grafana.anonymous")
+    tls = web.get("tls")
+    if isinstance(tls, Mapping):
+        yield from _web_certificate(spec, tls)
+
+
+def _web_certificate(spec: LoadedSpec, tls: Mapping[str, Any]) -> Iterator[Problem]:
+    from stackgen import pki
+
+    base = spec.path.parent
+    if ("cert_file" in tls) != ("key_file" in tls):
+        present, missing = ("cert_file", "key_file") if "cert_file" in tls else ("key_file", "cert_file")
+        yield spec.problem(("web", "tls", present), f"{present} needs {missing}: a server certificate is a pair",
+                           "or tls: {} for certificates from the stack's own CA")
+        return
+    contents: dict[str, bytes] = {}
+    for key in ("cert_file", "key_file", "ca_file"):
+        name = tls.get(key)
+        if not isinstance(name, str) or not name:
+            continue
+        file = base / name
+        if not file.is_file():
+            yield spec.problem(("web", "tls", key), f"no such file: {name}", f"paths are relative to {base}")
+        elif b"-----BEGIN " not in (content := file.read_bytes()):
+            yield spec.problem(("web", "tls", key), f"{name} is not a PEM file (no -----BEGIN line)")
+        else:
+            contents[key] = content
+    if "cert_file" not in contents or "key_file" not in contents:
+        return
+    try:
+        matches = pki.key_matches_certificate(contents["cert_file"], contents["key_file"])
+    except (ValueError, TypeError) as error:
+        yield spec.problem(("web", "tls", "key_file"), f"cannot read the certificate or key: {_one_line(error)}",
+                           "an unencrypted PEM private key")
+        return
+    if not matches:
+        yield spec.problem(("web", "tls", "key_file"), f"{tls['key_file']} is not the private key of "
+                           f"{tls['cert_file']}", "give the key the certificate was issued for")
+    expiry = pki.expires_at(contents["cert_file"])
+    if expiry <= pki.utc_now():
+        yield spec.problem(("web", "tls", "cert_file"), f"{tls['cert_file']} expired on "
+                           f"{expiry:%Y-%m-%d %H:%M} UTC", "renew it, or tls: {} for the stack CA's certificates")
+
+
+def _deploy(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    """Swarm: HA replicas need nodes they can all read their config on; ports cannot stay on loopback."""
+    deploy = _section(data, "deploy")
+    if deploy.get("engine") != "swarm":
+        return
+    per_node = deploy.get("max_replicas_per_node", 1)
+    for role in ("prometheus", "alertmanager"):
+        replicas = _section(data, role).get("replicas", 1)
+        if (isinstance(replicas, int) and isinstance(per_node, int) and replicas > per_node
+                and deploy.get("shared_output") is not True):
+            yield spec.problem(
+                (role, "replicas"),
+                f"{replicas} replicas at most {per_node} per node need several nodes, but without "
+                "deploy.shared_output every service that reads config is pinned to the node apply runs on",
+                "put the output directory on storage every node mounts at the same path and set "
+                "deploy.shared_output: true, or raise deploy.max_replicas_per_node",
+            )
+    listen = data.get("listen", "127.0.0.1")
+    if listen in ("127.0.0.1", "::1", "localhost"):
+        yield spec.problem(
+            ("deploy", "engine"),
+            f"Swarm publishes host-mode ports on every address of the node: listen {listen} is not kept",
+            "firewall the published ports, or turn on authentication before exposing the stack",
+            severity=Severity.NOTICE,
+        )
 
 
 def _docker_socket(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:

@@ -68,10 +68,10 @@ def test_replica_ports_collide_with_the_next_service(tmp_path: Path) -> None:
     assert found == ["exporters.pushgateway: port 9091 is already published by prometheus.port"]
 
 
-def test_listen_on_every_address_is_a_notice(tmp_path: Path) -> None:
+def test_listen_on_every_address_needs_web_users(tmp_path: Path) -> None:
     errors, notices = check(tmp_path, listen="0.0.0.0")
-    assert errors == []
-    assert len(notices) == 1 and "notice: listen: 0.0.0.0 publishes every port" in notices[0]
+    assert errors == ["s.yaml:7:9: listen: listen 0.0.0.0 would publish Prometheus, Alertmanager, Pushgateway, the relay and Grafana to the network without a password (anyone could push, delete, silence or post to your chat groups) (add web.tls: {} and web.users (e.g. admin: ${WEB_ADMIN_PASSWORD}), or keep listen: 127.0.0.1; web.insecure: true opts out behind an authenticating proxy)"]
+    assert notices == []
 
 
 def test_default_timeout_follows_a_short_interval(tmp_path: Path) -> None:

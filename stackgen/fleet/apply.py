@@ -1,0 +1,197 @@
+"""`stackgen fleet apply`: render, fetch the binary once, roll out to the hosts that need it, rotate.
+
+A scrape password change is rolled out in three steps so that no scrape fails: the exporters accept
+the old and the new user, Prometheus switches (reload) and scrapes every host with the new one, then
+the old user is dropped. Unreachable or failed hosts do not stop the others; they are named in the
+result, not recorded as done, and the next run converges them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stackgen.errors import InvalidInput
+from stackgen.fleet import prometheus, state
+from stackgen.fleet.artifact import ensure_binary
+from stackgen.fleet.runner import HostOutcome, run_playbook
+from stackgen.model import FleetHost, Stack
+from stackgen.render import fleet as fleet_render
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class FleetApplyResult:
+    """Per host what happened, which hosts were skipped (recorded state matched), and notes."""
+
+    outcomes: dict[str, HostOutcome] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    check: bool = False
+    seconds: float = 0.0
+
+    @property
+    def problem_hosts(self) -> list[str]:
+        return [name for name, outcome in self.outcomes.items() if outcome.failed or outcome.unreachable]
+
+    @property
+    def changed(self) -> int:
+        return sum(outcome.changed for outcome in self.outcomes.values())
+
+
+def select_hosts(stack: Stack, limit: Sequence[str]) -> list[FleetHost]:
+    """Hosts named by --limit (host names or groups, comma-separated); all without one."""
+    assert stack.fleet is not None
+    hosts = list(stack.fleet.hosts)
+    if not limit:
+        return hosts
+    wanted = {part.strip() for item in limit for part in item.split(",") if part.strip()}
+    known = {h.name for h in hosts} | {g for h in hosts for g in h.groups}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise InvalidInput(
+            f"--limit: no host or group {', '.join(repr(u) for u in unknown)} in the fleet",
+            hint=f"hosts: {', '.join(h.name for h in hosts)}",
+        )
+    return [h for h in hosts if h.name in wanted or wanted & set(h.groups)]
+
+
+def fleet_apply(
+    spec_path: Path,
+    out_dir: Path | None = None,
+    limit: Sequence[str] = (),
+    check: bool = False,
+    full: bool = False,
+    progress: Progress | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> FleetApplyResult:
+    """Render, then converge the fleet; see the module docstring."""
+    from stackgen import api
+
+    say = progress or (lambda message: None)
+    started = time.monotonic()
+    result = FleetApplyResult(check=check)
+    rendered = api.render(spec_path, out_dir)
+    stack, target = rendered.stack, rendered.out_dir
+    if stack.fleet is None:
+        raise InvalidInput("the spec has no fleet: section")
+    binary = ensure_binary(stack.fleet.node_exporter)
+    if binary.fetched:
+        say(
+            f"fetched node_exporter {stack.fleet.node_exporter.version} "
+            f"(sha256 {binary.tarball_sha256[:12]}…, checked against the release's sha256sums)"
+        )
+    hosts = select_hosts(stack, limit)
+    base_url = prometheus.prometheus_url(stack)
+    targets = prometheus.fleet_targets(base_url)
+    recorded = state.read_state(target)
+    fingerprints = {h.name: state.host_fingerprint(target, h, binary.tarball_sha256) for h in hosts}
+
+    def healthy(name: str) -> bool:
+        return targets is None or (name in targets and targets[name].health == "up")
+
+    to_run = [
+        h.name
+        for h in hosts
+        if full or check or recorded.get(h.name) != fingerprints[h.name] or not healthy(h.name)
+    ]
+    result.unchanged = [h.name for h in hosts if h.name not in to_run]
+    if to_run:
+        say(f"rolling out to {len(to_run)} host(s): {', '.join(to_run)}")
+        result.outcomes = run_playbook(target, to_run, stack.fleet.forks, check=check, on_event=on_event)
+    if not check:
+        done = {
+            name: fingerprints[name] for name, o in result.outcomes.items() if not (o.failed or o.unreachable)
+        }
+        state.write_state(target, {**recorded, **done})
+        _rotate(spec_path, target, stack, result, base_url, say, on_event)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _rotate(
+    spec_path: Path,
+    out_dir: Path,
+    stack: Stack,
+    result: FleetApplyResult,
+    base_url: str,
+    say: Progress,
+    on_event: Callable[[dict[str, Any]], None] | None,
+) -> None:
+    """Finish a scrape password rotation once every host accepts the new user."""
+    from stackgen import api
+
+    assert stack.fleet is not None
+    path = out_dir / fleet_render.CREDENTIALS_PATH
+    credentials = _read_credentials(path) if path.is_file() else None
+    if credentials is None or not credentials.rotating:
+        return
+    if result.problem_hosts:
+        result.notes.append("scrape password rotation waits: every host must accept the new user first")
+        return
+    everyone = [h.name for h in stack.fleet.hosts]
+    recorded = state.read_state(out_dir)
+    if any(name not in recorded for name in everyone):
+        result.notes.append("scrape password rotation waits: some hosts were never rolled out")
+        return
+    since = dt.datetime.now(dt.timezone.utc).isoformat()
+    _write_credentials(out_dir, fleet_render.switched(credentials))
+    api.render(spec_path, out_dir)
+    if prometheus.reload(base_url):
+        pending = prometheus.wait_scraped_up(base_url, set(everyone), since, 60.0)
+        if pending:
+            result.notes.append(
+                f"Prometheus switched to {credentials.accepted[-1].name} but has not scraped "
+                f"{', '.join(sorted(pending))} with it yet: the old user stays accepted"
+            )
+            return
+        say(f"Prometheus scrapes every host as {credentials.accepted[-1].name}")
+    else:
+        result.notes.append("Prometheus did not answer a reload: it reads the new user when it next starts")
+    _write_credentials(out_dir, fleet_render.retired(fleet_render.switched(credentials)))
+    rendered = api.render(spec_path, out_dir)
+    assert rendered.stack.fleet is not None
+    binary = ensure_binary(rendered.stack.fleet.node_exporter)
+    outcomes = run_playbook(out_dir, everyone, rendered.stack.fleet.forks, on_event=on_event)
+    for name, outcome in outcomes.items():
+        previous = result.outcomes.get(name)
+        if previous is not None:
+            outcome.changed += previous.changed
+        result.outcomes[name] = outcome
+    state.write_state(
+        out_dir,
+        {
+            **state.read_state(out_dir),
+            **{
+                h.name: state.host_fingerprint(out_dir, h, binary.tarball_sha256)
+                for h in rendered.stack.fleet.hosts
+                if not (outcomes[h.name].failed or outcomes[h.name].unreachable)
+            },
+        },
+    )
+    if not any(o.failed or o.unreachable for o in outcomes.values()):
+        result.notes.append("scrape password rotated: the old user is no longer accepted")
+
+
+def _read_credentials(path: Path) -> fleet_render.ScrapeCredentials | None:
+    data = path.read_bytes()
+    try:
+        password = json.loads(data)["accepted"][-1]["password"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return fleet_render.scrape_credentials(password, data)
+
+
+def _write_credentials(out_dir: Path, credentials: fleet_render.ScrapeCredentials) -> None:
+    """Rewrite the credentials secret in place (0600, atomic); the next render keeps it."""
+    path = out_dir / fleet_render.CREDENTIALS_PATH
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(credentials.to_bytes())
+    partial.chmod(0o600)
+    os.replace(partial, path)
