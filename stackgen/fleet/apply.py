@@ -45,6 +45,13 @@ class FleetApplyResult:
         return sum(outcome.changed for outcome in self.outcomes.values())
 
 
+def prometheus_config_changed(paths: Sequence[str]) -> bool:
+    """Whether a render changed what Prometheus reads only on reload (not file_sd targets, not secrets)."""
+    return any(
+        path.startswith("prometheus/") and not path.startswith("prometheus/targets/") for path in paths
+    )
+
+
 def select_hosts(stack: Stack, limit: Sequence[str]) -> list[FleetHost]:
     """Hosts named by --limit (host names or groups, comma-separated); all without one."""
     assert stack.fleet is not None
@@ -110,6 +117,15 @@ def fleet_apply(
             name: fingerprints[name] for name, o in result.outcomes.items() if not (o.failed or o.unreachable)
         }
         state.write_state(target, {**recorded, **done})
+        if (
+            prometheus_config_changed(rendered.result.created + rendered.result.changed)
+            and targets is not None
+        ):
+            # after the roll-out: a job switched to https must find exporters that already speak it
+            if prometheus.reload(base_url):
+                say("Prometheus reloaded: its config changed")
+            else:
+                result.notes.append("Prometheus refused or missed the reload: run `stackgen apply`")
         _rotate(spec_path, target, stack, result, base_url, say, on_event)
     result.seconds = time.monotonic() - started
     return result

@@ -252,3 +252,12 @@ def test_limit_names_hosts_or_groups_and_refuses_unknown_ones(tmp_path: Path) ->
     assert [h.name for h in select_hosts(stack, ["prod"])] == ["web-1", "web-2", "db-2"]
     with pytest.raises(InvalidInput, match="no host or group 'dbb'"):
         select_hosts(stack, ["dbb"])
+
+
+def test_only_config_prometheus_reads_on_reload_asks_for_one() -> None:
+    from stackgen.fleet.apply import prometheus_config_changed
+
+    assert prometheus_config_changed(["prometheus/prometheus.yml"])
+    assert not prometheus_config_changed(
+        ["prometheus/targets/fleet.json", "secrets/prometheus/fleet-scrape-2.password"]
+    )
