@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -62,6 +64,16 @@ def reload(base_url: str) -> bool:
     return http.request("POST", f"{base_url}/-/reload", timeout=30.0).ok
 
 
+def _instant(text: str) -> dt.datetime:
+    """An RFC 3339 time as Prometheus writes it (nanoseconds, Z) or isoformat() does; the epoch if neither."""
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
+    if not match:
+        return dt.datetime.fromtimestamp(0, dt.timezone.utc)
+    fraction = (match.group(2) or "0")[:6].ljust(6, "0")
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    return dt.datetime.fromisoformat(f"{match.group(1)}.{fraction}{zone}")
+
+
 def wait_scraped_up(base_url: str, instances: set[str], since: str, deadline_seconds: float) -> set[str]:
     """Wait until every instance had a successful scrape after `since` (RFC 3339); the ones that did not."""
     deadline = time.monotonic() + deadline_seconds
@@ -71,7 +83,11 @@ def wait_scraped_up(base_url: str, instances: set[str], since: str, deadline_sec
         pending = {
             name
             for name in pending
-            if not (name in targets and targets[name].health == "up" and targets[name].last_scrape > since)
+            if not (
+                name in targets
+                and targets[name].health == "up"
+                and _instant(targets[name].last_scrape) > _instant(since)
+            )
         }
         if pending:
             time.sleep(0.5)

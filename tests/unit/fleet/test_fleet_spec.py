@@ -261,3 +261,13 @@ def test_only_config_prometheus_reads_on_reload_asks_for_one() -> None:
     assert not prometheus_config_changed(
         ["prometheus/targets/fleet.json", "secrets/prometheus/fleet-scrape-2.password"]
     )
+
+
+def test_prometheus_scrape_times_compare_with_python_times() -> None:
+    import datetime as dt
+
+    from stackgen.fleet.prometheus import _instant
+
+    assert _instant("2026-12-01T09:13:08.123456789Z") > _instant("2026-12-01T09:13:08.1+00:00")
+    assert _instant("2026-12-01T09:13:08Z") == dt.datetime(2026, 12, 1, 9, 13, 8, tzinfo=dt.timezone.utc)
+    assert _instant("0001-01-01T00:00:00Z") < _instant(dt.datetime.now(dt.timezone.utc).isoformat())
