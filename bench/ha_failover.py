@@ -77,7 +77,7 @@ def one_round(
             urls = ha.member_urls()
             sender = next(name for name, url in urls.items() if url == first.sender)
             victim = sender if stop == "sender" else next(name for name in urls if name != sender)
-            container = client.containers.get(f"{project}_{victim}_1")
+            container = client.containers.get(f"{project}-{victim}-1")
             if kill:
                 container.kill()  # SIGKILL: a crash, no goodbye to the cluster
             else:

@@ -8,34 +8,52 @@
 # what the program reads at run time (Alertmanager's templates, zoneinfo, web assets). It is
 # streamed into `docker import` with the entrypoint, command, user and workdir of the upstream image.
 #
-# Idempotent and fast: an image is rebuilt only when missing, when its recipe changed (a label holds
-# a hash of this script and the Debian package versions), or with --force.
+# Two sets of the Prometheus programs, beside each other:
+#   current   today's upstream (Prometheus 3.5, Alertmanager 0.33, node-exporter 1.11, ...), from the
+#             Debian unstable binaries that scripts/fetch-upstream.sh unpacks (never installed);
+#   debian12  what Debian 12 ships (Prometheus 2.42, Alertmanager 0.25, ...), from this host's packages.
+# The integration suite runs on `current`; the compatibility lane on `debian12` (tests/conftest.py).
+# registry and python are one image, in both sets.
 #
-# Usage: scripts/build-local-images.sh [--force] [--check] [--list | --packages] [ROLE...]
-#   ROLE     a role that --list prints (default: all)
+# Idempotent and fast: an image is rebuilt only when missing, when its recipe changed (a label holds
+# a hash of the functions that make it and the package versions), or with --force.
+#
+# Usage: scripts/build-local-images.sh [--force] [--check] [--set SET] [--list | --packages] [ROLE...]
+#   ROLE     a role that --list prints (default: all of the set)
+#   --set    current, debian12 or all: what to build (default all) or list (default: STACKGEN_IMAGE_SET,
+#            else current)
 #   --force  rebuild even when an up-to-date image exists
 #   --check  then start each image, wait for its health endpoint (busybox wget inside), remove it
-#   --list   print "role tag" lines and exit
+#   --list   print "role tag" lines of one set and exit
 #   --packages  print the Debian packages the images are made from, and exit
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# role -> tag; the tags are a contract: tests/conftest.py (local_images) and other tests use them.
+# image key -> tag; a key is ROLE (current set, and the shared registry/python) or ROLE@debian12.
+# The tags are a contract: tests/conftest.py (local_images) and other tests use them.
 declare -A TAGS=(
-    [prometheus]=stackgen-local/prometheus:2.42.0
-    [alertmanager]=stackgen-local/alertmanager:0.25.0
-    [node-exporter]=stackgen-local/node-exporter:1.5.0
-    [blackbox-exporter]=stackgen-local/blackbox-exporter:0.23.0
-    [pushgateway]=stackgen-local/pushgateway:1.5.1
-    [victoria-metrics]=stackgen-local/victoria-metrics:1.79.5
+    [prometheus]=stackgen-local/prometheus:3.5.3
+    [alertmanager]=stackgen-local/alertmanager:0.33.1
+    [node-exporter]=stackgen-local/node-exporter:1.11.1
+    [blackbox-exporter]=stackgen-local/blackbox-exporter:0.28.0
+    [pushgateway]=stackgen-local/pushgateway:1.11.2
+    [victoria-metrics]=stackgen-local/victoria-metrics:1.145.0
+    [prometheus@debian12]=stackgen-local/prometheus:2.42.0
+    [alertmanager@debian12]=stackgen-local/alertmanager:0.25.0
+    [node-exporter@debian12]=stackgen-local/node-exporter:1.5.0
+    [blackbox-exporter@debian12]=stackgen-local/blackbox-exporter:0.23.0
+    [pushgateway@debian12]=stackgen-local/pushgateway:1.5.1
+    [victoria-metrics@debian12]=stackgen-local/victoria-metrics:1.79.5
     [registry]=stackgen-local/registry:2.8.2
     [python]=stackgen-local/python:3.11
 )
 ROLES=(prometheus alertmanager node-exporter blackbox-exporter pushgateway victoria-metrics registry python)
-# role -> the Debian packages whose files go into it (their versions are part of the recipe)
+VERSIONED_ROLES=(prometheus alertmanager node-exporter blackbox-exporter pushgateway victoria-metrics)
+# role -> the packages whose files go into it (their versions are part of the recipe): Debian 12's
+# installed packages for the debian12 set, the same names from scripts/fetch-upstream.sh for current
 declare -A SOURCES=(
-    [prometheus]=prometheus
+    [prometheus]="prometheus promtool"
     [alertmanager]=prometheus-alertmanager
     [node-exporter]=prometheus-node-exporter
     [blackbox-exporter]=prometheus-blackbox-exporter
@@ -63,31 +81,72 @@ PATH_ENV=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 force=0
 check=0
+list=0
+set_name=""
 wanted=()
-for argument in "$@"; do
+arguments=("$@")
+for ((i = 0; i < ${#arguments[@]}; i++)); do
+    argument=${arguments[$i]}
     case "$argument" in
         --force) force=1 ;;
         --check) check=1 ;;
-        --list) for role in "${ROLES[@]}"; do echo "$role ${TAGS[$role]}"; done; exit 0 ;;
+        --list) list=1 ;;
+        --set) i=$((i + 1)); set_name=${arguments[$i]:-} ;;
+        --set=*) set_name=${argument#--set=} ;;
         --packages) echo "${PACKAGES[*]}"; exit 0 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         -*) echo "build-local-images: unknown option $argument" >&2; exit 2 ;;
         *)
-            [[ -n "${TAGS[$argument]:-}" ]] || { echo "build-local-images: unknown role $argument (roles: ${ROLES[*]})" >&2; exit 2; }
+            [[ " ${ROLES[*]} " == *" $argument "* ]] || { echo "build-local-images: unknown role $argument (roles: ${ROLES[*]})" >&2; exit 2; }
             wanted+=("$argument") ;;
     esac
 done
+
+key_of() {  # SET ROLE: the image key of ROLE in SET
+    if [[ $1 == debian12 && " ${VERSIONED_ROLES[*]} " == *" $2 "* ]]; then echo "$2@debian12"; else echo "$2"; fi
+}
+
+if [[ $list -eq 1 ]]; then
+    set_name=${set_name:-${STACKGEN_IMAGE_SET:-current}}
+    [[ $set_name == current || $set_name == debian12 ]] || { echo "build-local-images: --list takes --set current or debian12" >&2; exit 2; }
+    for role in "${ROLES[@]}"; do echo "$role ${TAGS[$(key_of "$set_name" "$role")]}"; done
+    exit 0
+fi
+set_name=${set_name:-all}
+case "$set_name" in
+    current|debian12) sets=("$set_name") ;;
+    all) sets=(current debian12) ;;
+    *) echo "build-local-images: unknown set $set_name (current, debian12, all)" >&2; exit 2 ;;
+esac
 [[ ${#wanted[@]} -gt 0 ]] || wanted=("${ROLES[@]}")
+keys=()
+for set in "${sets[@]}"; do
+    for role in "${wanted[@]}"; do
+        key=$(key_of "$set" "$role")
+        [[ " ${keys[*]:-} " == *" $key "* ]] || keys+=("$key")
+    done
+done
 
 log() { echo "build-local-images: $*" >&2; }
 
 # --- what is there already -------------------------------------------------------------------
 
+upstream_key() {  # KEY: true when the image is made from scripts/fetch-upstream.sh's binaries
+    [[ " ${VERSIONED_ROLES[*]} " == *" $1 "* ]]
+}
+
 recipe_of() {  # the hash that says whether an existing image is up to date
-    local role=$1 versions
+    local key=$1 role=${1%@*} versions package
     # shellcheck disable=SC2086  # SOURCES holds a word list on purpose
-    versions=$(dpkg-query -W -f='${Package}=${Version} ' busybox-static ${SOURCES[$role]})
-    printf '%s\n%s\n' "$(sha256sum <"$0")" "$versions" | sha256sum | cut -c1-16
+    versions=$(dpkg-query -W -f='${Package}=${Version} ' busybox-static)
+    if upstream_key "$key"; then
+        for package in ${SOURCES[$role]}; do versions+=" $(grep "^$package=" <<<"$UPSTREAM_VERSIONS")"; done
+    else
+        versions+=$(dpkg-query -W -f=' ${Package}=${Version}' ${SOURCES[$role]})
+    fi
+    # the code that makes this image (not the whole script: adding a role elsewhere rebuilds nothing)
+    printf '%s\n%s\n' "$(declare -f base_root canonical add_file add_tree add_package_tree add_libraries \
+        add_zoneinfo own "stage_$role")" "$versions" | sha256sum | cut -c1-16
 }
 
 current_recipe() {  # the recipe label of the existing image, or nothing
@@ -181,18 +240,45 @@ own() {  # ROOT PATH...: owned by nobody (65534), so that a named volume mounted
 # --- the images --------------------------------------------------------------------------------
 # Each stage_<role> fills ROOT and sets CHANGES (Dockerfile instructions for `docker import -c`).
 
+# SRC is where the versioned programs come from: "" (this host's Debian 12 packages) or
+# scripts/fetch-upstream.sh's unpacked tree (the current set).
+
+add_package_tree() {  # ROOT PATH [TAR-OPTION...]: copy SRC's PATH tree to PATH inside ROOT
+    local root=$1 path=$2 link target
+    shift 2
+    if [[ -z "$SRC" ]]; then add_tree "$root" "$path" "$path" "$@"; return; fi
+    mkdir -p "$root$path"
+    tar -C "$SRC$path" -cf - "$@" . | tar -C "$root$path" -xf -
+    # an unpacked package's links into other packages (../../javascript/jquery) point at nothing
+    # here: take what they name from this host's copy of those packages, else drop the link
+    while read -r link; do
+        target=$(cd "$(dirname "${link#"$root"}")" 2>/dev/null && readlink -f "$(readlink "$link")" || true)
+        rm -f "$link"
+        if [[ -n "$target" && -d "$target" ]]; then
+            add_tree "$root" "$target" "${link#"$root"}"
+        elif [[ -n "$target" && -f "$target" ]]; then
+            add_file "$root" "$target" "${link#"$root"}"
+        fi
+    done < <(find "$root$path" -xtype l)
+}
+
 stage_prometheus() {
-    local root=$1
-    add_file "$root" /usr/bin/prometheus
-    add_file "$root" /usr/bin/promtool
-    add_libraries "$root" /usr/bin/prometheus /usr/bin/promtool
+    local root=$1 command
+    add_file "$root" "$SRC/usr/bin/prometheus" /usr/bin/prometheus
+    add_file "$root" "$SRC/usr/bin/promtool" /usr/bin/promtool
+    add_libraries "$root" "$SRC/usr/bin/prometheus" "$SRC/usr/bin/promtool"
     # Debian's build serves its web UI from --web.local-assets (default /usr/share/prometheus/web)
     # (its links into /usr/share/javascript are followed, but for moment-timezone's 214 MB of data)
-    add_tree "$root" /usr/share/prometheus/web /usr/share/prometheus/web --exclude=./static/moment-timezone
-    add_tree "$root" /etc/prometheus/consoles /usr/share/prometheus/consoles
-    add_tree "$root" /etc/prometheus/console_libraries /usr/share/prometheus/console_libraries
+    add_package_tree "$root" /usr/share/prometheus/web --exclude=./static/moment-timezone
     mkdir -p "$root/etc/prometheus"
-    ln -s /usr/share/prometheus/consoles /usr/share/prometheus/console_libraries "$root/etc/prometheus/"
+    if [[ -d "$SRC/etc/prometheus/consoles" ]]; then  # Prometheus 2 only: 3 has no console templates
+        add_tree "$root" "$SRC/etc/prometheus/consoles" /usr/share/prometheus/consoles
+        add_tree "$root" "$SRC/etc/prometheus/console_libraries" /usr/share/prometheus/console_libraries
+        ln -s /usr/share/prometheus/consoles /usr/share/prometheus/console_libraries "$root/etc/prometheus/"
+        command='"--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--web.console.libraries=/usr/share/prometheus/console_libraries", "--web.console.templates=/usr/share/prometheus/consoles"'
+    else
+        command='"--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"'
+    fi
     cat >"$root/etc/prometheus/prometheus.yml" <<'EOF'
 # stackgen-local/prometheus default config: scrapes itself (the container's own loopback) only
 global:
@@ -207,19 +293,19 @@ EOF
     CHANGES=(
         'USER 65534:65534' 'WORKDIR /prometheus' 'EXPOSE 9090'
         'ENTRYPOINT ["/bin/prometheus"]'
-        'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--web.console.libraries=/usr/share/prometheus/console_libraries", "--web.console.templates=/usr/share/prometheus/consoles"]'
+        "CMD [$command]"
     )
 }
 
 stage_alertmanager() {
     local root=$1
-    add_file "$root" /usr/bin/prometheus-alertmanager /usr/bin/alertmanager
-    add_file "$root" /usr/bin/amtool
+    add_file "$root" "$SRC/usr/bin/prometheus-alertmanager" /usr/bin/alertmanager
+    add_file "$root" "$SRC/usr/bin/amtool" /usr/bin/amtool
     ln -s alertmanager "$root/usr/bin/prometheus-alertmanager"
-    add_libraries "$root" /usr/bin/prometheus-alertmanager /usr/bin/amtool
+    add_libraries "$root" "$SRC/usr/bin/prometheus-alertmanager" "$SRC/usr/bin/amtool"
     # Debian's binary reads default.tmpl and email.tmpl from here instead of embedding them, and
     # its UI from ui/ (empty in Debian: the UI falls back to no-ui/)
-    add_tree "$root" /usr/share/prometheus/alertmanager
+    add_package_tree "$root" /usr/share/prometheus/alertmanager
     add_zoneinfo "$root"  # time_intervals with a location (Asia/Shanghai)
     mkdir -p "$root/etc/alertmanager"
     cat >"$root/etc/alertmanager/alertmanager.yml" <<'EOF'
@@ -239,8 +325,8 @@ EOF
 
 stage_node-exporter() {
     local root=$1
-    add_file "$root" /usr/bin/prometheus-node-exporter /usr/bin/node_exporter
-    add_libraries "$root" /usr/bin/prometheus-node-exporter
+    add_file "$root" "$SRC/usr/bin/prometheus-node-exporter" /usr/bin/node_exporter
+    add_libraries "$root" "$SRC/usr/bin/prometheus-node-exporter"
     own "$root" /var/lib/prometheus/node-exporter  # Debian's default textfile directory
     # Debian enables the systemd collector by default; there is no D-Bus in a container. It sits in
     # CMD (not ENTRYPOINT) because kingpin refuses a repeated flag: a command that says it too works.
@@ -253,9 +339,9 @@ stage_node-exporter() {
 
 stage_blackbox-exporter() {
     local root=$1
-    add_file "$root" /usr/bin/prometheus-blackbox-exporter /usr/bin/blackbox_exporter
-    add_libraries "$root" /usr/bin/prometheus-blackbox-exporter
-    add_file "$root" /etc/prometheus/blackbox.yml /etc/blackbox_exporter/config.yml
+    add_file "$root" "$SRC/usr/bin/prometheus-blackbox-exporter" /usr/bin/blackbox_exporter
+    add_libraries "$root" "$SRC/usr/bin/prometheus-blackbox-exporter"
+    add_file "$root" "$SRC/etc/prometheus/blackbox.yml" /etc/blackbox_exporter/config.yml
     # upstream runs as root too: ICMP probes need a raw socket
     CHANGES=(
         'EXPOSE 9115'
@@ -266,9 +352,9 @@ stage_blackbox-exporter() {
 
 stage_pushgateway() {
     local root=$1
-    add_file "$root" /usr/bin/prometheus-pushgateway /usr/bin/pushgateway
-    add_libraries "$root" /usr/bin/prometheus-pushgateway
-    add_tree "$root" /usr/share/prometheus/pushgateway  # --web.local-assets default in Debian
+    add_file "$root" "$SRC/usr/bin/prometheus-pushgateway" /usr/bin/pushgateway
+    add_libraries "$root" "$SRC/usr/bin/prometheus-pushgateway"
+    add_package_tree "$root" /usr/share/prometheus/pushgateway  # --web.local-assets default in Debian
     # Debian defaults --persistence.file to /var/lib/prometheus/pushgateway.data (upstream: none)
     own "$root" /pushgateway /var/lib/prometheus
     CHANGES=(
@@ -279,9 +365,9 @@ stage_pushgateway() {
 
 stage_victoria-metrics() {
     local root=$1
-    add_file "$root" /usr/bin/victoria-metrics /victoria-metrics-prod
+    add_file "$root" "$SRC/usr/bin/victoria-metrics" /victoria-metrics-prod
     ln -s /victoria-metrics-prod "$root/usr/bin/victoria-metrics"
-    add_libraries "$root" /usr/bin/victoria-metrics
+    add_libraries "$root" "$SRC/usr/bin/victoria-metrics"
     mkdir -p "$root/victoria-metrics-data"  # -storageDataPath default, relative to WORKDIR /
     CHANGES=(
         'WORKDIR /' 'EXPOSE 8428'
@@ -368,22 +454,28 @@ stage_python() {
 # --- build, import, check ------------------------------------------------------------------------
 
 build() {
-    local role=$1 tag=${TAGS[$1]} recipe root change args started previous
-    recipe=$(recipe_of "$role")
+    local key=$1 role=${1%@*} tag=${TAGS[$1]} recipe root change args started previous from
+    recipe=$(recipe_of "$key")
     if [[ $force -eq 0 && "$(current_recipe "$tag")" == "$recipe" ]]; then
         log "$tag is up to date"
         return
     fi
     started=$EPOCHREALTIME
-    root="$work/$role"
+    root="$work/$key"
     mkdir "$root"
     base_root "$root"
     CHANGES=()
+    SRC=""
+    from="Debian ${SOURCES[$role]%% *} $(dpkg-query -W -f='${Version}' "${SOURCES[$role]%% *}")"
+    if upstream_key "$key"; then
+        SRC=$UPSTREAM_ROOT
+        from="Debian unstable $(grep "^${SOURCES[$role]%% *}=" <<<"$UPSTREAM_VERSIONS")"
+    fi
     "stage_$role" "$root"
     args=(--change "ENV PATH=$PATH_ENV"
           --change "LABEL $RECIPE_LABEL=$recipe"
           --change "LABEL io.stackgen.local-image.role=$role"
-          --message "stackgen scripts/build-local-images.sh from Debian ${SOURCES[$role]%% *}")
+          --message "stackgen scripts/build-local-images.sh from $from")
     for change in "${CHANGES[@]}"; do args+=(--change "$change"); done
     previous=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
     tar --numeric-owner -C "$root" -cf - . | docker import "${args[@]}" - "$tag" >/dev/null
@@ -394,7 +486,7 @@ build() {
 }
 
 check_image() {  # start the image, poll its health endpoint from inside with busybox wget, remove it
-    local role=$1 tag=${TAGS[$1]} port path name deadline
+    local key=$1 role=${1%@*} tag=${TAGS[$1]} port path name deadline
     if [[ $role == python ]]; then
         docker run --rm --user 65534:65534 "$tag" python3 -c \
             'import ssl, json, http.server, zoneinfo, jinja2, markupsafe, prometheus_client, yaml; zoneinfo.ZoneInfo("Asia/Shanghai")' \
@@ -403,7 +495,7 @@ check_image() {  # start the image, poll its health endpoint from inside with bu
         return
     fi
     read -r port path <<<"${HEALTH[$role]}"
-    name="stackgen-local-check-$role-$$"
+    name="stackgen-local-check-${key/@/-}-$$"
     docker run -d --name "$name" --label io.stackgen.local-image.check=1 "$tag" >/dev/null
     deadline=$((SECONDS + 30))
     until docker exec "$name" wget -q -O /dev/null "http://localhost:$port$path" 2>/dev/null; do
@@ -422,16 +514,26 @@ check_image() {  # start the image, poll its health endpoint from inside with bu
 command -v docker >/dev/null || { log "docker is not installed: run scripts/ensure-dockerd.sh first"; exit 1; }
 docker info >/dev/null 2>&1 || { log "the Docker engine does not answer: run scripts/ensure-dockerd.sh first"; exit 1; }
 bash "$here/apt-ensure.sh" "${PACKAGES[@]}"
+UPSTREAM_ROOT=""
+UPSTREAM_VERSIONS=""
+for key in "${keys[@]}"; do
+    if upstream_key "$key"; then
+        bash "$here/fetch-upstream.sh"
+        UPSTREAM_ROOT=$(bash "$here/fetch-upstream.sh" --root)
+        UPSTREAM_VERSIONS=$(bash "$here/fetch-upstream.sh" --versions)
+        break
+    fi
+done
 work=$(mktemp -d "${TMPDIR:-/tmp}/stackgen-images.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-for role in "${wanted[@]}"; do
-    build "$role"
+for key in "${keys[@]}"; do
+    build "$key"
 done
 if [[ $check -eq 1 ]]; then
     failed=0
-    for role in "${wanted[@]}"; do
-        check_image "$role" || failed=1
+    for key in "${keys[@]}"; do
+        check_image "$key" || failed=1
     done
     exit $failed
 fi

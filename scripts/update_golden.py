@@ -34,7 +34,7 @@ def rendered(blueprint: str, name: str) -> dict[str, bytes]:
     """The non-secret files of a blueprint rendered as stack `name`."""
     sys.path.insert(0, str(ROOT))
     from stackgen.api import load_stack, render_files
-    from stackgen.blueprints import init_stack
+    from stackgen.scaffold import init_stack
 
     with tempfile.TemporaryDirectory() as directory:
         spec_dir = Path(directory) / name
@@ -46,7 +46,7 @@ def rendered(blueprint: str, name: str) -> dict[str, bytes]:
 
 def expected_trees() -> dict[Path, dict[str, bytes]]:
     """Every golden directory and the files it must hold."""
-    from stackgen.blueprints import blueprints
+    from stackgen.scaffold import blueprints
 
     sys.path.insert(0, str(ROOT))
     trees = {GOLDEN / found.name: rendered(found.name, found.name) for found in blueprints()}

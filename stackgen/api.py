@@ -1,17 +1,36 @@
-"""stackgen's public API: what the commands call, and what scripts and tests may call too."""
+"""stackgen's public API: what the commands call, and what scripts, benches and tests call too.
+
+The pipeline, one function a step: validate → load_stack (the model) → render_files → render (write),
+and against a running stack plan → apply | down | status | logs. Each returns values; the CLI only
+prints them. Runtime modules are imported inside the functions, so `validate` never loads docker.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from stackgen.errors import InvalidSpec
+from stackgen.errors import InvalidInput, InvalidSpec
 from stackgen.model import Stack, build_stack
 from stackgen.output import RenderedFile, WriteResult, write_output
 from stackgen.spec.problems import Problem
 from stackgen.spec.validate import CheckedSpec, check_spec
+
+if TYPE_CHECKING:
+    from stackgen.runtime.apply import ApplyReport, PlanReport
+    from stackgen.runtime.down import DownReport
+    from stackgen.runtime.engine import Engine
+    from stackgen.runtime.images import PullPolicy
+    from stackgen.runtime.logs import LogLine
+    from stackgen.runtime.plan import ObservedContainer
+    from stackgen.runtime.progress import Reporter
+    from stackgen.runtime.status import StackStatus
+
+DEFAULT_LOCK_TIMEOUT_S = 60.0
+DEFAULT_HEALTH_TIMEOUT_S = 120.0
 
 
 def default_spec_path() -> Path:
@@ -41,11 +60,35 @@ def load_stack(spec_path: Path, env: Mapping[str, str] | None = None) -> Stack:
 
 
 def render_files(stack: Stack, out_dir: Path) -> dict[str, RenderedFile]:
-    """Every file of the stack, in memory (secrets generated before are kept from out_dir)."""
+    """Every file of the stack, in memory (secrets generated before are kept from out_dir; certificates
+    near expiry are renewed)."""
+    from stackgen.output import read_existing_secrets
+    from stackgen.pki import utc_now
     from stackgen.render import render_stack
-    from stackgen.render.secrets import read_existing_secrets
 
-    return render_stack(stack, read_existing_secrets(out_dir))
+    return render_stack(stack, read_existing_secrets(out_dir), utc_now())
+
+
+def render_steps(stack: Stack, out_dir: Path, rotate_credentials: bool = False
+                 ) -> Iterator[dict[str, RenderedFile]]:
+    """The files of each step apply must converge to, in order: one render, or the three of rotating
+    the stack's internal user (accept the new one beside the old, switch the clients, drop the old) so
+    that no scrape is refused. Secrets are read again before each step: apply the files of one step
+    before asking for the next. `rotate_credentials`: give the internal user a new password."""
+    import secrets as random_source
+
+    from stackgen.output import read_existing_secrets
+    from stackgen.pki import utc_now
+    from stackgen.render import render_stack
+    from stackgen.render.web import INTERNAL_PASSWORD, rotation_steps
+
+    existing = read_existing_secrets(out_dir)
+    if rotate_credentials and stack.web.users:
+        existing[INTERNAL_PASSWORD] = random_source.token_urlsafe(18).encode()
+    for index, overlap in enumerate(rotation_steps(stack, existing)):
+        if index:
+            existing = read_existing_secrets(out_dir)
+        yield render_stack(stack, existing, utc_now(), overlap)
 
 
 @dataclass(frozen=True)
@@ -64,7 +107,7 @@ def render(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] 
 
     `dry_run`: only say what would be written (the result), touching nothing."""
     from stackgen.output import diff_output
-    from stackgen.render.check import check_rendered
+    from stackgen.upstream_check import check_rendered
 
     checked = validate(spec_path, env)
     if checked.errors:
@@ -75,6 +118,173 @@ def render(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] 
     check_rendered(files)
     result = diff_output(files, target) if dry_run else write_output(files, target)
     return RenderOutcome(stack, target, result, checked.notices)
+
+
+def project_name(spec_path: Path, out_dir: Path | None = None, given: str | None = None) -> str:
+    """The compose project: `given`, else the rendered compose file's, else the spec's name."""
+    from stackgen.rendered import COMPOSE_FILE, read_rendered_if_any
+
+    if given:
+        return given
+    target = out_dir or default_output_dir(spec_path)
+    rendered = read_rendered_if_any(target)
+    if rendered is not None and rendered.project_name:
+        return rendered.project_name
+    if not spec_path.is_file():
+        raise InvalidInput(f"{spec_path} does not exist and {target / COMPOSE_FILE} neither",
+                           hint="give the project with --project")
+    return load_stack(spec_path).name
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """What `plan` found: the rendered files (not written) and what apply would do with them."""
+
+    stack: Stack
+    out_dir: Path
+    files: dict[str, RenderedFile]
+    report: PlanReport
+
+
+def plan(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | None = None,
+         engine: Engine | None = None) -> PlanOutcome:
+    """Render in memory and decide what apply would change (files, containers, reloads, pulls)."""
+    from stackgen.runtime.apply import plan_files
+
+    stack = load_stack(spec_path, env)
+    target = out_dir or default_output_dir(spec_path)
+    files = render_files(stack, target)
+    return PlanOutcome(stack, target, files, plan_files(files, target, stack.name, engine))
+
+
+def apply(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | None = None, *,
+          pull: PullPolicy | None = None, health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+          lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S, rotate_credentials: bool = False,
+          reporter: Reporter | None = None, engine: Engine | None = None,
+          warn: Callable[[str], None] | None = None) -> ApplyReport:
+    """Render, check with promtool/amtool, write, and converge the running stack under the stack's lock.
+
+    `rotate_credentials`: give the stack's internal user a new password, in the three converged steps
+    of render_steps. `warn` is told what the user should know on every apply (an insecure listen)."""
+    from functools import partial
+
+    from stackgen.runtime.apply import ApplyOptions, apply_files
+    from stackgen.runtime.images import PullPolicy
+    from stackgen.runtime.lock import stack_lock
+    from stackgen.runtime.progress import SilentReporter
+    from stackgen.spec.meaning import is_loopback
+    from stackgen.upstream_check import CHECK_RECORD, check_rendered
+
+    reporter = reporter or SilentReporter()
+    stack = load_stack(spec_path, env)
+    target = out_dir or default_output_dir(spec_path)
+    if stack.web.insecure and not is_loopback(stack.listen) and warn is not None:
+        warn(f"{stack.name} publishes every endpoint on {stack.listen} without a password (web.insecure)")
+    report = None
+    with stack_lock(spec_path, lock_timeout_s, reporter):
+        # one step, or the three steps of rotating the internal user (each converged before the next)
+        for files in render_steps(stack, target, rotate_credentials):
+            report = apply_files(files, target, stack.name, reporter=reporter, engine=engine,
+                                 check=partial(check_rendered, record=target / CHECK_RECORD),
+                                 options=ApplyOptions(pull or PullPolicy.MISSING, health_timeout_s))
+    assert report is not None  # render_steps yields at least one step
+    return report
+
+
+@dataclass(frozen=True)
+class DownOutcome:
+    """What `down` removed, and from which project."""
+
+    project: str
+    report: DownReport
+
+
+def down(spec_path: Path, out_dir: Path | None = None, project: str | None = None, *, volumes: bool = False,
+         lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S, reporter: Reporter | None = None,
+         engine: Engine | None = None) -> DownOutcome:
+    """Remove the stack's containers and network (and named volumes with `volumes`)."""
+    from stackgen.runtime.down import take_down
+    from stackgen.runtime.engine import Engine
+    from stackgen.runtime.lock import stack_lock
+    from stackgen.runtime.progress import SilentReporter
+    from stackgen.runtime.state import forget_applied
+    from stackgen.runtime.swarm import is_swarm_output
+
+    reporter = reporter or SilentReporter()
+    target = out_dir or default_output_dir(spec_path)
+    name = project_name(spec_path, target, project)
+    with stack_lock(spec_path, lock_timeout_s, reporter):
+        if is_swarm_output(target):  # the seam: a swarm stack is removed by the swarm engine
+            from stackgen.runtime.swarm.observe import swarm_down
+
+            report = swarm_down(name, volumes=volumes, reporter=reporter)
+        else:
+            report = take_down(engine or Engine.connect(), name, volumes=volumes, reporter=reporter)
+        forget_applied(target)
+    return DownOutcome(name, report)
+
+
+def status(spec_path: Path, out_dir: Path | None = None, project: str | None = None,
+           engine: Engine | None = None) -> StackStatus:
+    """Containers, health, published addresses, targets and firing alerts of the running stack."""
+    from stackgen.rendered import read_rendered_if_any
+    from stackgen.runtime.engine import Engine
+    from stackgen.runtime.status import collect_status
+
+    target = out_dir or default_output_dir(spec_path)
+    name = project_name(spec_path, target, project)
+    from stackgen.runtime.swarm import is_swarm_output
+    from stackgen.runtime.web_access import read_web_access
+
+    if is_swarm_output(target):  # the seam: a swarm stack is observed through the swarm engine
+        from stackgen.runtime.swarm.observe import swarm_status
+
+        return swarm_status(target, name)
+    rendered = read_rendered_if_any(target)
+    return collect_status(engine or Engine.connect(), name,
+                          rendered.project_as(name) if rendered is not None else None, read_web_access(target),
+                          docker_discovery=_discovers_docker(target))
+
+
+def _discovers_docker(out_dir: Path) -> bool:
+    """True when the rendered Prometheus config has the docker discovery job."""
+    from stackgen.render.docker_discovery import JOB_NAME
+
+    return any(f"job_name: {JOB_NAME}" in path.read_text(encoding="utf-8", errors="replace")
+               for path in (out_dir / "prometheus").glob("prometheus*.yml"))
+
+
+@dataclass(frozen=True)
+class LogsOutcome:
+    """The containers whose output `lines` yields (empty when the stack is not running)."""
+
+    project: str
+    containers: Sequence[ObservedContainer]
+    lines: Iterator[LogLine]
+
+
+def logs(spec_path: Path, out_dir: Path | None = None, project: str | None = None,
+         services: Sequence[str] = (), *, tail: int | None = 100, follow: bool = False,
+         since_s: int | None = None, engine: Engine | None = None) -> LogsOutcome:
+    """The output of the stack's containers (of `services`, or all), line by line."""
+    import time
+
+    from stackgen.runtime.engine import Engine
+    from stackgen.runtime.logs import read_logs, select_containers
+    from stackgen.runtime.swarm import is_swarm_output
+
+    target = out_dir or default_output_dir(spec_path)
+    name = project_name(spec_path, target, project)
+    since = int(time.time()) - since_s if since_s else None
+    if is_swarm_output(target):  # the seam: a swarm stack's logs come from its services
+        from stackgen.runtime.swarm.observe import swarm_logs
+
+        containers, lines = swarm_logs(name, services, tail, follow, since)
+        return LogsOutcome(name, containers, iter(lines))
+    engine = engine or Engine.connect()
+    containers = select_containers(engine.containers(name), services)
+    lines = read_logs(engine, containers, tail, follow, since) if containers else iter(())
+    return LogsOutcome(name, containers, lines)
 
 
 def _display_name(spec_path: Path) -> str:

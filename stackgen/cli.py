@@ -1,8 +1,8 @@
 """The command line: a thin layer that maps each subcommand to one module under stackgen/commands/.
 
 Subcommands are imported only when run, so `stackgen --help` does not pay for docker, jinja2 or
-jsonschema. Every StackgenError becomes its message on stderr and its exit code; nothing else prints
-a traceback unless STACKGEN_DEBUG is set.
+jsonschema. Every StackgenError becomes its message on stderr and its exit code; any other exception
+is a bug and becomes one line with exit code 3. Nothing prints a traceback unless STACKGEN_DEBUG is set.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "silence": ("silence", "Add, list or expire Alertmanager silences."),
     "fleet": ("fleet", "Roll node_exporter out to the fleet's hosts (Ansible) and show their status."),
     "relay": ("relay", "Run the notification relay service (used inside the stack)."),
+    "ca": ("ca", "Print the stack's CA certificate (web.tls), for browsers and curl."),
 }
 
 
@@ -89,6 +90,14 @@ def main(argv: list[str] | None = None) -> Any:
             raise
         report(error)
         sys.exit(error.exit_code)
+    except Exception as error:  # a bug: one line, not a traceback, and an exit code of its own
+        if os.environ.get("STACKGEN_DEBUG"):
+            raise
+        from stackgen.errors import EXIT_BUG
+
+        click.echo(f"stackgen: internal error: {type(error).__name__}: {error}; "
+                   "STACKGEN_DEBUG=1 shows the traceback", err=True)
+        sys.exit(EXIT_BUG)
 
 
 def report(error: Exception) -> None:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_INVALID = 2
+EXIT_BUG = 3  # an unexpected exception: a defect of stackgen, reported in one line
 EXIT_INTERRUPTED = 130
 
 
@@ -43,6 +44,14 @@ class InvalidSpec(InvalidInput):
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in the spec")
 
 
+class RejectedByUpstream(InvalidInput):
+    """promtool or amtool refused a rendered file: its message says why."""
+
+
+class RelayConfigError(InvalidInput):
+    """relay.yml cannot be used; the message names the offending key."""
+
+
 class RuntimeFailure(StackgenError):
     """Something outside stackgen failed: the Docker engine, a container, an upstream API."""
 
@@ -51,6 +60,15 @@ class RuntimeFailure(StackgenError):
 
 class ReloadRefused(RuntimeFailure):
     """A service answered a config reload with an error; the stack was rolled back."""
+
+
+class NotHealthy(RuntimeFailure):
+    """A container did not become healthy before the deadline (or stopped trying)."""
+
+    def __init__(self, service: str, message: str, logs: str = "") -> None:
+        hint = "its last log lines:\n    " + "\n    ".join(logs.splitlines()[-5:]) if logs else None
+        super().__init__(f"{service}: {message}", hint=hint)
+        self.service = service
 
 
 class Interrupted(StackgenError):

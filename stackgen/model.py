@@ -6,28 +6,19 @@ model, never the raw spec.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stackgen.roles import REGISTRY, Role, default_images
 from stackgen.spec.schema import default
 
-# Default images (late 2026): pinned tags, keyed by compose service role. `images:` in the spec
-# overrides any of them; `images.registry` prefixes the defaults for a mirror.
-DEFAULT_IMAGES: dict[str, str] = {
-    "prometheus": "prom/prometheus:v3.14.0",
-    "alertmanager": "prom/alertmanager:v0.34.0",
-    "grafana": "grafana/grafana:13.2.1",
-    "node-exporter": "prom/node-exporter:v1.12.1",
-    "cadvisor": "ghcr.io/google/cadvisor:0.60.5",
-    "blackbox-exporter": "prom/blackbox-exporter:v0.28.0",
-    "pushgateway": "prom/pushgateway:v1.11.3",
-    "jaeger": "jaegertracing/jaeger:2.20.0",
-    "otel-collector": "otel/opentelemetry-collector-contrib:0.159.0",
-    "relay-base": "python:3.12-slim",
-}
+# Default images (late 2026): pinned tags from the role registry, keyed by compose service role.
+# `images:` in the spec overrides any of them; `images.registry` prefixes the defaults for a mirror.
+DEFAULT_IMAGES: dict[str, str] = default_images()
 
 HOST_GATEWAY_NAME = "host.docker.internal"
 _LOCAL_HOST = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)?(?P<host>localhost|127\.0\.0\.1|\[::1\])(?P<rest>[:/].*)?$",
@@ -92,6 +83,29 @@ class GrafanaSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """How the stack's endpoints answer: HTTPS (the stack CA's certificates or the user's own) and basic auth."""
+
+    users: Mapping[str, str] = field(default_factory=dict)  # name -> password
+    tls: bool = False
+    cert_file: Path | None = None  # the user's own certificate (None: issued by the stack CA)
+    key_file: Path | None = None
+    ca_file: Path | None = None
+    names: tuple[str, ...] = ()  # further certificate names: how other machines reach the stack
+    insecure: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        """True when the endpoints get a web config (TLS or basic auth)."""
+        return self.tls or bool(self.users)
+
+    @property
+    def scheme(self) -> str:
+        """http or https: how every client in and out of the stack reaches the endpoints."""
+        return "https" if self.tls else "http"
+
+
+@dataclass(frozen=True)
 class Exporter:
     """An exporter run in the stack, and the host port it is published on (if any)."""
 
@@ -117,6 +131,17 @@ class Tracing:
     jaeger_port: int
     otlp_grpc_port: int
     otlp_http_port: int
+
+
+@dataclass(frozen=True)
+class Deploy:
+    """Where the stack runs: one Docker host (compose) or a Docker Swarm, and placement there."""
+
+    engine: str  # compose | swarm
+    placement: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # role -> constraints
+    max_replicas_per_node: int = 1
+    shared_output: bool = False
+    docker_gid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +177,39 @@ class Probe:
     labels: Mapping[str, str]
     interval: str | None = None
     timeout: str | None = None
+
+
+@dataclass(frozen=True)
+class DockerDiscovery:
+    """Prometheus lists this engine's labelled containers (docker_sd_configs) and scrapes them."""
+
+    host: str                      # unix:///var/run/docker.sock or tcp://proxy:2375
+    refresh_interval: str
+    # The group that may read the socket, read from it when the stack is rendered (the one fact of
+    # this host the model holds): Prometheus runs as nobody and joins that group only.
+    socket_group: int | None
+
+    @property
+    def socket(self) -> str | None:
+        """The socket's path on the host, when the API is a unix socket."""
+        return self.host[len("unix://"):] if self.host.startswith("unix://") else None
+
+
+def docker_discovery(value: Any) -> DockerDiscovery | None:
+    """The model of `discovery.docker` (true, false or its settings)."""
+    if not value:
+        return None
+    settings = value if isinstance(value, Mapping) else {}
+    host = settings.get("host", default("discovery", "docker", "host"))
+    interval = settings.get("refresh_interval", default("discovery", "docker", "refresh_interval"))
+    found = DockerDiscovery(host, interval, None)
+    if found.socket is None:
+        return found
+    try:
+        group = os.stat(found.socket).st_gid
+    except OSError:
+        group = None  # validate says so; Prometheus then cannot read the socket until it exists
+    return DockerDiscovery(found.host, found.refresh_interval, group)
 
 
 @dataclass(frozen=True)
@@ -265,6 +323,18 @@ class Stack:
     dashboards: tuple[str, ...]
     dashboard_files: tuple[Path, ...]
     fleet: Fleet | None = None
+    # The bytes of every file the spec names (rule files, templates, dashboards, TLS files), read once
+    # when the model is built, so that renderers never touch the disk.
+    spec_files: Mapping[str, bytes] = field(default_factory=dict)
+
+    def read(self, path: str | Path) -> bytes:
+        """The content of a file the spec names: as written (relative to the spec) or as the model
+        holds it (already joined to spec_dir)."""
+        joined = str(self.spec_dir / path)
+        return self.spec_files[joined] if joined in self.spec_files else self.spec_files[str(path)]
+    web: WebSettings = field(default_factory=WebSettings)
+    deploy: Deploy = field(default_factory=lambda: Deploy("compose"))
+    docker_discovery: DockerDiscovery | None = None
 
     @property
     def needs_relay(self) -> bool:
@@ -280,17 +350,18 @@ class Stack:
 
 # What a spec that names no packs or dashboards gets: the ones for what runs in the stack.
 RULE_PACKS_FOR = {"prometheus-self": "always", "alertmanager": "always", "node": "node", "blackbox": "blackbox",
-                  "containers": "cadvisor", "relay": "relay", "watchdog": "always"}
+                  "containers": "cadvisor", "relay": "relay", "watchdog": "always", "swarm": "swarm"}
 DASHBOARDS_FOR = {"overview": "always", "prometheus": "always", "alertmanager": "always", "node": "node",
                   "blackbox": "blackbox", "containers": "cadvisor", "relay": "relay"}
 
 
 def _packs_for(exporters: Exporters, grafana: bool, receivers: tuple[Receiver, ...],
-               table: Mapping[str, str], fleet: Fleet | None = None) -> tuple[str, ...]:
+               table: Mapping[str, str], deploy: Deploy, fleet: Fleet | None = None) -> tuple[str, ...]:
     running = {"always": True, "node": exporters.node.enabled or bool(fleet and fleet.hosts),
                "blackbox": exporters.blackbox.enabled,
                "cadvisor": exporters.cadvisor.enabled,
-               "relay": any(c.via_relay for r in receivers for c in r.channels)}
+               "relay": any(c.via_relay for r in receivers for c in r.channels),
+               "swarm": deploy.engine == "swarm" and exporters.node.enabled}
     from stackgen.content import catalog
 
     shipped = set(catalog.rule_packs() if table is RULE_PACKS_FOR else catalog.dashboards())
@@ -353,28 +424,21 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         external_url=section("alertmanager").get("external_url"),
         templates=tuple(spec_dir / p for p in pick("alertmanager", "templates")),
     )
-    grafana = GrafanaSettings(
-        enabled=pick("grafana", "enabled"),
-        port=pick("grafana", "port"),
-        admin_user=pick("grafana", "admin_user"),
-        admin_password=section("grafana").get("admin_password"),
-        root_url=section("grafana").get("root_url"),
-        anonymous=pick("grafana", "anonymous"),
-    )
 
     def exporter(key: str) -> Exporter:
         value = pick("exporters", key)
         if isinstance(value, Mapping):
             return Exporter(bool(value.get("enabled", True)), value.get("port"))
-        return Exporter(bool(value), 9091 if key == "pushgateway" else None)
+        # `pushgateway: true` publishes it on its own port (batch jobs push to the host)
+        return Exporter(bool(value), REGISTRY[Role.PUSHGATEWAY].port if key == "pushgateway" else None)
 
     jobs = tuple(
         Job(
             name=job["job"],
             targets=tuple(local(t) for t in job.get("targets", [])),
             labels={k: str(v) for k, v in job.get("labels", {}).items()},
-            metrics_path=job.get("metrics_path", "/metrics"),
-            scheme=job.get("scheme", "http"),
+            metrics_path=job.get("metrics_path", default("targets", "[]", "metrics_path")),
+            scheme=job.get("scheme", default("targets", "[]", "scheme")),
             scrape_interval=job.get("scrape_interval"),
             scrape_timeout=job.get("scrape_timeout"),
             params={k: tuple(v) for k, v in job.get("params", {}).items()},
@@ -415,6 +479,32 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         )
         for receiver in data.get("receivers", [])
     )
+    web_data = section("web")
+    tls = web_data.get("tls")
+    tls = tls if isinstance(tls, Mapping) else None
+    web = WebSettings(
+        users={str(name): str(password) for name, password in (web_data.get("users") or {}).items()},
+        tls=tls is not None,
+        cert_file=spec_dir / tls["cert_file"] if tls and "cert_file" in tls else None,
+        key_file=spec_dir / tls["key_file"] if tls and "key_file" in tls else None,
+        ca_file=spec_dir / tls["ca_file"] if tls and "ca_file" in tls else None,
+        names=tuple(tls.get("names", ())) if tls else (),
+        insecure=bool(web_data.get("insecure", default("web", "insecure"))),
+    )
+    admin_user, admin_password = pick("grafana", "admin_user"), section("grafana").get("admin_password")
+    if admin_password is None and web.users:
+        # Grafana's admin is a web user: the one named like grafana.admin_user, else the first.
+        if admin_user not in web.users and "admin_user" not in section("grafana"):
+            admin_user = next(iter(web.users))
+        admin_password = web.users.get(admin_user)
+    grafana = GrafanaSettings(
+        enabled=pick("grafana", "enabled"),
+        port=pick("grafana", "port"),
+        admin_user=admin_user,
+        admin_password=admin_password,
+        root_url=section("grafana").get("root_url"),
+        anonymous=pick("grafana", "anonymous") and not web.users,
+    )
     tracing = Tracing(
         enabled=pick("tracing", "enabled"),
         jaeger_port=pick("tracing", "jaeger_port"),
@@ -422,6 +512,13 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         otlp_http_port=pick("tracing", "otlp_http_port"),
     )
     fleet = build_fleet(data["fleet"], spec_dir) if isinstance(data.get("fleet"), Mapping) else None
+    deploy = Deploy(
+        engine=pick("deploy", "engine"),
+        placement={role: tuple(constraints) for role, constraints in pick("deploy", "placement").items()},
+        max_replicas_per_node=pick("deploy", "max_replicas_per_node"),
+        shared_output=pick("deploy", "shared_output"),
+        docker_gid=section("deploy").get("docker_gid"),
+    )
     return Stack(
         name=data["name"],
         listen=data.get("listen", default("listen")),
@@ -442,7 +539,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         blackbox_modules=dict(section("blackbox").get("modules", {})),
         rule_packs=RulePacks(
             include=tuple(rules["include"] if "include" in rules else
-                          _packs_for(exporters, grafana.enabled, receivers, RULE_PACKS_FOR, fleet)),
+                          _packs_for(exporters, grafana.enabled, receivers, RULE_PACKS_FOR, deploy, fleet)),
             params=dict(rules.get("params", {})),
             disable=tuple(rules.get("disable", [])),
         ),
@@ -453,10 +550,14 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         inhibit_rules=tuple(data.get("inhibit_rules", [])),
         time_intervals=tuple(data.get("time_intervals", [])),
         dashboards=tuple(section("dashboards")["include"] if "include" in section("dashboards") else
-                         _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR, fleet)
+                         _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR, deploy, fleet)
                          if grafana.enabled else ()),
         dashboard_files=tuple(spec_dir / p for p in section("dashboards").get("files", [])),
+        spec_files=read_spec_files(data, spec_dir),
         fleet=fleet,
+        web=web,
+        deploy=deploy,
+        docker_discovery=docker_discovery(section("discovery").get("docker")),
     )
 
 
@@ -497,3 +598,41 @@ def build_fleet(data: Mapping[str, Any], spec_dir: Path) -> Fleet:
             scrape_password=exporter.get("scrape_password"),
         ),
     )
+
+
+def referenced_files(data: Any, key: str = "") -> list[str]:
+    """Every file path the spec data names: `*_file` settings (TLS files, ...), rules.files,
+    alertmanager.templates, dashboards.files and relay receivers' `template`."""
+    found: list[str] = []
+    if isinstance(data, Mapping):
+        for name, value in data.items():
+            name = str(name)
+            if isinstance(value, str) and (name.endswith("_file") or name == "template"):
+                found.append(value)
+            elif name in ("files", "templates") and isinstance(value, list) and key in _FILE_LISTS:
+                found += [item for item in value if isinstance(item, str)]
+            else:
+                found += referenced_files(value, name)
+    elif isinstance(data, list):
+        for item in data:
+            found += referenced_files(item, key)
+    return found
+
+
+_FILE_LISTS = ("rules", "alertmanager", "dashboards")
+
+
+def read_spec_files(data: Mapping[str, Any], spec_dir: Path) -> dict[str, bytes]:
+    """The files the spec names, by `str(spec_dir / path)` (validation made sure they exist)."""
+    from stackgen.errors import InvalidInput
+
+    found: dict[str, bytes] = {}
+    for path in referenced_files(data):
+        key = str(spec_dir / path)
+        if key in found:
+            continue
+        try:
+            found[key] = (spec_dir / path).read_bytes()
+        except OSError as error:
+            raise InvalidInput(f"{path}: cannot read ({error.strerror or error})") from error
+    return found

@@ -114,7 +114,7 @@ def restore_output(out_dir: Path, previous: Mapping[str, bytes | None]) -> None:
         elif path.startswith(SECRET_DIR + "/"):
             mode = 0o600
         _ensure_dir(target.parent, out_dir, owner)
-        _atomic_write(target, content, mode, owner)
+        write_file_atomically(target, content, mode, owner)
 
 
 def _manifest_after_restore(out_dir: Path, previous: Mapping[str, bytes | None]) -> None:
@@ -130,7 +130,7 @@ def _manifest_after_restore(out_dir: Path, previous: Mapping[str, bytes | None])
         else:
             files[path] = "secret" if path.startswith(SECRET_DIR + "/") else hashlib.sha256(content).hexdigest()[:16]
     text = json.dumps({"generated_by": "stackgen", "files": dict(sorted(files.items()))}, indent=1, sort_keys=True)
-    _atomic_write(out_dir / MANIFEST, (text + "\n").encode(), 0o644)
+    write_file_atomically(out_dir / MANIFEST, (text + "\n").encode(), 0o644)
 
 
 def _stage(path: Path, file: RenderedFile) -> None:
@@ -147,7 +147,9 @@ def _can_chown() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def _atomic_write(target: Path, content: bytes, mode: int, owner: int | None = None) -> None:
+def write_file_atomically(target: Path, content: bytes, mode: int = 0o644, owner: int | None = None) -> None:
+    """Write `content` to `target` through a temporary file beside it and a rename: a reader sees the old
+    file or the new one, never a part; owner and mode are set before the file becomes visible."""
     descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
@@ -215,4 +217,16 @@ def _write_manifest(out_dir: Path, files: Mapping[str, RenderedFile]) -> None:
     }
     content = (json.dumps({"generated_by": "stackgen", "files": entries}, indent=1, sort_keys=True) + "\n").encode()
     if _read(out_dir / MANIFEST) != content:
-        _atomic_write(out_dir / MANIFEST, content, 0o644)
+        write_file_atomically(out_dir / MANIFEST, content, 0o644)
+
+
+def read_existing_secrets(out_dir: Path) -> dict[str, bytes]:
+    """The secret files of a previous render, by relative path (empty when there is none)."""
+    root = out_dir / SECRET_DIR
+    found: dict[str, bytes] = {}
+    if not root.is_dir():
+        return found
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            found[path.relative_to(out_dir).as_posix()] = path.read_bytes()
+    return found

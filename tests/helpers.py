@@ -6,10 +6,13 @@ Nothing here imports `docker`: functions that talk to the engine take the client
 from __future__ import annotations
 
 import fcntl
+import functools
 import ipaddress
 import os
+import shutil
 import socket
 import struct
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -24,8 +27,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
-# Test stacks are named sgt-<8 hex>: easy to tell from a developer's own stacks.
-TEST_PROJECT_PREFIX = "sgt-"
+# Test stacks are named sgt-<8 hex>: easy to tell from a developer's own stacks. Runs that share an
+# engine with other runs can pick their own prefix (STACKGEN_TEST_PROJECT_PREFIX=mine-).
+TEST_PROJECT_PREFIX = os.environ.get("STACKGEN_TEST_PROJECT_PREFIX", "sgt-")
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -87,7 +91,7 @@ def epoch_seconds(rfc3339: str) -> float:
 
 
 def unique_project_name(prefix: str = TEST_PROJECT_PREFIX) -> str:
-    """A compose project name no other test run uses: `sgt-` and 8 random hex digits."""
+    """A compose project name no other test run uses: `sgt-` (or the run's prefix) and 8 random hex digits."""
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
@@ -152,3 +156,23 @@ def network_gateway(client: Any, network: str = "bridge") -> str:
             # Docker gives the gateway the first address of the subnet when none is configured
             return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
     raise LookupError(f"network {network} has no IPv4 gateway")
+
+
+@functools.cache
+def upstream_root() -> Path:
+    """Where scripts/fetch-upstream.sh unpacks today's upstream binaries (whether or not it ran)."""
+    listing = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "fetch-upstream.sh"), "--root"],
+                             capture_output=True, text=True, check=True)
+    return Path(listing.stdout.strip())
+
+
+def tool_versions(name: str) -> dict[str, str]:
+    """set -> path of `name` (promtool, amtool) in each set: `debian12` is this host's /usr/bin one
+    (Debian 12's package), `current` the one scripts/fetch-upstream.sh unpacked. A missing one is
+    unavailable(): skipped locally, a failure in CI."""
+    found = {"debian12": shutil.which(name), "current": str(upstream_root() / "usr" / "bin" / name)}
+    if not found["debian12"]:
+        unavailable(f"{name} is not installed: apt-get install prometheus prometheus-alertmanager")
+    if not os.access(found["current"], os.X_OK):
+        unavailable(f"{found['current']} is missing: bash scripts/fetch-upstream.sh")
+    return {set_name: str(path) for set_name, path in found.items()}

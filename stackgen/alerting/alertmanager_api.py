@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from stackgen.errors import InvalidInput, RuntimeFailure
+from stackgen.runtime.web_access import PLAIN, WebAccess
 
 TIMEOUT = 10.0
 
@@ -68,15 +69,16 @@ def rfc3339(moment: datetime) -> str:
 class AlertmanagerAPI:
     """A small client for one Alertmanager."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, access: WebAccess = PLAIN) -> None:
         self.base_url = base_url.rstrip("/")
+        self.access = access  # TLS and the stack's internal user when it has web configs
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode("utf-8")
         request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method,
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            with self.access.urlopen(request, TIMEOUT) as response:
                 raw = response.read()
         except urllib.error.HTTPError as error:
             detail = error.read().decode("utf-8", "replace").strip()
@@ -122,7 +124,7 @@ class AlertmanagerAPI:
         """GET /metrics as text."""
         request = urllib.request.Request(f"{self.base_url}/metrics")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            with self.access.urlopen(request, TIMEOUT) as response:
                 return str(response.read().decode("utf-8"))
         except (urllib.error.URLError, OSError) as error:
             raise RuntimeFailure(f"cannot reach Alertmanager at {self.base_url}: {error}") from error

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import click
@@ -28,6 +27,12 @@ from stackgen.commands.options import lock_timeout, output_dir, spec_file
     show_default=True,
     help="Seconds to wait for containers to become healthy.",
 )
+@click.option(
+    "--rotate-credentials",
+    is_flag=True,
+    help="Give the stack's internal user (Prometheus, Alertmanager, Grafana datasources, healthchecks) "
+    "a new password: accepted beside the old one, then switched to, then the old one dropped.",
+)
 @lock_timeout
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary.")
@@ -36,31 +41,20 @@ def command(
     out_dir: Path | None,
     pull: str,
     timeout_s: float,
+    rotate_credentials: bool,
     lock_timeout_s: float,
     as_json: bool,
     quiet: bool,
 ) -> None:
     """Create what is missing, recreate what changed, reload changed config; roll back on failure."""
-    from stackgen.api import default_output_dir, load_stack, render_files
-    from stackgen.commands.runtime_console import ConsoleReporter, print_json
-    from stackgen.render.check import CHECK_RECORD, check_rendered
-    from stackgen.runtime.apply import ApplyOptions, apply_files
+    from stackgen import api
+    from stackgen.commands.console import ConsoleReporter, print_json
     from stackgen.runtime.images import PullPolicy
-    from stackgen.runtime.lock import stack_lock
 
-    reporter = ConsoleReporter(quiet=quiet or as_json)
-    stack = load_stack(spec_path)
-    target = out_dir or default_output_dir(spec_path)
-    with stack_lock(spec_path, lock_timeout_s, reporter):
-        files = render_files(stack, target)
-        report = apply_files(
-            files,
-            target,
-            stack.name,
-            reporter=reporter,
-            check=partial(check_rendered, record=target / CHECK_RECORD),
-            options=ApplyOptions(PullPolicy(pull), timeout_s),
-        )
+    report = api.apply(spec_path, out_dir, pull=PullPolicy(pull), health_timeout_s=timeout_s,
+                       lock_timeout_s=lock_timeout_s, rotate_credentials=rotate_credentials,
+                       reporter=ConsoleReporter(quiet=quiet or as_json),
+                       warn=lambda message: click.echo(f"warning: {message}", err=True))
     if as_json:
         print_json(report.to_data())
         return

@@ -19,20 +19,12 @@ def command(
     spec_path: Path, out_dir: Path | None, project: str | None, volumes: bool, lock_timeout_s: float
 ) -> None:
     """Stop and remove the stack's containers and network."""
-    from stackgen.api import default_output_dir
-    from stackgen.commands.runtime_console import ConsoleReporter, project_name
-    from stackgen.runtime.down import take_down
-    from stackgen.runtime.engine import Engine
-    from stackgen.runtime.lock import stack_lock
-    from stackgen.runtime.state import forget_applied
+    from stackgen import api
+    from stackgen.commands.console import ConsoleReporter
 
-    target = out_dir or default_output_dir(spec_path)
-    name = project_name(spec_path, target, project)
-    reporter = ConsoleReporter()
-    engine = Engine.connect()
-    with stack_lock(spec_path, lock_timeout_s, reporter):
-        report = take_down(engine, name, volumes=volumes, reporter=reporter)
-        forget_applied(target)
+    outcome = api.down(spec_path, out_dir, project, volumes=volumes, lock_timeout_s=lock_timeout_s,
+                       reporter=ConsoleReporter())
+    name, report = outcome.project, outcome.report
     kept = "" if volumes else " (volumes kept; --volumes removes them)"
     click.echo(
         f"{name}: removed {len(report.containers)} containers, {len(report.networks)} networks, "

@@ -12,13 +12,13 @@ from stackgen.commands.options import output_dir, project, spec_file
 def _complete_services(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """The services of the rendered compose file beside the spec (for shell completion)."""
     from stackgen.api import default_output_dir
-    from stackgen.spec.load import read_yaml_data
+    from stackgen.errors import InvalidInput
+    from stackgen.rendered import read_rendered
 
     spec = Path(ctx.params.get("spec_path") or "stack.yaml")
-    compose = (ctx.params.get("out_dir") or default_output_dir(spec)) / "docker-compose.yml"
     try:
-        services = (read_yaml_data(compose.read_text(encoding="utf-8")) or {}).get("services") or {}
-    except (OSError, ValueError, AttributeError):
+        services = read_rendered(ctx.params.get("out_dir") or default_output_dir(spec)).service_names
+    except InvalidInput:
         return []
     return [name for name in services if name.startswith(incomplete)]
 
@@ -37,27 +37,20 @@ def _complete_services(ctx: click.Context, param: click.Parameter, incomplete: s
 def command(spec_path: Path, out_dir: Path | None, services: tuple[str, ...], project: str | None,
             follow: bool, tail: str, since_s: int | None) -> None:
     """Print the logs of the stack's services (all, or those named)."""
-    import time
-
-    from stackgen.api import default_output_dir
-    from stackgen.commands.runtime_console import project_name
+    from stackgen import api
     from stackgen.errors import InvalidInput
-    from stackgen.runtime.engine import Engine
-    from stackgen.runtime.logs import read_logs, select_containers
 
     if tail != "all" and not tail.isdigit():
         raise InvalidInput(f"--tail: expected a number of lines or 'all', not {tail!r}")
-    target = out_dir or default_output_dir(spec_path)
-    name = project_name(spec_path, target, project)
-    engine = Engine.connect()
-    containers = select_containers(engine.containers(name), services)
-    if not containers:
-        click.echo(f"{name}: no containers (the stack is not running; `stackgen apply` starts it)", err=True)
+    outcome = api.logs(spec_path, out_dir, project, services, tail=None if tail == "all" else int(tail),
+                       follow=follow, since_s=since_s)
+    if not outcome.containers:
+        click.echo(f"{outcome.project}: no containers (the stack is not running; `stackgen apply` starts it)",
+                   err=True)
         return
-    width = max((len(c.service) + 2 for c in containers), default=0)
-    since = int(time.time()) - since_s if since_s else None
+    width = max((len(c.service) + 2 for c in outcome.containers), default=0)
     try:
-        for line in read_logs(engine, containers, None if tail == "all" else int(tail), follow, since):
+        for line in outcome.lines:
             click.echo(f"{click.style(line.service.ljust(width), fg='cyan')}| {line.text}")
     except KeyboardInterrupt:
         pass  # the way to stop --follow

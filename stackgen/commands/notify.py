@@ -27,7 +27,7 @@ def test(spec_path: Path, out_dir: Path | None, receivers: tuple[str, ...], aler
          relay_url: str | None, timeout: float) -> None:
     """Send a marked test alert through the running Alertmanager to each RECEIVER (default: all)."""
     from stackgen.alerting.alertmanager_api import AlertmanagerAPI
-    from stackgen.alerting.notify_test import run_notify_test, targets_from_config
+    from stackgen.alerting.delivery_check import run_notify_test, targets_from_config
     from stackgen.commands.stack_paths import endpoints, read_yaml
 
     files, am_url, relay = endpoints(spec_path, out_dir, alertmanager_url, relay_url)
@@ -37,7 +37,7 @@ def test(spec_path: Path, out_dir: Path | None, receivers: tuple[str, ...], aler
     if not targets:
         raise click.UsageError("the stack has no receivers to test")
     click.echo(f"sending a test alert to {len(targets)} receiver(s) through {am_url} ...", err=True)
-    verdicts = run_notify_test(AlertmanagerAPI(am_url), relay, targets, timeout=timeout)
+    verdicts = run_notify_test(AlertmanagerAPI(am_url, files.access), relay, targets, timeout=timeout)
     width = max(len(v.receiver) for v in verdicts)
     for verdict in verdicts:
         mark = "ok    " if verdict.delivered else "FAILED"

@@ -17,14 +17,11 @@ from stackgen.commands.options import output_dir, spec_file
               help="Show each changed file as a unified diff (secret files are only named).")
 def command(spec_path: Path, out_dir: Path | None, as_json: bool, show_diff: bool) -> None:
     """Show the file changes and container actions apply would make."""
-    from stackgen.api import default_output_dir, load_stack, render_files
-    from stackgen.commands.runtime_console import file_diff, file_line, print_json, styled_diff_line
-    from stackgen.runtime.apply import plan_files
+    from stackgen import api
+    from stackgen.commands.console import file_diff, file_line, print_json, styled_diff_line
 
-    stack = load_stack(spec_path)
-    target = out_dir or default_output_dir(spec_path)
-    files = render_files(stack, target)
-    report = plan_files(files, target, stack.name)
+    outcome = api.plan(spec_path, out_dir)
+    files, target, report = outcome.files, outcome.out_dir, outcome.report
     changes = report.files
     touched = [(verb, path, changes.previous.get(path), files[path].content if path in files else None)
                for verb, paths in (("created", changes.created), ("changed", changes.changed),

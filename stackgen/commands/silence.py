@@ -27,7 +27,8 @@ def _api(spec_path: Path, out_dir: Path | None, url: str | None) -> Alertmanager
     from stackgen.alerting.alertmanager_api import AlertmanagerAPI
     from stackgen.commands.stack_paths import endpoints
 
-    return AlertmanagerAPI(endpoints(spec_path, out_dir, url, "-")[1])
+    files, am_url, _ = endpoints(spec_path, out_dir, url, "-")
+    return AlertmanagerAPI(am_url, files.access)
 
 
 @command.command("add")

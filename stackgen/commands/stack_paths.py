@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from stackgen.alerting.addresses import StackFiles, load_stack_files
 from stackgen.errors import InvalidInput
+from stackgen.rendered import RenderedStack, read_rendered
 
 RELAY_SERVICE = ("relay",)
 ALERTMANAGER_SERVICES = ("alertmanager", "alertmanager-1")
@@ -19,12 +19,12 @@ def _out_dir(spec_path: Path, out_dir: Path | None) -> Path:
 
 
 def endpoints(spec_path: Path, out_dir: Path | None, alertmanager_url: str | None,
-              relay_url: str | None) -> tuple[StackFiles, str, str | None]:
+              relay_url: str | None) -> tuple[RenderedStack, str, str | None]:
     """The rendered files, Alertmanager's URL and the relay's (None if it is not published)."""
     directory = _out_dir(spec_path, out_dir)
     if alertmanager_url and relay_url:
-        return StackFiles(directory, {}), alertmanager_url, None if relay_url == "-" else relay_url
-    files = load_stack_files(directory)
+        return RenderedStack(directory, {}), alertmanager_url, None if relay_url == "-" else relay_url
+    files = read_rendered(directory)
     am = alertmanager_url or files.published_url(9093, *ALERTMANAGER_SERVICES)
     if not am:
         raise InvalidInput("Alertmanager's port is not published by this stack",
@@ -44,7 +44,7 @@ def relay_paths(spec_path: Path, out_dir: Path | None, relay_config: Path | None
         raise InvalidInput(f"{config} does not exist: this stack has no relay receivers, or was not rendered",
                            hint="stackgen render first, or give --relay-config")
     try:
-        files = load_stack_files(directory)
+        files = read_rendered(directory)
     except InvalidInput:
         return config, None
 
@@ -63,6 +63,10 @@ def read_yaml(path: Path, missing_ok: bool = False) -> dict[str, Any]:
             return {}
         raise InvalidInput(f"{path}: cannot read ({error.strerror or error})",
                            hint="render or apply the stack first") from error
-    from ruamel.yaml import YAML
+    from stackgen.spec.load import read_yaml_data
 
-    return YAML(typ="safe", pure=True).load(text) or {}
+    try:
+        data = read_yaml_data(text, path.name) or {}
+    except ValueError as error:
+        raise InvalidInput(f"{path} is not readable YAML: {error}") from error
+    return data if isinstance(data, dict) else {}

@@ -17,21 +17,11 @@ from stackgen.commands.options import output_dir, project, spec_file
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json: bool) -> None:
     """Show the stack's services, targets and alerts; exit 0 only when every service is healthy."""
-    from ruamel.yaml import YAML
+    from stackgen import api
+    from stackgen.commands.console import print_json
 
-    from stackgen.api import default_output_dir
-    from stackgen.commands.runtime_console import print_json, project_name
-    from stackgen.runtime.compose_file import parse_project
-    from stackgen.runtime.engine import Engine
-    from stackgen.runtime.status import collect_status
-
-    target = out_dir or default_output_dir(spec_path)
-    name = project_name(spec_path, target, project)
-    compose_path = target / "docker-compose.yml"
-    definition = None
-    if compose_path.is_file():
-        definition = parse_project(YAML(typ="safe").load(compose_path.read_bytes()) or {}, compose_path, name)
-    status = collect_status(Engine.connect(), name, definition)
+    status = api.status(spec_path, out_dir, project)
+    name = status.project
     if as_json:
         print_json(status.to_data())
     else:
@@ -56,6 +46,14 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json:
         if cluster:
             views = ", ".join(f"{m['service']} {m['status']} sees {m['peers']}" for m in cluster["members"])
             click.echo(f"alertmanager cluster: {cluster['size']} members ({views})")
+        if status.discovered:
+            click.echo("discovered containers (docker):")
+            for found in status.discovered:
+                where = found.address or "not scraped"
+                health = f" {found.health}" if found.health else ""
+                why = f": {found.reason}" if found.reason else ""
+                error = f" ({found.last_error})" if found.last_error else ""
+                click.echo(f"  {found.container:30} job {found.job:20} {where}{health}{why}{error}")
         for note in status.notes:
             click.echo(f"note: {note}")
     sys.exit(0 if status.healthy else 1)

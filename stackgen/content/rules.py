@@ -75,7 +75,7 @@ def pack_params(name: str) -> dict[str, Any]:
 def pack_description(name: str, language: str = "zh") -> str:
     """One line saying what the pack watches, in the given language."""
     description = _read_pack(name).get("description") or ""
-    return _pick_language(description, _check_language(language))
+    return str(_pick_language(description, _check_language(language)))
 
 
 def load_pack(

@@ -14,15 +14,11 @@ from datetime import timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
-from stackgen.errors import InvalidInput
+from stackgen.errors import RelayConfigError
 
 CHANNELS = ("dingtalk", "wecom_robot", "wecom", "feishu")
 LANGUAGES = ("zh", "en")
 DEFAULT_WECOM_API = "https://qyapi.weixin.qq.com"
-
-
-class RelayConfigError(InvalidInput):
-    """relay.yml cannot be used; the message names the offending key."""
 
 
 class Secret:
@@ -125,6 +121,7 @@ class RelayConfig:
     receivers: Mapping[str, tuple[Channel, ...]]
     source: Path | None = field(default=None, compare=False)
     timezone: str = "UTC"  # IANA name; message times are shown in it
+    web_config_file: Path | None = None  # exporter-toolkit web config: HTTPS and basic auth
 
     @property
     def zone(self) -> tzinfo:
@@ -174,7 +171,7 @@ _CHANNEL_KEYS = {
     "wecom": {"corp_id", "agent_id", "secret_file", "to_user", "to_party", "to_tag", "msgtype"},
     "feishu": {"url_file", "secret_file"},
 }
-_TOP_KEYS = {"listen", "language", "timezone", "links", "receivers"}
+_TOP_KEYS = {"listen", "language", "timezone", "links", "receivers", "web_config_file"}
 
 
 def build_config(data: Any, base_dir: Path, source: Path | None = None, read_secrets: bool = True,
@@ -202,8 +199,10 @@ def build_config(data: Any, base_dir: Path, source: Path | None = None, read_sec
         receivers[str(name)] = tuple(
             reader.channel(str(name), index, entry) for index, entry in enumerate(entries)
         )
+    web_config = top.get("web_config_file")
     return RelayConfig(host=host, port=port, language=language, links=links, receivers=receivers,
-                       source=source, timezone=zone_name)
+                       source=source, timezone=zone_name,
+                       web_config_file=base_dir / str(web_config) if web_config else None)
 
 
 def load_zone(name: str) -> tzinfo:

@@ -4,8 +4,8 @@ The build context is made in memory: a Dockerfile `FROM <base>` plus the pure-Py
 relay runs on, copied from this interpreter's installed copies (stackgen itself, jinja2, markupsafe
 — its pure fallback —, prometheus_client, ruamel.yaml for YAML relay.yml, click so that
 `python3 -m stackgen relay` works too, tzdata for message times in any zone whatever the base
-image has). Compiled extensions are left out, so any Python >= 3.10
-base works. The image's label carries a hash of the copied sources: a changed stackgen gets a new
+image has, bcrypt for web config passwords). Compiled extensions are left out, except
+bcrypt's stable-ABI one (any CPython >= 3.10 base of the same platform works). The image's label carries a hash of the copied sources: a changed stackgen gets a new
 tag from `relay_image_tag`, and `ensure_relay_image` rebuilds an image whose label differs.
 
 This module never imports docker: the client is passed in by runtime/.
@@ -32,7 +32,11 @@ SOURCE_HASH_LABEL = "io.stackgen.relay.source-hash"
 SITE = "/opt/stackgen/site"
 CONFIG = "/etc/stackgen-relay/relay.yml"
 # Import names of the packages copied beside stackgen (all pure Python, or with a pure fallback).
-PACKAGES = ("stackgen", "jinja2", "markupsafe", "prometheus_client", "ruamel.yaml", "click", "tzdata")
+PACKAGES = ("stackgen", "jinja2", "markupsafe", "prometheus_client", "ruamel.yaml", "click", "tzdata",
+            "bcrypt")
+# Compiled extensions kept: bcrypt's is built for CPython's stable ABI (abi3), so it loads in any
+# CPython 3 of the same platform; the relay checks web config passwords with it.
+_KEPT_EXTENSIONS = (".abi3.so",)
 _SKIPPED_SUFFIXES = (".so", ".pyd", ".pyc", ".pyo", ".c", ".h")
 _SKIPPED_DIRS = {"__pycache__", "_blueprints", "tests"}
 
@@ -82,7 +86,7 @@ def _walk(root: Path) -> Iterator[Path]:
         if path.is_dir():
             if path.name not in _SKIPPED_DIRS:
                 yield from _walk(path)
-        elif not path.name.endswith(_SKIPPED_SUFFIXES):
+        elif path.name.endswith(_KEPT_EXTENSIONS) or not path.name.endswith(_SKIPPED_SUFFIXES):
             yield path
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from stackgen.relay.config import load_config
 from stackgen.relay.dispatch import Relay
+from stackgen.relay.web_auth import WebGuard
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +37,38 @@ class RelayServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], relay: Relay) -> None:
+    def __init__(self, address: tuple[str, int], relay: Relay, guard: WebGuard | None = None) -> None:
         self.relay = relay
+        self.guard = guard
         super().__init__(address, RelayHandler)
 
     @property
     def url(self) -> str:
-        """`http://host:port` the server listens on."""
+        """`http(s)://host:port` the server listens on."""
         host, port = self.server_address[:2]
         host = host.decode() if isinstance(host, bytes) else host
-        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+        scheme = self.guard.scheme if self.guard else "http"
+        return f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept a connection; with TLS, wrap it in the context of the web config as it is now (the
+        handshake runs in the connection's own thread)."""
+        connection, address = super().get_request()
+        context = self.guard.server_context() if self.guard else None
+        if context is not None:
+            connection.settimeout(10.0)
+            connection = context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, (ssl.SSLError, ConnectionError, TimeoutError)):
+            # a client that gives up a TLS handshake (or a port scan) is no server error
+            log.debug("connection from %s failed: %s", client_address, error)
+        else:
+            log.exception("request from %s failed", client_address)
 
 
 class RelayHandler(BaseHTTPRequestHandler):
@@ -53,7 +78,31 @@ class RelayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "stackgen-relay"
 
+    def setup(self) -> None:
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
+            self.connection.settimeout(None)
+
+    def _authorized(self) -> bool:
+        """Basic auth by the web config; a refusal is answered here (401) and closes the connection."""
+        guard = self.server.guard
+        if guard is None or guard.authorized(self.headers.get("Authorization")):
+            return True
+        self.close_connection = True
+        body = b"Unauthorized\n"
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="stackgen relay"')
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        return False
+
     def do_GET(self) -> None:
+        if not self._authorized():
+            return
         path, query = self._path()
         relay = self.server.relay
         if path == "/metrics":
@@ -67,6 +116,8 @@ class RelayHandler(BaseHTTPRequestHandler):
             self._reply(404, b"not found\n")
 
     def do_POST(self) -> None:
+        if not self._authorized():
+            return
         path, _ = self._path()
         body = self._body()
         if body is None:
@@ -121,9 +172,10 @@ def serve(config_path: Path) -> None:
     """Run the relay until SIGTERM/SIGINT; SIGHUP reloads relay.yml like POST /-/reload."""
     config = load_config(config_path)
     relay = Relay(config)
-    server = RelayServer((config.host, config.port), relay)
-    log.info("stackgen relay listening on %s:%d with %d receiver(s)", config.host, config.port,
-             len(config.receivers))
+    guard = WebGuard(config.web_config_file) if config.web_config_file else None
+    server = RelayServer((config.host, config.port), relay, guard)
+    log.info("stackgen relay listening on %s:%d (%s) with %d receiver(s)", config.host, config.port,
+             guard.scheme if guard else "http", len(config.receivers))
 
     def stop(signum: int, frame: Any) -> None:
         log.info("signal %d: stopping", signum)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from stackgen.model import Channel, Receiver, Stack
@@ -16,6 +16,9 @@ from stackgen.output import RenderedFile
 from stackgen.render.dump import yaml_bytes
 from stackgen.render.secrets import SecretFiles, tls_files
 from stackgen.render.topology import INTERNAL_PORTS, slug
+
+if TYPE_CHECKING:
+    from stackgen.render.web import WebClient
 
 NULL_RECEIVER = "null"
 NOTIFY_TEST_LABEL = "stackgen_notify_test"
@@ -29,15 +32,15 @@ STACKGEN_TEMPLATE = """\
 """
 
 
-def relay_url(receiver_name: str) -> str:
+def relay_url(receiver_name: str, scheme: str = "http") -> str:
     """Where Alertmanager posts a receiver's alerts for the relay to deliver."""
-    return f"http://relay:{INTERNAL_PORTS['relay']}/alert/{quote(receiver_name, safe='')}"
+    return f"{scheme}://relay:{INTERNAL_PORTS['relay']}/alert/{quote(receiver_name, safe='')}"
 
 
-def render_alertmanager(stack: Stack, watchdog: bool) -> dict[str, RenderedFile]:
-    """Every file under alertmanager/ plus Alertmanager's secrets."""
-    secrets = SecretFiles("alertmanager", spec_dir=stack.spec_dir)
-    receivers = [receiver_config(receiver, secrets) for receiver in stack.receivers]
+def render_alertmanager(stack: Stack, watchdog: bool, client: WebClient | None = None) -> dict[str, RenderedFile]:
+    """Every file under alertmanager/ plus Alertmanager's secrets (`client`: how it reaches the relay)."""
+    secrets = SecretFiles("alertmanager", stack=stack)
+    receivers = [receiver_config(receiver, secrets, client) for receiver in stack.receivers]
     names = {receiver.name for receiver in stack.receivers}
     if NULL_RECEIVER not in names:
         receivers.append({"name": NULL_RECEIVER})
@@ -57,19 +60,23 @@ def render_alertmanager(stack: Stack, watchdog: bool) -> dict[str, RenderedFile]
     }
     for template in stack.alertmanager.templates:
         files[f"alertmanager/templates/user-{slug(Path(template).stem)}.tmpl"] = RenderedFile(
-            Path(template).read_bytes())
+            stack.read(template))
     files.update(secrets.files)
     return files
 
 
-def receiver_config(receiver: Receiver, secrets: SecretFiles) -> dict[str, Any]:
+def receiver_config(receiver: Receiver, secrets: SecretFiles, client: WebClient | None = None) -> dict[str, Any]:
     config: dict[str, Any] = {"name": receiver.name}
     emails = [email_config(receiver.name, index, channel, secrets)
               for index, channel in enumerate(c for c in receiver.channels if c.kind == "email")]
     webhooks = [webhook_config(channel) for channel in receiver.channels if channel.kind == "webhook"]
     if any(channel.via_relay for channel in receiver.channels):
         # The relay decides per channel whether resolved alerts are sent, so it always gets them.
-        webhooks.append({"url": relay_url(receiver.name), "send_resolved": True, "max_alerts": 0})
+        webhook: dict[str, Any] = {"url": relay_url(receiver.name, client.scheme if client else "http"),
+                                   "send_resolved": True, "max_alerts": 0}
+        if client and client.http_config():
+            webhook["http_config"] = client.http_config()
+        webhooks.append(webhook)
     if emails:
         config["email_configs"] = emails
     if webhooks:

@@ -30,7 +30,7 @@ def render_blackbox(stack: Stack) -> dict[str, RenderedFile]:
 
     The spec's modules are in blackbox_exporter's words, except that secrets and certificate files are
     stackgen's: a password or token becomes a *_file in secrets/, a tls_config file is copied there."""
-    secrets = SecretFiles("blackbox-exporter", spec_dir=stack.spec_dir)
+    secrets = SecretFiles("blackbox-exporter", stack=stack)
     own = {name: _module(name, module, secrets) for name, module in stack.blackbox_modules.items()}
     modules = {**BUILTIN_MODULES, **own}
     return {"blackbox/blackbox.yml": RenderedFile(yaml_bytes({"modules": modules})), **secrets.files}

@@ -23,30 +23,58 @@ from stackgen.render.topology import (
     public_url,
     services,
 )
+from stackgen.render.web import (
+    grafana_environment,
+    mounts_web_secrets,
+    published_address,
+    python_test,
+    web_config_flags,
+    wget_test,
+)
+from stackgen.roles import ROLE_LABEL
 
-ROLE_LABEL = "io.stackgen.role"
 BUILD_BASE_LABEL = "io.stackgen.build-base"
 RELAY_IMAGE = f"stackgen/relay:{__version__}"
+# Prometheus's notifier learns its Alertmanagers from a discovery manager that passes updates on every
+# 5 s at most, so the first evaluations of a (re)started Prometheus find none: their alerts are dropped,
+# not queued (prometheus#10457), and sent again only after this delay (upstream default 1m). Resending
+# more often costs Alertmanager nothing (it deduplicates) and bounds that gap by the 5 s. Prometheus
+# marks each sent alert valid for 4 x max(this, evaluation_interval).
+ALERT_RESEND_DELAY = "5s"
 
 
-def render_compose(stack: Stack) -> dict[str, RenderedFile]:
-    """docker-compose.yml and the .env that gives `docker compose` the project name."""
+def compose_services(stack: Stack) -> dict[str, dict[str, Any]]:
+    """Each compose service's definition by name (what docker-compose.yml lists, and what the swarm
+    renderer converts)."""
     builders = {
         "prometheus": _prometheus, "alertmanager": _alertmanager, "grafana": _grafana,
         "node-exporter": _node_exporter, "cadvisor": _cadvisor, "blackbox-exporter": _blackbox,
         "pushgateway": _pushgateway, "relay": _relay, "jaeger": _jaeger, "otel-collector": _otel_collector,
     }
-    service_configs: dict[str, Any] = {}
-    volumes: dict[str, Any] = {}
+    service_configs: dict[str, dict[str, Any]] = {}
     for service in services(stack):
         config = builders[service.role](stack, service)
         config.setdefault("restart", "unless-stopped")
         config["labels"] = {ROLE_LABEL: service.role, **config.get("labels", {})}
         service_configs[service.name] = _ordered(config)
+    return service_configs
+
+
+def named_volumes(service_configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The named volumes the services mount (top-level `volumes:`)."""
+    volumes: dict[str, Any] = {}
+    for config in service_configs.values():
         for mount in config.get("volumes", []):
             source = mount.split(":", 1)[0]
             if not source.startswith((".", "/")):
                 volumes[source] = {}
+    return volumes
+
+
+def render_compose(stack: Stack) -> dict[str, RenderedFile]:
+    """docker-compose.yml and the .env that gives `docker compose` the project name."""
+    service_configs = compose_services(stack)
+    volumes = named_volumes(service_configs)
     document: dict[str, Any] = {
         "x-stackgen": {"project": stack.name, "generated_by": f"stackgen {__version__}"},
         "services": service_configs,
@@ -61,7 +89,7 @@ def render_compose(stack: Stack) -> dict[str, RenderedFile]:
     }
 
 
-_KEY_ORDER = ("image", "command", "environment", "user", "volumes", "ports", "extra_hosts", "depends_on",
+_KEY_ORDER = ("image", "command", "environment", "user", "group_add", "volumes", "ports", "extra_hosts", "depends_on",
               "healthcheck", "restart", "labels")
 
 
@@ -71,19 +99,49 @@ def _ordered(config: dict[str, Any]) -> dict[str, Any]:
     return ordered
 
 
-def _port(stack: Stack, host_port: int, container_port: int) -> str:
-    listen = f"[{stack.listen}]" if ":" in stack.listen else stack.listen
+def _port(stack: Stack, host_port: int, container_port: int, role: str | None = None) -> str:
+    address = published_address(stack, role) if role else stack.listen
+    listen = f"[{address}]" if ":" in address else address
     return f"{listen}:{host_port}:{container_port}"
 
 
-def _wget_check(url: str, interval: str = "10s") -> dict[str, Any]:
-    return {"test": ["CMD", "wget", "-q", "-O", "/dev/null", url], "interval": interval, "timeout": "5s",
-            "retries": 5, "start_period": "20s"}
+def _wget_check(stack: Stack, port: int, path: str, interval: str = "10s", authenticated: bool = True,
+                web: bool = True) -> dict[str, Any]:
+    test = wget_test(stack, port, path, authenticated) if web else \
+        ["CMD", "wget", "-q", "-O", "/dev/null", f"http://localhost:{port}{path}"]
+    return {"test": test, "interval": interval, "timeout": "5s", "retries": 5, "start_period": "20s"}
 
 
-def _host_gateway(stack: Stack) -> dict[str, list[str]]:
-    """host.docker.internal for containers that reach the host: targets, probes, local webhooks."""
-    return {"extra_hosts": [f"{HOST_GATEWAY_NAME}:host-gateway"]} if stack.host_access == "auto" else {}
+def _web_secrets(stack: Stack, role: str) -> list[str]:
+    """The secrets mount of a role that has none but its web config, certificate and key."""
+    return [_secrets_mount(role)] if mounts_web_secrets(stack, role) else []
+
+
+def _host_gateway(stack: Stack, always: bool = False) -> dict[str, list[str]]:
+    """host.docker.internal for containers that reach the host: targets, probes, local webhooks (and, for
+    Prometheus, the published ports of discovered containers)."""
+    wanted = always or stack.host_access == "auto"
+    return {"extra_hosts": [f"{HOST_GATEWAY_NAME}:host-gateway"]} if wanted else {}
+
+
+def _docker_socket_mount(stack: Stack) -> list[str]:
+    """The engine socket for docker discovery, read-only.
+
+    Read-only is the file, not the API: whoever can write to the socket can run any container as
+    root. The README says so, and how to put a filtering proxy in front (`discovery.docker.host: tcp://`).
+    """
+    discovery = stack.docker_discovery
+    if discovery is None or discovery.socket is None:
+        return []
+    return [f"{discovery.socket}:{discovery.socket}:ro"]
+
+
+def _docker_socket_group(stack: Stack) -> dict[str, Any]:
+    """Prometheus runs as nobody: it joins the socket's group (prometheus#8185), nothing more."""
+    discovery = stack.docker_discovery
+    if discovery is None or discovery.socket is None or discovery.socket_group is None:
+        return {}
+    return {"group_add": [str(discovery.socket_group)]}
 
 
 def _secrets_mount(service: str) -> str:
@@ -102,7 +160,10 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
         "--web.enable-lifecycle",
         "--web.listen-address=:9090",
         f"--web.external-url={external_url}",
+        *web_config_flags(stack),
     ]
+    if not _flag_given(settings.extra_args, "--rules.alert.resend-delay"):
+        command.append(f"--rules.alert.resend-delay={ALERT_RESEND_DELAY}")
     if settings.retention_size:
         command.append(f"--storage.tsdb.retention.size={settings.retention_size}")
     if stack.tracing.enabled and not _feature_enabled(settings.extra_args, "exemplar-storage"):
@@ -113,12 +174,14 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
     config: dict[str, Any] = {
         "image": stack.images.image_for("prometheus"),
         "command": command,
-        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus"],
+        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus",
+                    *_docker_socket_mount(stack)],
         "ports": [_port(stack, settings.port + offset, 9090)],
-        **_host_gateway(stack),
-        # An alert fired before Alertmanager listens is only resent a minute later (resend delay).
+        **_host_gateway(stack, always=stack.docker_discovery is not None),
+        **_docker_socket_group(stack),
+        # An alert sent before Alertmanager listens is dropped and only resent after the resend delay.
         **_healthy_first(by_role(stack, "alertmanager")),
-        "healthcheck": _wget_check("http://localhost:9090/-/healthy"),
+        "healthcheck": _wget_check(stack, 9090, "/-/healthy"),
     }
     return config
 
@@ -128,6 +191,11 @@ def _healthy_first(services: list[Service]) -> dict[str, Any]:
     if not services:
         return {}
     return {"depends_on": {service.name: {"condition": "service_healthy"} for service in services}}
+
+
+def _flag_given(args: tuple[str, ...] | list[str], flag: str) -> bool:
+    """True when `args` set `flag` (`--flag=value` or `--flag value`): Prometheus refuses a repeat."""
+    return any(arg == flag or arg.startswith(flag + "=") for arg in args)
 
 
 def _feature_enabled(args: tuple[str, ...] | list[str], feature: str) -> bool:
@@ -144,6 +212,7 @@ def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
         "--storage.path=/alertmanager",
         "--web.listen-address=:9093",
         f"--web.external-url={settings.external_url or public_url(stack, settings.port + offset)}",
+        *web_config_flags(stack),
     ]
     members = by_role(stack, "alertmanager")
     if len(members) == 1:
@@ -160,7 +229,7 @@ def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
                     f"{service.name}-data:/alertmanager"],
         "ports": [_port(stack, settings.port + offset, 9093)],
         **_host_gateway(stack),
-        "healthcheck": _wget_check("http://localhost:9093/-/healthy"),
+        "healthcheck": _wget_check(stack, 9093, "/-/healthy"),
     }
 
 
@@ -179,6 +248,7 @@ def _grafana(stack: Stack, service: Service) -> dict[str, Any]:
         environment["GF_AUTH_ANONYMOUS_ORG_ROLE"] = "Viewer"
     if settings.root_url:
         environment["GF_SERVER_ROOT_URL"] = settings.root_url
+    environment.update(grafana_environment(stack))
     return {
         "image": stack.images.image_for("grafana"),
         "environment": environment,
@@ -187,23 +257,24 @@ def _grafana(stack: Stack, service: Service) -> dict[str, Any]:
                     _secrets_mount("grafana"), "grafana-data:/var/lib/grafana"],
         "ports": [_port(stack, settings.port, 3000)],
         **_healthy_first([by_role(stack, "prometheus")[0]]),
-        "healthcheck": _wget_check("http://localhost:3000/api/health"),
+        "healthcheck": _wget_check(stack, 3000, "/api/health", authenticated=False),
     }
 
 
-def _published(stack: Stack, port: int | None, container_port: int) -> dict[str, Any]:
-    return {"ports": [_port(stack, port, container_port)]} if port else {}
+def _published(stack: Stack, port: int | None, container_port: int, role: str) -> dict[str, Any]:
+    return {"ports": [_port(stack, port, container_port, role)]} if port else {}
 
 
 def _node_exporter(stack: Stack, service: Service) -> dict[str, Any]:
     return {
         "image": stack.images.image_for("node-exporter"),
         # The systemd collector needs the host's D-Bus; off here as in upstream's default.
-        "command": ["--path.rootfs=/host", "--no-collector.systemd", "--web.listen-address=:9100"],
-        "volumes": ["/:/host:ro"],
+        "command": ["--path.rootfs=/host", "--no-collector.systemd", "--web.listen-address=:9100",
+                    *web_config_flags(stack)],
+        "volumes": ["/:/host:ro", *_web_secrets(stack, "node-exporter")],
         "pid": "host",
-        **_published(stack, stack.exporters.node.port, 9100),
-        "healthcheck": _wget_check("http://localhost:9100/metrics", "30s"),
+        **_published(stack, stack.exporters.node.port, 9100, "node-exporter"),
+        "healthcheck": _wget_check(stack, 9100, "/metrics", "30s"),
     }
 
 
@@ -215,19 +286,21 @@ def _cadvisor(stack: Stack, service: Service) -> dict[str, Any]:
                     "/dev/disk:/dev/disk:ro"],
         "privileged": True,
         "devices": ["/dev/kmsg"],
-        **_published(stack, stack.exporters.cadvisor.port, 8080),
-        "healthcheck": _wget_check("http://localhost:8080/healthz", "30s"),
+        **_published(stack, stack.exporters.cadvisor.port, 8080, "cadvisor"),
+        # cAdvisor has no web config: plain HTTP inside the stack
+        "healthcheck": _wget_check(stack, 8080, "/healthz", "30s", web=False),
     }
 
 
 def _blackbox(stack: Stack, service: Service) -> dict[str, Any]:
     config: dict[str, Any] = {
         "image": stack.images.image_for("blackbox-exporter"),
-        "command": ["--config.file=/etc/blackbox_exporter/blackbox.yml", "--web.listen-address=:9115"],
+        "command": ["--config.file=/etc/blackbox_exporter/blackbox.yml", "--web.listen-address=:9115",
+                    *web_config_flags(stack)],
         "volumes": ["./blackbox:/etc/blackbox_exporter:ro", _secrets_mount("blackbox-exporter")],
-        **_published(stack, stack.exporters.blackbox.port, 9115),
+        **_published(stack, stack.exporters.blackbox.port, 9115, "blackbox-exporter"),
         **_host_gateway(stack),
-        "healthcheck": _wget_check("http://localhost:9115/-/healthy", "30s"),
+        "healthcheck": _wget_check(stack, 9115, "/-/healthy", "30s"),
     }
     return config
 
@@ -236,10 +309,10 @@ def _pushgateway(stack: Stack, service: Service) -> dict[str, Any]:
     return {
         "image": stack.images.image_for("pushgateway"),
         "command": ["--web.listen-address=:9091", "--persistence.file=/data/pushgateway.data",
-                    "--persistence.interval=1m"],
-        "volumes": ["pushgateway-data:/data"],
-        **_published(stack, stack.exporters.pushgateway.port, 9091),
-        "healthcheck": _wget_check("http://localhost:9091/-/healthy", "30s"),
+                    "--persistence.interval=1m", *web_config_flags(stack)],
+        "volumes": ["pushgateway-data:/data", *_web_secrets(stack, "pushgateway")],
+        **_published(stack, stack.exporters.pushgateway.port, 9091, "pushgateway"),
+        "healthcheck": _wget_check(stack, 9091, "/-/healthy", "30s"),
     }
 
 
@@ -248,11 +321,10 @@ def _relay(stack: Stack, service: Service) -> dict[str, Any]:
         # Built locally from the installed stackgen by `apply`; no image of ours is on any registry.
         "image": RELAY_IMAGE,
         "volumes": [f"./relay:{RELAY_CONFIG_DIR}:ro", _secrets_mount("relay")],
-        **_published(stack, stack.relay_port, 9095),
+        **_published(stack, stack.relay_port, 9095, "relay"),
         **_host_gateway(stack),
         "healthcheck": {
-            "test": ["CMD", "python3", "-c",
-                     "import urllib.request; urllib.request.urlopen('http://localhost:9095/-/healthy', timeout=4)"],
+            "test": python_test(stack, 9095, "/-/healthy"),
             "interval": "10s", "timeout": "5s", "retries": 5, "start_period": "10s"},
         "labels": {BUILD_BASE_LABEL: stack.images.image_for("relay-base")},
     }
@@ -262,7 +334,7 @@ def _jaeger(stack: Stack, service: Service) -> dict[str, Any]:
     # No healthcheck: the image has no shell or HTTP client to run one with.
     return {
         "image": stack.images.image_for("jaeger"),
-        "ports": [_port(stack, stack.tracing.jaeger_port, 16686)],
+        "ports": [_port(stack, stack.tracing.jaeger_port, 16686, "jaeger")],
     }
 
 
@@ -271,6 +343,7 @@ def _otel_collector(stack: Stack, service: Service) -> dict[str, Any]:
         "image": stack.images.image_for("otel-collector"),
         "command": ["--config=/etc/otelcol/config.yml"],
         "volumes": ["./otel-collector:/etc/otelcol:ro"],
-        "ports": [_port(stack, stack.tracing.otlp_grpc_port, 4317), _port(stack, stack.tracing.otlp_http_port, 4318)],
+        "ports": [_port(stack, stack.tracing.otlp_grpc_port, 4317, "otel-collector"),
+                  _port(stack, stack.tracing.otlp_http_port, 4318, "otel-collector")],
         "depends_on": ["jaeger"],
     }

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackgen.model import Stack
 from stackgen.output import RenderedFile
 from stackgen.render.dump import json_bytes, yaml_bytes
 from stackgen.render.secrets import SecretFiles, generated_secret
 from stackgen.render.topology import by_role, slug
+from stackgen.roles import GRAFANA_ADMIN_PASSWORD_FILE
+
+if TYPE_CHECKING:
+    from stackgen.render.web import WebClient
 
 DASHBOARDS_MOUNT = "/etc/grafana/dashboards"
-ADMIN_PASSWORD_FILE = "secrets/grafana/admin_password"
+ADMIN_PASSWORD_FILE = GRAFANA_ADMIN_PASSWORD_FILE
 
 
-def render_grafana(stack: Stack, existing_secrets: dict[str, bytes]) -> dict[str, RenderedFile]:
+def render_grafana(stack: Stack, existing_secrets: dict[str, bytes],
+                   client: WebClient | None = None) -> dict[str, RenderedFile]:
     """Everything under grafana/ and Grafana's admin password (generated once, then kept)."""
     secrets = SecretFiles("grafana")
     password = stack.grafana.admin_password or generated_secret(existing_secrets, ADMIN_PASSWORD_FILE)
     secrets.put("admin_password", password)
     files = {
-        "grafana/provisioning/datasources/stackgen.yml": RenderedFile(yaml_bytes(datasources(stack))),
+        "grafana/provisioning/datasources/stackgen.yml": RenderedFile(yaml_bytes(datasources(stack, client))),
         "grafana/provisioning/dashboards/stackgen.yml": RenderedFile(yaml_bytes(dashboard_provider())),
     }
     for name, dashboard in dashboards(stack).items():
@@ -31,23 +36,43 @@ def render_grafana(stack: Stack, existing_secrets: dict[str, bytes]) -> dict[str
     return files
 
 
-def datasources(stack: Stack) -> dict[str, Any]:
+def datasources(stack: Stack, client: WebClient | None = None) -> dict[str, Any]:
     prometheus = by_role(stack, "prometheus")[0]
     alertmanager = by_role(stack, "alertmanager")[0]
+    scheme = client.scheme if client else "http"
     prometheus_json: dict[str, Any] = {"httpMethod": "POST", "timeInterval": stack.prometheus.scrape_interval}
     sources: list[dict[str, Any]] = [
         {"name": "Prometheus", "type": "prometheus", "uid": "prometheus", "access": "proxy",
-         "url": f"http://{prometheus.address}", "isDefault": True, "editable": False, "jsonData": prometheus_json},
+         "url": f"{scheme}://{prometheus.address}", "isDefault": True, "editable": False,
+         "jsonData": prometheus_json},
         {"name": "Alertmanager", "type": "alertmanager", "uid": "alertmanager", "access": "proxy",
-         "url": f"http://{alertmanager.address}", "editable": False,
+         "url": f"{scheme}://{alertmanager.address}", "editable": False,
          "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False}},
     ]
+    if client:
+        for source in sources:
+            _with_credentials(source, client)
     if stack.tracing.enabled:
         # Exemplars carry trace ids: link them from Prometheus panels to the trace in Jaeger.
         prometheus_json["exemplarTraceIdDestinations"] = [{"name": "trace_id", "datasourceUid": "jaeger"}]
         sources.append({"name": "Jaeger", "type": "jaeger", "uid": "jaeger", "access": "proxy",
                         "url": "http://jaeger:16686", "editable": False, "jsonData": {}})
     return {"apiVersion": 1, "datasources": sources}
+
+
+def _with_credentials(source: dict[str, Any], client: WebClient) -> None:
+    """A datasource to a web-configured endpoint: the internal user and the CA, read from files by
+    Grafana's provisioning ($__file{}), never written into this file."""
+    secure: dict[str, str] = {}
+    if client.username:
+        source["basicAuth"] = True
+        source["basicAuthUser"] = client.username
+        secure["basicAuthPassword"] = f"$__file{{{client.password_file}}}"
+    if client.scheme == "https":
+        source["jsonData"]["tlsAuthWithCACert"] = True
+        source["jsonData"]["serverName"] = source["url"].split("://", 1)[1].rsplit(":", 1)[0]
+        secure["tlsCACert"] = f"$__file{{{client.ca_file}}}"
+    source["secureJsonData"] = secure
 
 
 def dashboard_provider() -> dict[str, Any]:
@@ -68,5 +93,5 @@ def dashboards(stack: Stack) -> dict[str, dict[str, Any]]:
 
         found.update((name, build(name)) for name in stack.dashboards)
     for path in stack.dashboard_files:
-        found[f"user-{slug(Path(path).stem)}"] = json.loads(Path(path).read_text(encoding="utf-8"))
+        found[f"user-{slug(Path(path).stem)}"] = json.loads(stack.read(path).decode("utf-8"))
     return found

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackgen.model import Job, Probe, Stack
 from stackgen.output import RenderedFile
+from stackgen.render.docker_discovery import docker_scrape_config
 from stackgen.render.dump import json_bytes, yaml_bytes
+from stackgen.render.engines import PER_NODE_ROLES, engine_renderer
 from stackgen.render.rules import RULE_DIRS
 from stackgen.render.secrets import SecretFiles, tls_files
 from stackgen.render.topology import Service, by_role, services, slug
 from stackgen.render.tracing import SPANMETRICS_PORT
+
+if TYPE_CHECKING:
+    from stackgen.render.web import WebClient
 
 TARGETS_DIR = "targets"
 # Roles whose own metrics the stack scrapes, with the path they serve them on.
@@ -22,21 +27,25 @@ SELF_SCRAPED = {
 }
 
 
-def render_prometheus(stack: Stack, extra_jobs: tuple[Mapping[str, Any], ...] = ()) -> dict[str, RenderedFile]:
+def render_prometheus(stack: Stack, web: WebClient | None = None,
+                      extra_jobs: tuple[Mapping[str, Any], ...] = ()) -> dict[str, RenderedFile]:
     """prometheus.yml and file_sd target files (paths relative to the output dir), plus secrets.
 
+    `web`: how Prometheus reaches the stack's web-configured endpoints (None: plain HTTP);
     `extra_jobs`: scrape configs an adapter adds (the fleet's job), after the user's jobs."""
-    secrets = SecretFiles("prometheus", spec_dir=stack.spec_dir)
-    scrape_configs = self_scrape_configs(stack) + [job_config(job, secrets) for job in stack.jobs]
+    secrets = SecretFiles("prometheus", stack=stack)
+    scrape_configs = self_scrape_configs(stack, web) + [job_config(job, secrets) for job in stack.jobs]
     scrape_configs += [dict(job) for job in extra_jobs]
-    scrape_configs += [probe_config(probe) for probe in stack.probes]
+    scrape_configs += [probe_config(probe, web) for probe in stack.probes]
+    if stack.docker_discovery is not None:
+        scrape_configs.append(docker_scrape_config(stack.docker_discovery))
     files: dict[str, RenderedFile] = {}
     replicas = by_role(stack, "prometheus")
     for replica in replicas:
         config = {
             "global": global_config(stack, replica),
             "rule_files": [f"{directory}/*.yml" for directory in RULE_DIRS.values()],
-            "alerting": alerting_config(stack),
+            "alerting": alerting_config(stack, web),
             "scrape_configs": scrape_configs,
         }
         remote_write = [remote_write_config(index, entry, secrets)
@@ -87,10 +96,12 @@ def _timeout_within(timeout: str, interval: str) -> str:
     return interval if t is not None and i is not None and t > i else timeout
 
 
-def alerting_config(stack: Stack) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "alertmanagers": [{"static_configs": [{"targets": [s.address for s in by_role(stack, "alertmanager")]}]}],
+def alerting_config(stack: Stack, web: WebClient | None = None) -> dict[str, Any]:
+    alertmanagers: dict[str, Any] = {
+        **(web.scrape_config() if web else {}),
+        "static_configs": [{"targets": [s.address for s in by_role(stack, "alertmanager")]}],
     }
+    config: dict[str, Any] = {"alertmanagers": [alertmanagers]}
     if stack.prometheus.replicas > 1:
         # Both replicas fire the same alert; without their replica label the alerts are identical and
         # Alertmanager deduplicates them into one notification.
@@ -98,8 +109,11 @@ def alerting_config(stack: Stack) -> dict[str, Any]:
     return config
 
 
-def self_scrape_configs(stack: Stack) -> list[dict[str, Any]]:
-    """The stack watches itself: one job per role that serves metrics."""
+def self_scrape_configs(stack: Stack, web: WebClient | None = None) -> list[dict[str, Any]]:
+    """The stack watches itself: one job per role that serves metrics (with the web client's
+    credentials where the role has a web config)."""
+    from stackgen.render.web import WEB_CONFIG_ROLES
+
     grouped: dict[str, list[Service]] = {}
     for service in services(stack):
         if service.role in SELF_SCRAPED:
@@ -111,6 +125,14 @@ def self_scrape_configs(stack: Stack) -> list[dict[str, Any]]:
             config["honor_labels"] = True  # keep the job/instance labels that batch jobs pushed
         if SELF_SCRAPED[role] != "/metrics":
             config["metrics_path"] = SELF_SCRAPED[role]
+        if web and role in WEB_CONFIG_ROLES:
+            config.update(web.scrape_config())
+        elif web and role == "grafana" and web.scheme == "https":
+            config.update({"scheme": "https", "tls_config": {"ca_file": web.ca_file}})
+        if role in PER_NODE_ROLES:
+            config.update(engine_renderer(stack).per_node_targets(stack, role, members[0].port))
+            configs.append(config)
+            continue
         addresses = [member.address for member in members]
         if role == "otel-collector":
             addresses.append(f"{members[0].name}:{SPANMETRICS_PORT}")  # span metrics from traces
@@ -176,9 +198,11 @@ def _http_client(config: dict[str, Any], basic_auth: Mapping[str, str] | None, b
         config["tls_config"] = tls_files(tls_config, name, secrets)
 
 
-def probe_config(probe: Probe) -> dict[str, Any]:
+def probe_config(probe: Probe, web: WebClient | None = None) -> dict[str, Any]:
     """A blackbox probe job: the target becomes the `target` parameter and the instance label."""
     config: dict[str, Any] = {"job_name": probe.name, "metrics_path": "/probe", "params": {"module": [probe.module]}}
+    if web:
+        config.update(web.scrape_config())
     if probe.interval:
         config["scrape_interval"] = probe.interval
     if probe.timeout:

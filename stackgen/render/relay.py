@@ -8,7 +8,7 @@ from stackgen.model import Stack
 from stackgen.output import RenderedFile
 from stackgen.render.dump import yaml_bytes
 from stackgen.render.secrets import SecretFiles
-from stackgen.render.topology import INTERNAL_PORTS, public_url, slug
+from stackgen.render.topology import INTERNAL_PORTS, SECRETS_MOUNT, public_url, slug
 
 RELAY_CONFIG_DIR = "/etc/stackgen-relay"
 # Per channel: which settings are secrets (stored as files, passed as <key>_file) and which pass as is.
@@ -31,20 +31,24 @@ def render_relay(stack: Stack) -> dict[str, RenderedFile]:
                     entry[f"{key}_file"] = secrets.put(f"{receiver.name}.{channel.kind}-{index}.{key}", str(value))
                 elif key == "template":
                     name = f"templates/{slug(receiver.name)}-{channel.kind}-{index}.j2"
-                    files[f"relay/{name}"] = RenderedFile((stack.spec_dir / value).read_bytes())
+                    files[f"relay/{name}"] = RenderedFile(stack.read(value))
                     entry["template"] = f"{RELAY_CONFIG_DIR}/{name}"
                 else:
                     entry[key] = value
             channels.append(entry)
         if channels:
             receivers[receiver.name] = channels
-    config = {
+    config: dict[str, Any] = {
         "listen": f":{INTERNAL_PORTS['relay']}",
         "language": stack.language,
         "timezone": stack.relay_timezone,
         "links": links(stack),
         "receivers": receivers,
     }
+    if stack.web.enabled:
+        from stackgen.render.web import WEB_CONFIG
+
+        config["web_config_file"] = f"{SECRETS_MOUNT}/{WEB_CONFIG}"
     files["relay/relay.yml"] = RenderedFile(yaml_bytes(config))
     files.update(secrets.files)
     return files

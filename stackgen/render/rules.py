@@ -27,7 +27,7 @@ def render_rules(stack: Stack) -> dict[str, RenderedFile]:
         source = Path(path)
         shown = source.relative_to(stack.spec_dir) if source.is_relative_to(stack.spec_dir) else source
         name = slug(shown.with_suffix("").as_posix())
-        files[f"prometheus/{RULE_DIRS['files']}/{name}.yml"] = RenderedFile(Path(path).read_bytes())
+        files[f"prometheus/{RULE_DIRS['files']}/{name}.yml"] = RenderedFile(stack.read(path))
     return files
 
 

@@ -6,19 +6,18 @@ from __future__ import annotations
 import secrets as random_source
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from stackgen.model import Stack
 from stackgen.output import SECRET_DIR, RenderedFile
 from stackgen.render.topology import SECRETS_MOUNT, slug
+from stackgen.roles import REGISTRY, secret_owners
 
 # The users the upstream images run as: a secret must be readable by its container's user.
-CONTAINER_UIDS = {
-    "prometheus": 65534, "alertmanager": 65534, "blackbox-exporter": 65534, "grafana": 472, "relay": 65534,
-}
+CONTAINER_UIDS = secret_owners()
 
 # Services whose compose definition mounts secrets/<role>/ (compose.py).
-SECRET_MOUNTING_ROLES = ("prometheus", "alertmanager", "grafana", "relay", "blackbox-exporter")
+SECRET_MOUNTING_ROLES = tuple(str(role) for role, entry in REGISTRY.items() if entry.mounts_secrets)
 
 
 @dataclass
@@ -27,7 +26,7 @@ class SecretFiles:
 
     service: str
     files: dict[str, RenderedFile] = field(default_factory=dict)
-    spec_dir: Path = Path(".")  # where the spec's relative file paths (certificates, keys) start
+    stack: Stack | None = None  # whose spec files `copy` reads (certificates, keys)
 
     def put(self, name: str, value: str | bytes) -> str:
         """Store `value` as a secret file; return the path the container reads it from."""
@@ -39,7 +38,9 @@ class SecretFiles:
 
     def copy(self, name: str, path: str) -> str:
         """Store a copy of the spec's file `path` (relative to the spec) as a secret file."""
-        return self.put(name, (self.spec_dir / path).read_bytes())
+        if self.stack is None:
+            raise ValueError(f"SecretFiles({self.service!r}) has no stack to copy {path} from")
+        return self.put(name, self.stack.read(path))
 
 
 TLS_FILE_KEYS = ("ca_file", "cert_file", "key_file")
@@ -56,15 +57,3 @@ def generated_secret(existing: Mapping[str, bytes], path: str) -> str:
     if path in existing and existing[path].strip():
         return existing[path].decode("utf-8")
     return random_source.token_urlsafe(18)
-
-
-def read_existing_secrets(out_dir: Path) -> dict[str, bytes]:
-    """The secret files of a previous render, by relative path (empty when there is none)."""
-    root = out_dir / SECRET_DIR
-    found: dict[str, bytes] = {}
-    if not root.is_dir():
-        return found
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            found[path.relative_to(out_dir).as_posix()] = path.read_bytes()
-    return found

@@ -10,14 +10,13 @@ import re
 from dataclasses import dataclass
 
 from stackgen.model import Stack
+from stackgen.roles import REGISTRY, SECRETS_MOUNT
 
-# Ports the services listen on inside the stack network.
-INTERNAL_PORTS = {
-    "prometheus": 9090, "alertmanager": 9093, "grafana": 3000, "node-exporter": 9100, "cadvisor": 8080,
-    "blackbox-exporter": 9115, "pushgateway": 9091, "relay": 9095, "jaeger": 16686, "otel-collector": 8888,
-}
+__all__ = ["INTERNAL_PORTS", "SECRETS_MOUNT", "Service", "by_role", "public_url", "services", "slug"]
+
+# Ports the services listen on inside the stack network (the role registry's).
+INTERNAL_PORTS = {str(role): entry.port for role, entry in REGISTRY.items()}
 ALERTMANAGER_CLUSTER_PORT = 9094
-SECRETS_MOUNT = "/run/secrets/stackgen"
 
 
 @dataclass(frozen=True)
@@ -81,4 +80,4 @@ def public_url(stack: Stack, port: int) -> str:
     """How a person on this host reaches a published port: links in alerts and messages."""
     host = "127.0.0.1" if stack.listen in ("0.0.0.0", "::") else stack.listen
     host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{port}"
+    return f"{stack.web.scheme}://{host}:{port}"

@@ -9,22 +9,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from stackgen.errors import RuntimeFailure
 from stackgen.output import RenderedFile, WriteResult, diff_output, restore_output, write_output
-from stackgen.runtime.compose_file import ProjectDefinition, parse_project
+from stackgen.rendered import from_files
+from stackgen.runtime.compose_file import ProjectDefinition
 from stackgen.runtime.converge import Converger, ConvergeResult
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.images import PullPolicy, ensure_images, local_image_ids
-from stackgen.runtime.plan import Plan, changed_files, desired_services, file_hashes, plan
+from stackgen.runtime.plan import (
+    ActionKind,
+    DesiredService,
+    ObservedContainer,
+    Plan,
+    changed_files,
+    desired_services,
+    file_hashes,
+    plan,
+)
 from stackgen.runtime.progress import Reporter, SilentReporter
-from stackgen.runtime.state import read_applied, write_applied
-from stackgen.spec.load import read_yaml_data
+from stackgen.runtime.state import read_adopted, read_applied, write_applied
 
-COMPOSE_FILE = "docker-compose.yml"
+SWARM_STACK_FILE = "docker-stack.yml"  # deploy.engine: swarm (runtime/swarm/)
 
 
 @dataclass(frozen=True)
@@ -81,15 +89,8 @@ class ApplyReport:
 def load_project(
     files: Mapping[str, RenderedFile], out_dir: Path, project_name: str | None
 ) -> ProjectDefinition:
-    """The compose project described by the rendered docker-compose.yml."""
-    if COMPOSE_FILE not in files:
-        raise RuntimeFailure(f"nothing to apply: the rendered files have no {COMPOSE_FILE}")
-    try:
-        # libyaml by YAML 1.2 rules (as ruamel reads it); ruamel's pure-Python parser took ~20 ms here
-        compose = read_yaml_data(files[COMPOSE_FILE].content.decode("utf-8"), COMPOSE_FILE) or {}
-    except ValueError as error:
-        raise RuntimeFailure(f"the rendered {COMPOSE_FILE} is not readable YAML: {error}") from error
-    return parse_project(compose, out_dir / COMPOSE_FILE, project_name)
+    """The compose project described by the rendered docker-compose.yml (`project_name` overrides)."""
+    return from_files(files, out_dir).project_as(project_name)
 
 
 def plan_files(
@@ -99,12 +100,17 @@ def plan_files(
     engine: Engine | None = None,
 ) -> PlanReport:
     """What apply would do with these rendered files; changes nothing."""
+    if SWARM_STACK_FILE in files:  # the seam: a swarm stack goes to the swarm engine
+        from stackgen.runtime.swarm.converge import plan_files as plan_swarm_files
+
+        return plan_swarm_files(files, out_dir, project_name)
     engine = engine or Engine.connect()
     project = load_project(files, out_dir, project_name)
     image_ids = local_image_ids(engine, project)
     hashes = file_hashes({path: file.content for path, file in files.items()})
     desired = desired_services(project, hashes, image_ids)
     observed = engine.containers(project.name)
+    observed, desired, _ = _with_adoption(project, out_dir, observed, desired)
     decided = plan(desired, observed, changed_files(hashes, read_applied(out_dir, project.name)))
     missing = tuple(image for image, image_id in image_ids.items() if image_id is None)
     return PlanReport(project.name, diff_output(files, out_dir), decided, missing)
@@ -114,6 +120,40 @@ def _compose_hashes(project: ProjectDefinition) -> dict[str, str]:
     from stackgen.runtime.compose_hash import compose_hashes
 
     return compose_hashes(project.config_file, project.name)
+
+
+def _with_adoption(
+    project: ProjectDefinition,
+    out_dir: Path,
+    observed: list[ObservedContainer],
+    desired: list[DesiredService],
+) -> tuple[list[ObservedContainer], list[DesiredService], dict[str, str] | None]:
+    """Observed containers with the hashes recorded when they were adopted; and, where some container
+    is still not stackgen's, the desired services with Compose v2's hashes (asked only then).
+
+    Returns the Compose hashes too when they were asked (None otherwise), so they are asked once."""
+    recorded = read_adopted(out_dir, project.name)
+    observed = [
+        replace(container, config_hash=recorded[container.id])
+        if container.config_hash is None and container.id in recorded
+        else container
+        for container in observed
+    ]
+    if not any(container.config_hash is None and container.compose_hash for container in observed):
+        return observed, desired, None
+    hashes = _compose_hashes(project)
+    return observed, [replace(service, compose_hash=hashes.get(service.name)) for service in desired], hashes
+
+
+def _adoption_record(decided: Plan, unlabelled: set[str], desired: list[DesiredService]) -> dict[str, str]:
+    """container ID -> definition hash of the adopted containers that are still in use after `decided`."""
+    hashes = {service.name: service.config_hash for service in desired}
+    kept = (ActionKind.NOOP, ActionKind.RELOAD, ActionKind.START)
+    return {
+        action.container_ids[0]: hashes[action.service]
+        for action in decided.of_kind(*kept)
+        if action.container_ids and action.container_ids[0] in unlabelled and action.service in hashes
+    }
 
 
 def apply_files(
@@ -127,6 +167,10 @@ def apply_files(
     check: Callable[[Mapping[str, RenderedFile]], object] | None = None,
 ) -> ApplyReport:
     """Write the rendered files and converge the running stack to them; roll back on failure."""
+    if SWARM_STACK_FILE in files:  # the seam: a swarm stack goes to the swarm engine
+        from stackgen.runtime.swarm.converge import apply_files as apply_swarm_files
+
+        return apply_swarm_files(files, out_dir, project_name, reporter=reporter, options=options, check=check)
     started = time.monotonic()
     reporter = reporter or SilentReporter()
     options = options or ApplyOptions()
@@ -139,6 +183,8 @@ def apply_files(
     hashes = file_hashes({path: file.content for path, file in files.items()})
     desired = desired_services(project, hashes, image_ids)
     observed = engine.containers(project.name)
+    unlabelled = {container.id for container in observed if container.config_hash is None}
+    observed, desired, asked = _with_adoption(project, out_dir, observed, desired)
     applied = read_applied(out_dir, project.name)
     decided = plan(desired, observed, changed_files(hashes, applied))
     # Without an applied state there is no last good config to return to: keep the new files (and
@@ -152,8 +198,8 @@ def apply_files(
         reporter,
         restore_files=restore,
         health_timeout_s=options.health_timeout_s,
-        compose_hashes=lambda: _compose_hashes(project),
+        compose_hashes=(lambda: asked) if asked is not None else (lambda: _compose_hashes(project)),
     )
     result = converger.run(decided)
-    write_applied(out_dir, project.name, hashes)
+    write_applied(out_dir, project.name, hashes, _adoption_record(decided, unlabelled, desired))
     return ApplyReport(project.name, written, decided, result, time.monotonic() - started)

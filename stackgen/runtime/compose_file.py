@@ -11,13 +11,16 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from stackgen.errors import RuntimeFailure
+from stackgen.roles import ROLE_LABEL
 
-ROLE_LABEL = "io.stackgen.role"
+# The layout of what definition_hash hashes. Changing it recreates every container a user runs, so it
+# changes only with a stated reason (tests/unit/runtime/test_definition_hash.py pins the values).
+DEFINITION_HASH_FORMAT = 2
 BUILD_BASE_LABEL = "io.stackgen.build-base"
 NETWORK_KEY = "default"
 
@@ -35,6 +38,7 @@ _SERVICE_KEYS = frozenset(
         "labels",
         "extra_hosts",
         "user",
+        "group_add",
         "cap_add",
         "pid",
         "depends_on",
@@ -118,6 +122,7 @@ class ServiceDefinition:
     labels: tuple[tuple[str, str], ...] = ()
     extra_hosts: tuple[str, ...] = ()
     user: str | None = None
+    group_add: tuple[str, ...] = ()
     cap_add: tuple[str, ...] = ()
     pid: str | None = None
     privileged: bool = False
@@ -131,6 +136,9 @@ class ServiceDefinition:
     stop_grace_period_s: int = 10
     depends_on: tuple[str, ...] = ()
     build_base: str | None = None
+    # (service, condition) per dependency, for Compose's depends_on label; not part of the hash
+    # (as in Compose: the order of starting does not make a different container)
+    dependency_conditions: tuple[tuple[str, str], ...] = ()
 
     @property
     def config_dirs(self) -> tuple[str, ...]:
@@ -188,16 +196,29 @@ def parse_project(
     )
 
 
+_NOT_HASHED = frozenset({"dependency_conditions"})
+
+
 def definition_hash(service: ServiceDefinition, image_id: str | None, config_files_hash: str = "") -> str:
     """A stable hash of what the container is made from; a different hash means recreate.
 
     The image ID is part of it so that a re-pulled tag recreates, and `config_files_hash` lets roles
-    that cannot hot-reload be recreated when their mounted files change.
+    that cannot hot-reload be recreated when their mounted files change. Fields still at their
+    default are left out, so that a field added to ServiceDefinition later changes no existing hash.
     """
-    data = asdict(service)
-    data["image_id"] = image_id
-    data["config_files_hash"] = config_files_hash
-    encoded = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+    defaults = {item.name: item.default for item in fields(ServiceDefinition) if item.default is not MISSING}
+    data = {
+        name: value
+        for name, value in asdict(service).items()
+        if name not in _NOT_HASHED and not (name in defaults and value == defaults[name])
+    }
+    payload = {
+        "format": DEFINITION_HASH_FORMAT,
+        "service": data,
+        "image_id": image_id,
+        "config_files_hash": config_files_hash,
+    }
+    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
     return hashlib.sha256(encoded).hexdigest()
 
 
@@ -259,6 +280,7 @@ def _service(
         labels=tuple(sorted(labels.items())),
         extra_hosts=tuple(str(host) for host in body.get("extra_hosts") or ()),
         user=str(body["user"]) if body.get("user") is not None else None,
+        group_add=tuple(str(group) for group in body.get("group_add") or ()),
         cap_add=tuple(str(cap) for cap in body.get("cap_add") or ()),
         pid=str(body["pid"]) if body.get("pid") else None,
         privileged=bool(body.get("privileged", False)),
@@ -274,7 +296,19 @@ def _service(
         ),
         depends_on=tuple(sorted(body.get("depends_on") or ())),
         build_base=labels.get(BUILD_BASE_LABEL),
+        dependency_conditions=_dependency_conditions(body.get("depends_on")),
     )
+
+
+def _dependency_conditions(value: Any) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, Mapping):  # the long form: {service: {condition: ...}}
+        return tuple(
+            sorted(
+                (str(name), str((body or {}).get("condition", "service_started")))
+                for name, body in value.items()
+            )
+        )
+    return tuple((str(name), "service_started") for name in sorted(value or ()))
 
 
 def _argv(value: Any) -> tuple[str, ...] | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stackgen.errors import RuntimeFailure
+from stackgen.parallel import map_all
 from stackgen.runtime.compose_file import ProjectDefinition, ServiceDefinition, dependency_waves
 from stackgen.runtime.engine import Engine, container_name
 from stackgen.runtime.health import Started, confirm_reload, prometheus_jobs, wait_healthy
@@ -21,6 +22,7 @@ from stackgen.runtime.plan import ActionKind, DesiredService, Plan, ServiceActio
 from stackgen.runtime.progress import Reporter
 from stackgen.runtime.reload import reload_service
 from stackgen.runtime.roles import GRAFANA_ADMIN_PASSWORD_FILE, role_runtime
+from stackgen.runtime.web_access import web_access_from_files
 
 _WORKERS = 8
 
@@ -62,7 +64,9 @@ class Converger:
         self.engine = engine
         self.project = project
         self.hashes = {service.name: service.config_hash for service in desired}
+        self.image_ids = {service.name: service.image_id for service in desired}
         self.files = files
+        self.access = web_access_from_files(files)  # https, the internal user, the stack CA (or plain)
         self.reporter = reporter
         self.restore_files = restore_files
         self.health_timeout_s = health_timeout_s
@@ -173,7 +177,8 @@ class Converger:
     def _create_and_start(self, service: ServiceDefinition) -> str:
         compose_hash = self._compose_hash(service.name)
         container_id = self.engine.create_container(self.project, service, self.hashes[service.name],
-                                                    compose_hash=compose_hash)
+                                                    compose_hash=compose_hash,
+                                                    image_id=self.image_ids.get(service.name))
         try:
             self.engine.start(container_id, service.name)
         except RuntimeFailure:
@@ -184,8 +189,8 @@ class Converger:
     def _reload(self, action: ServiceAction) -> None:
         service = self.project.service(action.service)
         base_url = self._base_url(service, action.container_ids[0])
-        reload_service(service.name, service.role, base_url, self._auth(service))
-        confirm_reload(service.name, service.role, base_url, self._expected_jobs(service))
+        reload_service(service.name, service.role, base_url, self._auth(service), self.access)
+        confirm_reload(service.name, service.role, base_url, self._expected_jobs(service), self.access)
         self.reporter.service(service.name, "reloaded")
         self.result.done[ActionKind.RELOAD].append(service.name)
 
@@ -226,7 +231,7 @@ class Converger:
             try:
                 service = self.project.service(action.service)
                 base_url = self._base_url(service, action.container_ids[0])
-                reload_service(service.name, service.role, base_url, self._auth(service))
+                reload_service(service.name, service.role, base_url, self._auth(service), self.access)
                 self.reporter.service(service.name, "reloaded the previous config")
             except RuntimeFailure as error:
                 self.reporter.service(action.service, f"could not reload the previous config: {error}")
@@ -234,32 +239,17 @@ class Converger:
 
     # --- helpers ------------------------------------------------------------------------------
     def _parallel(self, work: Callable[[ServiceAction], Any], actions: Sequence[ServiceAction]) -> list[Any]:
-        if len(actions) <= 1:
-            return [work(action) for action in actions]
-        from concurrent.futures import ThreadPoolExecutor  # imported when needed: a no-op runs nothing
-
-        with ThreadPoolExecutor(max_workers=min(_WORKERS, len(actions))) as pool:
-            futures = [pool.submit(work, action) for action in actions]
-        results, first_error = [], None
-        for future in futures:
-            error = future.exception()
-            if error is not None:
-                first_error = first_error or error
-            else:
-                results.append(future.result())
-        if first_error is not None:
-            raise first_error
-        return results
+        return map_all(work, actions, max_workers=_WORKERS)
 
     def _base_url(self, service: ServiceDefinition, container_id: str) -> str:
-        port = role_runtime(service.role).http_port
+        port = role_runtime(service.role).port
         address = self.engine.http_address(container_id, port, self.project.network) if port else None
         if address is None:
             raise RuntimeFailure(
                 f"{service.name}: no address to reach it on (no published port, no network IP)"
             )
         host, host_port = address
-        return f"http://{host}:{host_port}"
+        return self.access.url(host, host_port)
 
     def _auth(self, service: ServiceDefinition) -> tuple[str, str] | None:
         if not role_runtime(service.role).admin_auth:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from stackgen.parallel import map_all
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.progress import Reporter
 
@@ -29,10 +29,7 @@ def take_down(engine: Engine, project: str, *, volumes: bool, reporter: Reporter
             engine.remove(container_id)
             reporter.service(name, "removed")
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            futures = [pool.submit(remove, container.id, container.name) for container in containers]
-        for future in futures:
-            future.result()
+        map_all(lambda container: remove(container.id, container.name), containers)
     networks = engine.remove_network(project)
     removed_volumes = engine.remove_volumes(project) if volumes else []
     return DownReport(

@@ -1,7 +1,8 @@
 """The Docker engine, behind the few operations the runtime needs; the only module that imports `docker`.
 
-Containers get Docker Compose's labels and naming (`<project>_<service>_1`, as compose 1.29 names
-them), so `docker-compose -p NAME ps|logs|down` works on a stack made by stackgen. Every engine error
+Containers get Docker Compose v2's labels and naming (`<project>-<service>-1`), so
+`docker compose ps|logs|restart|down` works on a stack made by stackgen, and `docker compose up -d`
+recreates nothing (see compose_hash.py). Every engine error
 becomes a RuntimeFailure with one line saying what to do.
 
 The docker SDK is imported only when something must change: on a local unix socket the reads (ping,
@@ -15,7 +16,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -35,9 +36,11 @@ LABEL_CONFIG_FILES = "com.docker.compose.project.config_files"
 LABEL_VERSION = "com.docker.compose.version"
 LABEL_NETWORK = "com.docker.compose.network"
 LABEL_VOLUME = "com.docker.compose.volume"
+LABEL_IMAGE = "com.docker.compose.image"  # the image ID: Compose v2 recreates when it differs
+LABEL_DEPENDS_ON = "com.docker.compose.depends_on"
 LABEL_CONFIG_HASH = "io.stackgen.config-hash"
-# The compose version whose container layout we follow (Debian's docker-compose).
-COMPOSE_VERSION = "1.29.2"
+# The Compose version whose container layout we follow (names, labels).
+COMPOSE_VERSION = "2.40.3"
 
 _HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _PORT_IN_USE = re.compile(r"(?:Bind for |listen tcp\d?\s)([\[\]0-9a-fA-F.:]+?):(\d+)")
@@ -59,7 +62,12 @@ class ContainerState:
 
 
 def container_name(project: str, service: str, number: int = 1) -> str:
-    """Compose 1.29's container name."""
+    """Compose v2's container name."""
+    return f"{project}-{service}-{number}"
+
+
+def legacy_container_name(project: str, service: str, number: int = 1) -> str:
+    """Compose 1.29's container name, which stackgen used before 0.2: such containers are migrated."""
     return f"{project}_{service}_{number}"
 
 
@@ -114,19 +122,36 @@ class Engine:
             if labels.get(LABEL_ONEOFF, "False") == "True" or LABEL_SERVICE not in labels:
                 continue
             health = _HEALTH_IN_STATUS.search(summary.get("Status") or "")
+            name = (summary.get("Names") or ["/?"])[0].lstrip("/")
+            number = int(labels.get(LABEL_NUMBER, "1") or 1)
             observed.append(
                 ObservedContainer(
                     id=summary["Id"],
-                    name=(summary.get("Names") or ["/?"])[0].lstrip("/"),
+                    name=name,
                     service=labels[LABEL_SERVICE],
-                    number=int(labels.get(LABEL_NUMBER, "1") or 1),
+                    number=number,
                     state=summary.get("State") or "unknown",
                     health=health.group(1).replace("health: ", "") if health else None,
                     config_hash=labels.get(LABEL_CONFIG_HASH),
                     image=summary.get("Image") or "",
+                    compose_hash=labels.get(LABEL_COMPOSE_HASH),
+                    image_id=labels.get(LABEL_IMAGE),
+                    legacy_name=name == legacy_container_name(project, labels[LABEL_SERVICE], number),
                 )
             )
         return sorted(observed, key=lambda container: (container.service, container.number))
+
+    def labelled_containers(self, labels: Iterable[str]) -> list[dict[str, Any]]:
+        """The engine's summaries of every container carrying one of `labels` (`key=value`), any state."""
+        found: dict[str, dict[str, Any]] = {}
+        with _engine_call("listing containers"):
+            for label in labels:
+                if self._reader is not None:
+                    summaries = self._reader.containers({"label": [label]})
+                else:
+                    summaries = self._api.containers(all=True, filters={"label": label})
+                found.update((summary["Id"], summary) for summary in summaries)
+        return sorted(found.values(), key=lambda summary: (summary.get("Names") or [""])[0])
 
     def inspect(self, container_id: str) -> dict[str, Any]:
         """The engine's full description of a container."""
@@ -268,11 +293,12 @@ class Engine:
     # --- containers ---------------------------------------------------------------------------
     def create_container(
         self, project: ProjectDefinition, service: ServiceDefinition, config_hash: str, number: int = 1,
-        compose_hash: str | None = None,
+        compose_hash: str | None = None, image_id: str | None = None,
     ) -> str:
         """Create (not start) the container of `service`; returns its ID.
 
-        `compose_hash` is Compose's own hash of the service (see compose_hash.py), else ours is used."""
+        `compose_hash` is Compose's own hash of the service (see compose_hash.py), else ours is used;
+        `image_id` is the ID of the image it is made from (Compose compares it with the tag's)."""
         labels = dict(service.labels)
         labels.update(
             {
@@ -284,14 +310,20 @@ class Engine:
                 LABEL_WORKING_DIR: str(project.working_dir),
                 LABEL_CONFIG_FILES: str(project.config_file),
                 LABEL_VERSION: COMPOSE_VERSION,
+                LABEL_DEPENDS_ON: ",".join(
+                    f"{name}:{condition}:false" for name, condition in service.dependency_conditions
+                ),
                 LABEL_CONFIG_HASH: config_hash,
             }
         )
+        if image_id:
+            labels[LABEL_IMAGE] = image_id
         host_config = self._api.create_host_config(
             binds=[mount.bind for mount in service.mounts],
             port_bindings=_port_bindings(service),
             restart_policy=_restart_policy(service.restart),
             extra_hosts=list(service.extra_hosts) or None,
+            group_add=list(service.group_add) or None,
             cap_add=list(service.cap_add) or None,
             pid_mode=service.pid,
             privileged=service.privileged,

@@ -11,24 +11,20 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from stackgen.errors import RuntimeFailure
+from stackgen.errors import NotHealthy, RuntimeFailure
+from stackgen.parallel import map_all
 from stackgen.runtime import http
 from stackgen.runtime.engine import ContainerState, Engine
 from stackgen.runtime.progress import Reporter
 from stackgen.runtime.reload import reload_confirmed
 
+if TYPE_CHECKING:
+    from stackgen.runtime.web_access import WebAccess
+
 _POLL_S = 0.25
 _OWN_CHECK_EVERY_S = 0.5
-
-
-class NotHealthy(RuntimeFailure):
-    """A container did not become healthy before the deadline (or stopped trying)."""
-
-    def __init__(self, service: str, message: str, logs: str = "") -> None:
-        hint = "its last log lines:\n    " + "\n    ".join(logs.splitlines()[-5:]) if logs else None
-        super().__init__(f"{service}: {message}", hint=hint)
-        self.service = service
 
 
 @dataclass(frozen=True)
@@ -43,15 +39,8 @@ def wait_healthy(engine: Engine, started: Sequence[Started], timeout_s: float, r
     """Wait for every container in parallel; raises NotHealthy for the first that fails."""
     if not started:
         return
-    from concurrent.futures import ThreadPoolExecutor  # imported when needed: a no-op apply waits for nothing
-
     deadline = time.monotonic() + timeout_s
-    with ThreadPoolExecutor(max_workers=min(8, len(started))) as pool:
-        futures = [pool.submit(_wait_one, engine, item, deadline, timeout_s, reporter) for item in started]
-        errors = [future.exception() for future in futures]
-    for error in errors:
-        if error is not None:
-            raise error
+    map_all(lambda item: _wait_one(engine, item, deadline, timeout_s, reporter), started)
 
 
 def is_ready(engine: Engine, container_id: str, state: ContainerState) -> bool:
@@ -102,14 +91,15 @@ def _wait_one(engine: Engine, item: Started, deadline: float, timeout_s: float, 
         time.sleep(_POLL_S)
 
 
-def confirm_reload(service: str, role: str, base_url: str, expected_jobs: set[str] | None) -> None:
+def confirm_reload(service: str, role: str, base_url: str, expected_jobs: set[str] | None,
+                   access: WebAccess | None = None) -> None:
     """Check the service's own word that the reload took (metric, and for Prometheus its job list)."""
-    metrics = http.request("GET", base_url + "/metrics")
+    metrics = http.request("GET", base_url + "/metrics", access=access, server_name=service)
     if metrics.ok and reload_confirmed(role, metrics.body) is False:
         raise RuntimeFailure(f"{service}: reload accepted but its config_last_reload_successful metric is 0")
     if role != "prometheus" or expected_jobs is None:
         return
-    answer = http.request("GET", base_url + "/api/v1/status/config")
+    answer = http.request("GET", base_url + "/api/v1/status/config", access=access, server_name=service)
     if not answer.ok:
         raise RuntimeFailure(f"{service}: cannot read back its config ({answer.status}: {answer.body[:200]})")
     running = prometheus_jobs(answer.json()["data"]["yaml"])

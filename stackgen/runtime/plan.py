@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -39,8 +39,11 @@ class ObservedContainer:
     number: int
     state: str  # created | running | paused | restarting | exited | dead
     health: str | None  # starting | healthy | unhealthy | None (no healthcheck)
-    config_hash: str | None  # io.stackgen.config-hash; None: not created by stackgen
+    config_hash: str | None  # io.stackgen.config-hash (or the adoption record); None: not stackgen's
     image: str = ""
+    compose_hash: str | None = None  # com.docker.compose.config-hash
+    image_id: str | None = None  # com.docker.compose.image: the image ID it was made from
+    legacy_name: bool = False  # named as Compose 1.29 named containers (NAME_service_1)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class DesiredService:
     config_hash: str
     watched_files: frozenset[str] = frozenset()  # output-dir paths whose change needs a reload
     can_reload: bool = False
+    image_id: str | None = None
+    compose_hash: str | None = None  # Compose v2's hash, when it was asked (to adopt its containers)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class ServiceAction:
     container_ids: tuple[str, ...] = ()  # observed containers this acts on
     changed_files: tuple[str, ...] = ()
     reset_admin_password: bool = False
+    adopted: bool = False  # a container that Compose made from the same definition becomes apply's
 
     def to_data(self) -> dict[str, Any]:
         """The action as JSON-ready data (what `plan --json` prints)."""
@@ -77,6 +83,8 @@ class ServiceAction:
             data["changed_files"] = list(self.changed_files)
         if self.reset_admin_password:
             data["reset_admin_password"] = True
+        if self.adopted:
+            data["adopted"] = True
         return data
 
 
@@ -89,6 +97,11 @@ class Plan:
     def of_kind(self, *kinds: ActionKind) -> list[ServiceAction]:
         """The actions of the given kinds."""
         return [action for action in self.actions if action.kind in kinds]
+
+    @property
+    def adopted_containers(self) -> dict[str, str]:
+        """container ID -> service, of the containers this plan adopts."""
+        return {action.container_ids[0]: action.service for action in self.actions if action.adopted}
 
     @property
     def changes_anything(self) -> bool:
@@ -128,9 +141,17 @@ def watched_files(service: ServiceDefinition, paths: Iterable[str]) -> frozenset
             continue  # stackgen's own bookkeeping (manifest, applied state), never read by a service
         if any(path.startswith(prefix) for prefix in prefixes) and not any(
             path.startswith(i) for i in ignored
-        ):
+        ) and not _secret_named(runtime.self_read_secrets, path):
             selected.add(path)
     return frozenset(selected)
+
+
+def _secret_named(patterns: tuple[str, ...], path: str) -> bool:
+    """A secret file (under secrets/) whose name matches one of the patterns."""
+    from fnmatch import fnmatchcase
+
+    name = path.rsplit("/", 1)[-1]
+    return path.startswith("secrets/") and any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def desired_services(
@@ -145,6 +166,10 @@ def desired_services(
         if not runtime.can_reload:
             # a role that cannot reload is recreated when its files change: fold them into the hash
             files_hash = _combined_hash((path, hashes[path]) for path in sorted(watched))
+        elif runtime.start_only_secrets:
+            start_only = [path for path in sorted(watched) if _secret_named(runtime.start_only_secrets, path)]
+            if start_only:
+                files_hash = _combined_hash((path, hashes[path]) for path in start_only)
         desired.append(
             DesiredService(
                 name=service.name,
@@ -153,6 +178,7 @@ def desired_services(
                 config_hash=definition_hash(service, image_ids.get(service.image), files_hash),
                 watched_files=watched if runtime.can_reload else frozenset(),
                 can_reload=runtime.can_reload,
+                image_id=image_ids.get(service.image),
             )
         )
     return desired
@@ -201,24 +227,36 @@ def _plan_service(
         )
     main = _primary_action(service, primary, changed)
     if reset_password:
-        main = ServiceAction(
-            main.service,
-            main.kind,
-            (*main.reasons, "admin password changed"),
-            main.container_ids,
-            main.changed_files,
-            reset_admin_password=True,
-        )
+        main = replace(main, reasons=(*main.reasons, "admin password changed"), reset_admin_password=True)
     return [main, *actions]
+
+
+def adoptable(service: DesiredService, container: ObservedContainer) -> bool:
+    """True when Compose v2 made `container` from the very definition apply wants (same hash, image)."""
+    return (
+        container.config_hash is None
+        and not container.legacy_name
+        and service.compose_hash is not None
+        and container.compose_hash == service.compose_hash
+        and service.image_id is not None
+        and container.image_id == service.image_id
+    )
 
 
 def _primary_action(
     service: DesiredService, container: ObservedContainer, changed: frozenset[str]
 ) -> ServiceAction:
     ids = (container.id,)
+    if adoptable(service, container):
+        action = _primary_action(service, replace(container, config_hash=service.config_hash), changed)
+        return replace(action, reasons=("adopted from Compose", *action.reasons), adopted=True)
     if container.config_hash is None:
         return ServiceAction(
             service.name, ActionKind.RECREATE, ("adopting a container stackgen did not create",), ids
+        )
+    if container.legacy_name:
+        return ServiceAction(
+            service.name, ActionKind.RECREATE, ("renaming to Compose v2's name (volumes are kept)",), ids
         )
     if container.config_hash != service.config_hash:
         if container.image and container.image != service.image:

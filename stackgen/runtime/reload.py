@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from stackgen.errors import ReloadRefused, RuntimeFailure
 from stackgen.runtime import http
 from stackgen.runtime.roles import role_runtime
 
+if TYPE_CHECKING:
+    from stackgen.runtime.web_access import WebAccess
 
-def reload_service(service: str, role: str, base_url: str, auth: tuple[str, str] | None = None) -> None:
-    """POST the role's reload endpoint(s); a refusal raises ReloadRefused with the upstream message."""
+
+def reload_service(service: str, role: str, base_url: str, auth: tuple[str, str] | None = None,
+                   access: WebAccess | None = None) -> None:
+    """POST the role's reload endpoint(s); a refusal raises ReloadRefused with the upstream message.
+
+    `access`: TLS and the internal user for a stack with web configs (`auth` overrides the user);
+    the certificate is verified against the service's name."""
     for path in role_runtime(role).reload_paths:
-        answer = http.request("POST", base_url + path, timeout=60.0, auth=auth)
+        answer = http.request("POST", base_url + path, timeout=60.0, auth=auth, access=access,
+                              server_name=service)
         if answer.status == 0:
             raise RuntimeFailure(f"{service}: cannot reach {base_url}{path} to reload: {answer.body}")
         if not answer.ok:

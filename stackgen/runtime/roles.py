@@ -1,56 +1,16 @@
-"""What the runtime knows about each stack role: its HTTP port and how it takes new config.
+"""What the runtime reads of the role registry (stackgen/roles.py): how a role is reached and reloaded.
 
-This is the reload table of ARCHITECTURE.md as data; plan.py decides from it, reload.py acts on it.
+The reload table of ARCHITECTURE.md is the registry's reload_paths/self_watched_dirs; plan.py decides
+from it, reload.py acts on it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from stackgen.roles import GRAFANA_ADMIN_PASSWORD_FILE, RoleFacts, facts
+
+__all__ = ["GRAFANA_ADMIN_PASSWORD_FILE", "role_runtime"]
 
 
-@dataclass(frozen=True)
-class RoleRuntime:
-    """How one role is reached and reloaded."""
-
-    http_port: int | None
-    reload_paths: tuple[str, ...] = ()  # POSTed in order; empty: the role cannot hot-reload
-    # Sub-directories of a mounted config dir that the service watches itself (nothing to do).
-    self_watched_dirs: tuple[str, ...] = ()
-    health_path: str | None = None
-    admin_auth: bool = False  # reload needs basic auth as the admin user
-
-    @property
-    def can_reload(self) -> bool:
-        """True when a config change is applied by an HTTP reload instead of a recreate."""
-        return bool(self.reload_paths)
-
-
-ROLES: dict[str, RoleRuntime] = {
-    "prometheus": RoleRuntime(9090, ("/-/reload",), ("targets",), "/-/ready"),
-    "alertmanager": RoleRuntime(9093, ("/-/reload",), (), "/-/ready"),
-    "blackbox-exporter": RoleRuntime(9115, ("/-/reload",), (), "/-/healthy"),
-    "relay": RoleRuntime(9095, ("/-/reload",), (), "/-/healthy"),
-    "grafana": RoleRuntime(
-        3000,
-        ("/api/admin/provisioning/datasources/reload", "/api/admin/provisioning/dashboards/reload"),
-        (),
-        "/api/health",
-        admin_auth=True,
-    ),
-    "pushgateway": RoleRuntime(9091, health_path="/-/ready"),
-    "node-exporter": RoleRuntime(9100),
-    "cadvisor": RoleRuntime(8080, health_path="/healthz"),
-    "jaeger": RoleRuntime(16686),
-    "otel-collector": RoleRuntime(13133),
-}
-
-UNKNOWN_ROLE = RoleRuntime(None)
-
-# The Grafana admin password secret: a change is pushed into the running Grafana (it reads the
-# password from its environment only when its database is first created).
-GRAFANA_ADMIN_PASSWORD_FILE = "secrets/grafana/admin_password"
-
-
-def role_runtime(role: str) -> RoleRuntime:
-    """The runtime facts of `role` (an unknown role is recreated on any config change)."""
-    return ROLES.get(role, UNKNOWN_ROLE)
+def role_runtime(role: str) -> RoleFacts:
+    """The registry facts of `role` (an unknown role is recreated on any config change)."""
+    return facts(role)

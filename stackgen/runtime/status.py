@@ -6,11 +6,16 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stackgen.render.docker_discovery import JOB_NAME as DOCKER_JOB
+from stackgen.render.docker_discovery import SCRAPE_LABELS
+from stackgen.roles import ROLE_LABEL
 from stackgen.runtime import http
-from stackgen.runtime.compose_file import ROLE_LABEL, ProjectDefinition
+from stackgen.runtime.compose_file import ProjectDefinition
+from stackgen.runtime.discovered import DiscoveredContainer, discovered, with_health
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.health import is_ready
 from stackgen.runtime.roles import role_runtime
+from stackgen.runtime.web_access import PLAIN, WebAccess
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class StackStatus:
     alerts: tuple[dict[str, str], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     alertmanager_cluster: tuple[ClusterMember, ...] = ()
+    discovered: tuple[DiscoveredContainer, ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -92,16 +98,19 @@ class StackStatus:
             "alerts": list(self.alerts),
             "notes": list(self.notes),
             "alertmanager_cluster": cluster_data(self.alertmanager_cluster),
+            "discovered": [asdict(found) for found in self.discovered],
         }
 
 
-def collect_status(engine: Engine, project_name: str, project: ProjectDefinition | None) -> StackStatus:
-    """Ask the engine, then the stack's Prometheus, how things are."""
+def collect_status(engine: Engine, project_name: str, project: ProjectDefinition | None,
+                   access: WebAccess = PLAIN, docker_discovery: bool = False) -> StackStatus:
+    """Ask the engine, then the stack's Prometheus, how things are (`access`: TLS and the internal user
+    of a stack with web configs; with `docker_discovery`: and what became of each labelled container)."""
     observed = {container.service: container for container in engine.containers(project_name)}
     roles = {service.name: service.role for service in project.services} if project else {}
     names = sorted(set(roles) | set(observed))
     services: list[ServiceStatus] = []
-    prometheus_urls: list[str] = []
+    prometheus_urls: list[tuple[str, str]] = []  # (url, service name the certificate names)
     members: list[ClusterMember] = []
     network = project.network if project else f"{project_name}_default"
     for name in names:
@@ -121,22 +130,38 @@ def collect_status(engine: Engine, project_name: str, project: ProjectDefinition
             )
         )
         if role == "prometheus" and container.state == "running":
-            port = role_runtime(role).http_port or 9090
+            port = role_runtime(role).port or 9090
             address = engine.http_address(container.id, port, network)
             if address:
-                prometheus_urls.append(f"http://{address[0]}:{address[1]}")
+                prometheus_urls.append((access.url(*address), name))
         if role == "alertmanager" and container.state == "running":
-            port = role_runtime(role).http_port or 9093
+            port = role_runtime(role).port or 9093
             address = engine.http_address(container.id, port, network)
-            members.append(cluster_member(name, _status_answer(address)))
-    targets, alerts, notes = _from_prometheus(prometheus_urls)
-    return StackStatus(project_name, tuple(services), targets, alerts, notes, tuple(members))
+            members.append(cluster_member(name, _status_answer(address, name, access)))
+    targets, alerts, notes = _from_prometheus(prometheus_urls, access)
+    found: tuple[DiscoveredContainer, ...] = ()
+    if docker_discovery:
+        found = _discovered(engine, prometheus_urls, access)
+    return StackStatus(project_name, tuple(services), targets, alerts, notes, tuple(members), found)
 
 
-def _status_answer(address: tuple[str, int] | None) -> dict[str, Any] | None:
+def _discovered(engine: Engine, prometheus_urls: Sequence[tuple[str, str]],
+                access: WebAccess) -> tuple[DiscoveredContainer, ...]:
+    """Labelled containers, with the health Prometheus gives their targets."""
+    active: list[dict[str, Any]] = []
+    if prometheus_urls:
+        url, name = prometheus_urls[0]
+        answer = http.request("GET", url + "/api/v1/targets?state=active", access=access, server_name=name)
+        if answer.ok:
+            active = [t for t in answer.json()["data"]["activeTargets"] if t.get("scrapePool") == DOCKER_JOB]
+    summaries = engine.labelled_containers(f"{label}=true" for label in SCRAPE_LABELS)
+    return tuple(with_health(discovered(summary), active) for summary in summaries)
+
+
+def _status_answer(address: tuple[str, int] | None, name: str, access: WebAccess) -> dict[str, Any] | None:
     if address is None:
         return None
-    answer = http.request("GET", f"http://{address[0]}:{address[1]}/api/v2/status")
+    answer = http.request("GET", access.url(*address) + "/api/v2/status", access=access, server_name=name)
     if not answer.ok:
         return None
     try:
@@ -160,12 +185,12 @@ def _published(details: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _from_prometheus(
-    urls: Sequence[str],
+    urls: Sequence[tuple[str, str]], access: WebAccess
 ) -> tuple[tuple[JobTargets, ...], tuple[dict[str, str], ...], tuple[str, ...]]:
     if not urls:
         return (), (), ("no running Prometheus: targets and alerts unknown",)
-    url = urls[0]  # HA replicas scrape the same targets
-    answer = http.request("GET", url + "/api/v1/targets?state=active")
+    url, name = urls[0]  # HA replicas scrape the same targets
+    answer = http.request("GET", url + "/api/v1/targets?state=active", access=access, server_name=name)
     if not answer.ok:
         return (), (), (f"Prometheus at {url} did not answer: {answer.body[:200]}",)
     jobs: dict[str, list[dict[str, Any]]] = {}
@@ -181,7 +206,7 @@ def _from_prometheus(
         )
         for job, items in sorted(jobs.items())
     )
-    alerts_answer = http.request("GET", url + "/api/v1/alerts")
+    alerts_answer = http.request("GET", url + "/api/v1/alerts", access=access, server_name=name)
     alerts: list[dict[str, str]] = []
     if alerts_answer.ok:
         for alert in alerts_answer.json()["data"]["alerts"]:

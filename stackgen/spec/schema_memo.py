@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from stackgen.output import write_file_atomically
 from stackgen.spec.schema import schema_text
 
 _FORMAT = b"stackgen schema memo 1"
@@ -54,15 +54,9 @@ def remember_valid(key: str) -> None:
         return
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+        write_file_atomically(directory / _FILE, ("\n".join(keys) + "\n").encode("ascii"))
     except OSError:
         return
-    try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write("\n".join(keys) + "\n")
-        os.replace(temporary, directory / _FILE)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def _recorded() -> list[str]:

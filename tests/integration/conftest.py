@@ -2,10 +2,16 @@
 
 Everything under tests/integration/ is marked `integration` (tests/conftest.py does it). Without an
 engine these tests skip locally and fail in CI.
+
+The images are today's upstream (Prometheus 3, Alertmanager 0.33, ...: the `current` set of
+scripts/build-local-images.sh) unless STACKGEN_IMAGE_SET=debian12 picks what Debian 12 ships
+(Prometheus 2.42, Alertmanager 0.25): the compatibility lane, `STACKGEN_IMAGE_SET=debian12 pytest -m
+compat`, which scripts/test.sh runs after the main one.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +23,15 @@ from tests.helpers import REPO_ROOT, network_gateway, remove_compose_project, un
 BUILD_IMAGES = REPO_ROOT / "scripts" / "build-local-images.sh"
 # Roles as in the spec's `images:` keys; `relay-base` is the base image the relay is built on.
 ROLE_ALIASES = {"relay-base": "python"}
+IMAGE_SETS = ("current", "debian12")
+
+
+def image_set() -> str:
+    """The image set the integration tests run on: STACKGEN_IMAGE_SET, else `current`."""
+    name = os.environ.get("STACKGEN_IMAGE_SET") or "current"
+    if name not in IMAGE_SETS:
+        raise pytest.UsageError(f"STACKGEN_IMAGE_SET={name}: expected one of {', '.join(IMAGE_SETS)}")
+    return name
 
 
 @pytest.fixture(scope="session")
@@ -35,10 +50,11 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
-def local_image_tags() -> dict[str, str]:
+def local_image_tags(set_name: str | None = None) -> dict[str, str]:
     """role -> tag of the images scripts/build-local-images.sh builds (the script is the one source)."""
     listing = subprocess.run(
-        ["bash", str(BUILD_IMAGES), "--list"], check=True, capture_output=True, text=True
+        ["bash", str(BUILD_IMAGES), "--list", "--set", set_name or image_set()],
+        check=True, capture_output=True, text=True,
     )
     tags = dict(line.split(" ", 1) for line in listing.stdout.splitlines() if line.strip())
     for alias, role in ROLE_ALIASES.items():
@@ -51,7 +67,7 @@ def local_images(docker_client: Any) -> dict[str, str]:
     """role -> tag of the local test images, built from Debian packages if any is missing.
 
     Roles: prometheus, alertmanager, node-exporter, blackbox-exporter, pushgateway,
-    victoria-metrics, registry, python (and its alias relay-base).
+    victoria-metrics, registry, python (and its alias relay-base), of the set image_set() names.
     """
     import docker.errors
 
@@ -67,7 +83,9 @@ def local_images(docker_client: Any) -> dict[str, str]:
         return absent
 
     if missing():
-        build = subprocess.run(["bash", str(BUILD_IMAGES)], capture_output=True, text=True)
+        build = subprocess.run(
+            ["bash", str(BUILD_IMAGES), "--set", image_set()], capture_output=True, text=True
+        )
         if build.returncode != 0:
             unavailable(f"building the local images failed: {build.stderr.strip()[-2000:]}")
         if absent := missing():

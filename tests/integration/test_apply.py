@@ -32,7 +32,7 @@ from tests.integration.runtime_stack import (
     targets_by_job,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.compat]
 
 
 @pytest.fixture(scope="module")
@@ -293,16 +293,12 @@ def test_image_change_recreates_only_that_service(
 
 
 def test_docker_compose_sees_the_stack(stack: TestStack) -> None:
+    # Compose v2 where it is installed (the reference), else Debian 12's docker-compose 1.29
+    command = ["docker", "compose"]
+    if subprocess.run([*command, "version"], capture_output=True, check=False).returncode != 0:
+        command = ["docker-compose"]
     result = subprocess.run(
-        [
-            "docker-compose",
-            "-p",
-            stack.project,
-            "-f",
-            str(stack.out_dir / "docker-compose.yml"),
-            "ps",
-            "--services",
-        ],
+        [*command, "-p", stack.project, "-f", str(stack.out_dir / "docker-compose.yml"), "ps", "--services"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import functools
-import os
-import sys
 import http.server
 import json
+import os
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import urllib.error

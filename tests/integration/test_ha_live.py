@@ -342,7 +342,7 @@ def test_notifications_keep_flowing_after_a_member_stops(ha: HAStack, docker_cli
     # stop the member that sent: the others must take over
     sender = wait_until(lambda: ha.sink.notifications("HAAlwaysFiring"), timeout=90)[0].sender
     stopped = next(name for name, url in ha.member_urls().items() if url == sender)
-    container = docker_client.containers.get(f"{ha.stack.project}_{stopped}_1")
+    container = docker_client.containers.get(f"{ha.stack.project}-{stopped}-1")
     container.stop(timeout=5)
     stopped_at = time.monotonic()
 

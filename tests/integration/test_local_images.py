@@ -15,6 +15,8 @@ import pytest
 
 from tests.helpers import COMPOSE_PROJECT_LABEL, remove_compose_project, unique_project_name, wait_until
 
+pytestmark = pytest.mark.compat
+
 # A config that makes Alertmanager read what Debian's binary loads from the file system at start:
 # the default templates (for the email receiver) and the zoneinfo database (for the location).
 ALERTMANAGER_CONFIG = """\
@@ -56,7 +58,7 @@ def start(docker_client: Any, project: str, image: str, service: str, **options:
     files = options.pop("files", None)
     container = docker_client.containers.create(
         image,
-        name=f"{project}_{service}_1",
+        name=f"{project}-{service}-1",
         network=f"{project}_default",
         labels={COMPOSE_PROJECT_LABEL: project, "com.docker.compose.service": service},
         **options,

@@ -34,7 +34,7 @@ from tests.fakes.smtp import FakeSMTP
 from tests.helpers import remove_compose_project, unique_project_name, wait_until
 from tests.integration.runtime_stack import TestStack, free_port
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.compat]
 
 IMAGE_ROLES = ("prometheus", "alertmanager", "relay-base")
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -70,13 +70,13 @@ def start_victoria_metrics(docker_client: Any, project: str, image: str, passwor
             f"-httpAuth.username={VM_USER}",
             f"-httpAuth.password={password}",
         ],
-        name=f"{project}_{VM_ALIAS}_1",
+        name=f"{project}-{VM_ALIAS}-1",
         labels={COMPOSE_PROJECT_LABEL: project, "com.docker.compose.service": VM_ALIAS},
         ports={"8428/tcp": ("127.0.0.1", port)},
         detach=True,
     )
     # connected after the start: the SDK's run() takes one network but no alias for it
-    container = docker_client.containers.get(f"{project}_{VM_ALIAS}_1")
+    container = docker_client.containers.get(f"{project}-{VM_ALIAS}-1")
     docker_client.networks.get(f"{project}_default").connect(container, aliases=[VM_ALIAS])
     return f"http://127.0.0.1:{port}"
 

@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.helpers import tool_versions
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = REPO_ROOT.parent / "shared" / "contract" / "stack.example.yaml"
 CORPUS_RULES = REPO_ROOT.parent / "shared" / "corpus" / "awesome-prometheus-alerts" / "rules"
@@ -142,7 +144,7 @@ def _run(command: list[str], cwd: Path | None = None) -> None:
 
 def strip_consul(config_path: Path) -> None:
     """Debian's promtool 2.42 is built without Consul discovery: replace consul_sd_configs by an empty
-    static config in this (copied) file, as stackgen/render/check.py does before its own check."""
+    static config in this (copied) file, as stackgen/upstream_check.py does before its own check."""
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     for job in config.get("scrape_configs") or []:
         if job.pop("consul_sd_configs", None) is not None:
@@ -152,8 +154,13 @@ def strip_consul(config_path: Path) -> None:
 
 def check_prometheus(out_dir: Path, scratch: Path) -> None:
     """`promtool check config` on every prometheus*.yml (which also checks the rule files and the file_sd
-    JSON it names), then `promtool check rules` on every rules file."""
-    promtool = require_tool("promtool")
+    JSON it names), then `promtool check rules` on every rules file: with Prometheus 3 (today's
+    upstream) and with Debian 12's 2.42."""
+    for set_name, promtool in tool_versions("promtool").items():
+        _check_prometheus_with(promtool, out_dir, scratch / f"promtool-{set_name}")
+
+
+def _check_prometheus_with(promtool: str, out_dir: Path, scratch: Path) -> None:
     copy = scratch / "promtool-copy"
     shutil.copytree(out_dir / "prometheus", copy / "prometheus", dirs_exist_ok=True)
     configs = sorted((copy / "prometheus").glob("prometheus*.yml"))
@@ -173,9 +180,13 @@ def check_prometheus(out_dir: Path, scratch: Path) -> None:
 
 
 def check_alertmanager(out_dir: Path, scratch: Path) -> None:
-    """`amtool check-config`, with the templates glob pointed at the rendered templates so they are
-    parsed too."""
-    amtool = require_tool("amtool")
+    """`amtool check-config` of Alertmanager 0.33 and of Debian 12's 0.25, with the templates glob
+    pointed at the rendered templates so they are parsed too."""
+    for amtool in tool_versions("amtool").values():
+        _check_alertmanager_with(amtool, out_dir, scratch)
+
+
+def _check_alertmanager_with(amtool: str, out_dir: Path, scratch: Path) -> None:
     source = out_dir / "alertmanager" / "alertmanager.yml"
     config = yaml.safe_load(source.read_text(encoding="utf-8"))
     config["templates"] = [str(out_dir / "alertmanager" / "templates" / "*.tmpl")]
@@ -191,9 +202,17 @@ def check_compose_schema(compose_files: list[Path]) -> None:
 
 
 def check_compose_config(out_dir: Path) -> None:
-    """Debian's docker-compose 1.29 reads the file (in its own directory, as a user runs it)."""
-    tool = require_tool("docker-compose")
-    _run([tool, "-f", "docker-compose.yml", "config", "-q"], cwd=out_dir)
+    """Compose v2 (`docker compose`, the reference) accepts the file, in its own directory as a user
+    runs it; so does Debian 12's docker-compose 1.29, which still reads it (ps, logs, down)."""
+    docker = require_tool("docker")
+    completed = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        message = "Compose v2 is not installed as the docker CLI plugin: bash scripts/fetch-upstream.sh"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    _run([docker, "compose", "-f", "docker-compose.yml", "config", "-q"], cwd=out_dir)
+    _run([require_tool("docker-compose"), "-f", "docker-compose.yml", "config", "-q"], cwd=out_dir)
 
 
 # The keys of a datasource in Grafana's provisioning format (docs: administration/provisioning).

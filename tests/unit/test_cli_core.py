@@ -41,8 +41,8 @@ def test_init_writes_spec_gitignore_and_env_example(tmp_path: Path,
     ignored = (tmp_path / "demo" / ".gitignore").read_text().splitlines()
     assert "generated/secrets/" in ignored
     # what apply records beside the rendered files is machine state, not something to commit
-    from stackgen.render.check import CHECK_RECORD
     from stackgen.runtime.state import STATE_FILE
+    from stackgen.upstream_check import CHECK_RECORD
 
     assert {f"generated/{CHECK_RECORD}", f"generated/{STATE_FILE}"} <= set(ignored)
     assert "#" in (tmp_path / "demo" / "stack.yaml").read_text()  # commented from the schema
@@ -165,7 +165,7 @@ def test_unknown_command_and_help() -> None:
 
 
 def test_plan_diff_shows_changes_and_never_a_secret() -> None:
-    from stackgen.commands.runtime_console import file_diff
+    from stackgen.commands.console import file_diff
 
     assert file_diff("prometheus/prometheus.yml", b"a: 1\nb: 2\n", b"a: 1\nb: 3\n") == [
         "--- a/prometheus/prometheus.yml", "+++ b/prometheus/prometheus.yml", "@@ -1,2 +1,2 @@",
@@ -245,3 +245,52 @@ def test_logs_completes_the_rendered_services(tmp_path: Path, capsys: pytest.Cap
     monkeypatch.setenv("_STACKGEN_COMPLETE", "bash_complete")
     _, out, _ = run_main([], capsys)
     assert out.split() == ["plain,alertmanager"]
+
+
+def test_a_bug_is_one_line_and_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import stackgen.api
+
+    def broken(*_: object, **__: object) -> None:
+        raise KeyError("no such thing")
+
+    monkeypatch.setattr(stackgen.api, "validate", broken)
+    write_spec(tmp_path, base_spec())
+    monkeypatch.delenv("STACKGEN_DEBUG", raising=False)
+    code, out, err = run_main(["validate", "-f", str(tmp_path / "stack.yaml")], capsys)
+    assert (code, out) == (3, "")
+    assert err == ("stackgen: internal error: KeyError: 'no such thing'; "
+                   "STACKGEN_DEBUG=1 shows the traceback\n")
+    monkeypatch.setenv("STACKGEN_DEBUG", "1")
+    with pytest.raises(KeyError):
+        run_main(["validate", "-f", str(tmp_path / "stack.yaml")], capsys)
+
+
+FLEET_CONTRACT_ENV = {"WEB_ADMIN_PASSWORD": "contract-admin-password",
+                      "FLEET_SCRAPE_PASSWORD": "contract-scrape-password"}
+
+
+def test_fleet_contract_validates_and_renders_as_it_stands(tmp_path: Path, shared_dir: Path) -> None:
+    """../shared/contract/fleet.example.yaml, every key of it (web, fleet, discovery, deploy), exactly as
+    written, with inventory.ini beside it and a throwaway key at keys/fleet_ed25519; never applied."""
+    for name in ("fleet.example.yaml", "inventory.ini"):
+        shutil.copy(shared_dir / "contract" / name, tmp_path / name)
+    (tmp_path / "keys").mkdir()
+    key = tmp_path / "keys" / "fleet_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    completed = run_stackgen("validate", "-f", "fleet.example.yaml", cwd=tmp_path, env=FLEET_CONTRACT_ENV)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("fleet.example.yaml: valid")
+    completed = run_stackgen("render", "-f", "fleet.example.yaml", cwd=tmp_path, env=FLEET_CONTRACT_ENV)
+    assert completed.returncode == 0, completed.stderr
+    rendered = tmp_path / "generated"
+    for path in ("docker-compose.yml", "ansible/fleet.yml", "ansible/inventory.yml",
+                 "prometheus/targets/fleet.json", "prometheus/prometheus.yml"):
+        assert (rendered / path).is_file(), path
+    prometheus = (rendered / "prometheus" / "prometheus.yml").read_text()
+    assert "docker_sd_configs" in prometheus and "job_name: fleet" in prometheus
+    assert "contract-admin-password" not in prometheus + (rendered / "docker-compose.yml").read_text()
+    digest = tree_digest(rendered)
+    completed = run_stackgen("render", "-f", "fleet.example.yaml", cwd=tmp_path, env=FLEET_CONTRACT_ENV)
+    assert completed.returncode == 0 and "up to date" in completed.stdout, completed.stdout + completed.stderr
+    assert tree_digest(rendered) == digest

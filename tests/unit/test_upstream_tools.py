@@ -1,6 +1,7 @@
 """The upstream tools judge what stackgen renders, for the contract and for every blueprint:
-promtool (config, rule files, file_sd), amtool, the official Compose schema, docker-compose 1.29, and
-Grafana's provisioning and dashboard formats.
+promtool (config, rule files, file_sd) and amtool of today's upstream and of Debian 12, the flags each
+program's --help lists, the official Compose schema, Compose v2 and docker-compose 1.29, and Grafana's
+provisioning and dashboard formats.
 
 Each output is rendered once (by `stackgen render` as a subprocess, as a user runs it) and shared by the
 checks. A missing tool skips locally and fails in CI (see core_helpers.require_tool).
@@ -10,10 +11,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+from functools import cache
 from pathlib import Path
 
 import pytest
+import yaml
 
+from tests.helpers import unavailable, upstream_root
 from tests.unit.core_helpers import (
     BLUEPRINTS,
     CONTRACT,
@@ -107,3 +112,53 @@ def test_contract_secrets_stay_in_secret_files(rendered: dict[str, Path]) -> Non
             text = path.read_text(encoding="utf-8", errors="replace")
             for value in CONTRACT_ENV.values():
                 assert value not in text, f"a secret leaked into {path}"
+
+
+# role -> the Debian binary of that program (the same name in Debian 12 and in the unpacked current set)
+PROGRAMS = {
+    "prometheus": "prometheus",
+    "alertmanager": "prometheus-alertmanager",
+    "node-exporter": "prometheus-node-exporter",
+    "blackbox-exporter": "prometheus-blackbox-exporter",
+    "pushgateway": "prometheus-pushgateway",
+}
+HELP_FLAG = re.compile(r"^\s*(?:-\w, )?--(\[no-\])?([\w.-]+)", re.MULTILINE)
+
+
+@cache
+def known_flags(binary: str) -> frozenset[str]:
+    """Every flag `binary --help` lists (kingpin), with `no-X` for each `--[no-]X`."""
+    completed = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60, check=False)
+    flags = set()
+    for negatable, name in HELP_FLAG.findall(completed.stdout + completed.stderr):
+        flags.add(name)
+        if negatable:
+            flags.add(f"no-{name}")
+    assert "help" in flags, f"{binary} --help did not list its flags"
+    return frozenset(flags)
+
+
+@pytest.mark.parametrize("set_name", ["current", "debian12"])
+def test_every_rendered_flag_is_one_the_program_knows(set_name: str, rendered: dict[str, Path]) -> None:
+    # Prometheus 3 removed flags (--storage.tsdb.retention, --alertmanager.timeout, ...); kingpin refuses
+    # an unknown flag at start, so a stale one would be a container that never becomes healthy
+    root = upstream_root() if set_name == "current" else Path("/")
+    unknown = set()
+    for name in OUTPUTS:
+        compose = yaml.safe_load((rendered[name] / "docker-compose.yml").read_text(encoding="utf-8"))
+        for service_name, service in compose["services"].items():
+            role = (service.get("labels") or {}).get("io.stackgen.role", service_name)
+            program = PROGRAMS.get(role)
+            if program is None:
+                continue
+            binary = root / "usr" / "bin" / program
+            if not binary.exists():
+                unavailable(f"{binary} is missing (scripts/fetch-upstream.sh; apt-get install {program})")
+            flags = known_flags(str(binary))
+            for argument in service.get("command") or []:
+                flag = str(argument).split("=", 1)[0].removeprefix("--")
+                # kingpin takes --no-X for every boolean X (older releases list it as plain --X)
+                known = flag in flags or flag.removeprefix("no-") in flags
+                if str(argument).startswith("--") and not known:
+                    unknown.add((name, service_name, flag))
+    assert unknown == set()

@@ -19,7 +19,7 @@ description: used by stackgen fleet apply
 """
 
 
-class CallbackModule(CallbackBase):
+class CallbackModule(CallbackBase):  # type: ignore[misc]  # ansible-core ships no type information
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "stdout"
     CALLBACK_NAME = "stackgen_events"

@@ -16,19 +16,19 @@ ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from stackgen.alerting.addresses import StackFiles, url_of_port  # noqa: E402
 from stackgen.alerting.alertmanager_api import (  # noqa: E402
     AlertmanagerAPI,
     Matcher,
     parse_duration,
     parse_matcher,
 )
-from stackgen.alerting.notify_test import Target, run_notify_test, targets_from_config  # noqa: E402
+from stackgen.alerting.delivery_check import Target, run_notify_test, targets_from_config  # noqa: E402
 from stackgen.cli import cli, main  # noqa: E402
 from stackgen.errors import InvalidInput  # noqa: E402
 from stackgen.relay.config import load_config  # noqa: E402
 from stackgen.relay.dispatch import Relay  # noqa: E402
 from stackgen.relay.server import RelayServer  # noqa: E402
+from stackgen.rendered import RenderedStack, url_of_port  # noqa: E402
 from tests.fakes.alertmanager import FakeAlertmanager  # noqa: E402
 from tests.fakes.chat_apis import FakeDingTalk, FakeWeComRobot  # noqa: E402
 from tests.fakes.fixtures import write_secret  # noqa: E402
@@ -71,7 +71,7 @@ def test_published_ports_and_mounts(tmp_path: Path) -> None:
     assert url_of_port("0.0.0.0:9093:9093", 9093) == "http://127.0.0.1:9093"
     assert url_of_port("[::1]:9093:9093", 9093) == "http://[::1]:9093"
     assert url_of_port("127.0.0.1:9094:9094", 9093) is None
-    files = StackFiles(
+    files = RenderedStack(
         tmp_path,
         {
             "services": {

@@ -2,7 +2,9 @@
 
 The lists under exporter_metrics/ were taken from the /metrics of the Debian builds of Prometheus
 2.42, Alertmanager 0.25, node_exporter 1.5 and blackbox_exporter 0.23 run on loopback; cAdvisor's
-comes from its documentation; the relay's from its own registry. A misspelt metric name would
+comes from its documentation; the relay's from its own registry. Those under exporter_metrics/current/
+come from today's upstream (Prometheus 3.5, Alertmanager 0.33, node_exporter 1.11): a name must be
+served by both versions, since the packs and dashboards are for both. A misspelt metric name would
 otherwise give an alert that never fires or a panel that says "No data", and nothing else fails.
 """
 
@@ -31,6 +33,7 @@ SOURCES = {
     "relay": ["relay"],
     "http-red": ["conventions"],
     "watchdog": [],
+    "swarm": ["conventions"],  # `up` of the per-node exporters
     "overview": ["prometheus", "alertmanager", "conventions"],
 }
 
@@ -39,7 +42,13 @@ SOURCES = {
 def exporter_names(source: str) -> frozenset[str]:
     if source == "relay":
         return relay_names()
-    lines = (LISTS / f"{source}.txt").read_text(encoding="utf-8").splitlines()
+    names = _names_in(LISTS / f"{source}.txt")
+    current = LISTS / "current" / f"{source}.txt"
+    return names & _names_in(current) if current.is_file() else names
+
+
+def _names_in(path: Path) -> frozenset[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 

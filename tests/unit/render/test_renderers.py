@@ -189,6 +189,23 @@ def test_high_availability(tmp_path: Path) -> None:
     assert "prometheus/prometheus.yml" not in files
 
 
+def test_every_prometheus_resends_alerts_after_5s_not_a_minute(tmp_path: Path) -> None:
+    # Alerts of the first evaluations are dropped until the notifier has discovered its Alertmanagers
+    # (up to 5 s); the resend delay is how long they then wait.
+    for spec in (base_spec(), base_spec(prometheus={"replicas": 2})):
+        services = doc(render(tmp_path, spec), "docker-compose.yml")["services"]
+        commands = [s["command"] for s in services.values() if s["labels"]["io.stackgen.role"] == "prometheus"]
+        assert commands and all("--rules.alert.resend-delay=5s" in command for command in commands)
+
+
+def test_a_resend_delay_in_extra_args_replaces_stackgens(tmp_path: Path) -> None:
+    for extra in (["--rules.alert.resend-delay=30s"], ["--rules.alert.resend-delay", "30s"]):
+        compose = doc(render(tmp_path, base_spec(prometheus={"extra_args": extra})), "docker-compose.yml")
+        command = compose["services"]["prometheus"]["command"]
+        assert [arg for arg in command if arg.startswith("--rules.alert.resend-delay")] == [extra[0]]
+        assert command[-len(extra):] == extra
+
+
 def test_images_are_pinned_and_overridable(tmp_path: Path) -> None:
     compose = doc(render(tmp_path, base_spec(images={"registry": "mirror.local/m",
                                                      "prometheus": "local/prometheus:2.42.0"})), "docker-compose.yml")

@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from stackgen import api
-from stackgen.render.check import check_rendered
 from stackgen.spec.validate import check_spec
+from stackgen.upstream_check import check_rendered
 from tests.unit.core_helpers import base_spec, require_tool, write_spec
 
 CA = b"-----BEGIN CERTIFICATE-----\nMIIB-ca\n-----END CERTIFICATE-----\n"

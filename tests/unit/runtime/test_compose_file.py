@@ -162,7 +162,8 @@ def test_apply_reads_the_rendered_compose_file_as_ruamel_does(compose_file: Path
     from ruamel.yaml import YAML
 
     from stackgen.output import RenderedFile
-    from stackgen.runtime.apply import COMPOSE_FILE, load_project
+    from stackgen.rendered import COMPOSE_FILE
+    from stackgen.runtime.apply import load_project
 
     content = compose_file.read_bytes()
     expected = parse_project(YAML(typ="safe", pure=True).load(content), compose_file.parent / COMPOSE_FILE)

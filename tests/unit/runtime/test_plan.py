@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from stackgen.runtime.compose_file import parse_project
 from stackgen.runtime.plan import (
     ActionKind,
@@ -187,5 +189,89 @@ def test_target_edit_changes_nothing_and_otel_config_edit_recreates(tmp_path) ->
     result = plan(list(after.values()), observed, changed_files(edited, FILES))
     assert [(a.service, a.kind) for a in result.actions] == [
         ("otel-collector", ActionKind.RECREATE),
+        ("prometheus", ActionKind.NOOP),
+    ]
+
+
+def compose_made(
+    service: str, compose_hash: str, image_id: str, *, legacy: bool = False
+) -> ObservedContainer:
+    """A container `docker compose up` made: Compose's labels, none of stackgen's."""
+    return ObservedContainer(f"id-{service}", f"x-{service}-1", service, 1, "running", None, None,
+                             compose_hash=compose_hash, image_id=image_id, legacy_name=legacy)
+
+
+ASKED = replace(NODE, compose_hash="compose-n", image_id="sha256:n")
+
+
+def test_container_compose_made_from_the_same_definition_is_adopted_not_recreated() -> None:
+    result = plan([ASKED], [compose_made("node-exporter", "compose-n", "sha256:n")], frozenset())
+    assert result.actions == (
+        ServiceAction("node-exporter", ActionKind.NOOP, ("adopted from Compose",), ("id-node-exporter",),
+                      adopted=True),
+    )
+    assert result.adopted_containers == {"id-node-exporter": "node-exporter"}
+    assert result.to_data()[0]["adopted"] is True
+
+
+def test_adopted_container_still_gets_its_reload() -> None:
+    prometheus = replace(PROMETHEUS, compose_hash="compose-p", image_id="sha256:p")
+    result = plan([prometheus], [compose_made("prometheus", "compose-p", "sha256:p")],
+                  frozenset({"prometheus/prometheus.yml"}))
+    assert result.actions[0].kind is ActionKind.RELOAD
+    assert result.actions[0].adopted
+
+
+def test_compose_container_of_another_definition_or_image_is_recreated() -> None:
+    for container in (compose_made("node-exporter", "other", "sha256:n"),
+                      compose_made("node-exporter", "compose-n", "sha256:old")):
+        result = plan([ASKED], [container], frozenset())
+        assert result.actions[0].kind is ActionKind.RECREATE, container
+        assert not result.actions[0].adopted
+    # Compose not asked (not installed): nothing to compare with
+    result = plan([NODE], [compose_made("node-exporter", "compose-n", "sha256:n")], frozenset())
+    assert result.actions[0].kind is ActionKind.RECREATE
+
+
+def test_container_with_compose_1_name_is_migrated_once() -> None:
+    legacy = replace(running("node-exporter", "hash-n"), legacy_name=True)
+    result = plan([NODE], [legacy], frozenset())
+    assert result.actions == (
+        ServiceAction("node-exporter", ActionKind.RECREATE,
+                      ("renaming to Compose v2's name (volumes are kept)",), ("id-node-exporter-1",)),
+    )
+    # a legacy-named container made by Compose 1.29 is never adopted, whatever its labels say
+    result = plan([ASKED], [compose_made("node-exporter", "compose-n", "sha256:n", legacy=True)], frozenset())
+    assert result.actions[0].kind is ActionKind.RECREATE
+
+
+WEB_COMPOSE = {
+    "name": "shop",
+    "services": {
+        role: {"image": role, "volumes": [f"./secrets/{role}:/run/secrets/stackgen:ro"],
+               "labels": {"io.stackgen.role": role}}
+        for role in ("prometheus", "node-exporter", "grafana")
+    },
+}
+
+
+def test_web_configs_and_certificates_are_read_by_the_services_themselves_except_grafanas_certificate(
+        tmp_path) -> None:
+    """A new password or certificate needs no reload where the exporter-toolkit re-reads its web config,
+    and never recreates such a service; Grafana loads its certificate at start only."""
+    project = parse_project(WEB_COMPOSE, tmp_path / "docker-compose.yml")
+    server = ("web.yml", "web.crt", "web.key", "web-authorization")
+    client = ("stackgen-1.password", "web-ca.pem")  # what render/web.py gives the clients
+    names = {"prometheus": server + client, "node-exporter": server, "grafana": ("web.crt", "web.key", *client)}
+    files = {f"secrets/{role}/{name}": "h1" for role, found in names.items() for name in found}
+    rotated = {path: "h2" for path in files}
+    images = {role: "sha256:1" for role in ("prometheus", "node-exporter", "grafana")}
+    before = {d.name: d for d in desired_services(project, files, images)}
+    after = {d.name: d for d in desired_services(project, rotated, images)}
+    observed = [running(name, desired.config_hash) for name, desired in before.items()]
+    result = plan(list(after.values()), observed, changed_files(rotated, files))
+    assert [(a.service, a.kind) for a in result.actions] == [
+        ("grafana", ActionKind.RECREATE),
+        ("node-exporter", ActionKind.NOOP),
         ("prometheus", ActionKind.NOOP),
     ]

@@ -5,12 +5,9 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
-
-from stackgen.errors import InvalidInput
 
 
 class ConsoleReporter:
@@ -90,24 +87,3 @@ def styled_diff_line(line: str) -> str:
     if line.startswith("@@"):
         return click.style(line, fg="cyan")
     return line
-
-
-def project_name(spec_path: Path, out_dir: Path, given: str | None) -> str:
-    """The compose project: --project, else the rendered compose file's, else the spec's name."""
-    if given:
-        return given
-    compose = out_dir / "docker-compose.yml"
-    if compose.is_file():
-        from ruamel.yaml import YAML
-
-        data = YAML(typ="safe").load(compose.read_bytes()) or {}
-        name = (data.get("x-stackgen") or {}).get("project") or data.get("name")
-        if name:
-            return str(name)
-    if not spec_path.is_file():
-        raise InvalidInput(
-            f"{spec_path} does not exist and {compose} neither", hint="give the project with --project"
-        )
-    from stackgen.api import load_stack
-
-    return str(load_stack(spec_path).name)

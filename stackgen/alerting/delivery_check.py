@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from stackgen.alerting.alertmanager_api import AlertmanagerAPI, rfc3339
 from stackgen.relay.notification import TEST_ID_LABEL, TEST_ROUTE_LABEL
+from stackgen.runtime.web_access import WebAccess
 
 TEST_ALERTNAME = "StackgenNotifyTest"
 SUMMARY = "stackgen 测试通知，无需处理 / stackgen test notification, no action needed"
@@ -58,7 +59,8 @@ def targets_from_config(alertmanager_config: Mapping[str, Any], relay_receivers:
 def run_notify_test(am: AlertmanagerAPI, relay_url: str | None, targets: list[Target],
                     timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep,
                     clock: Callable[[], float] = time.monotonic) -> list[Verdict]:
-    """Send one test alert per target and wait (up to timeout) for each verdict."""
+    """Send one test alert per target and wait (up to timeout) for each verdict (the relay is read
+    with Alertmanager's access: one stack, one CA and user)."""
     known = set(am.receivers())
     verdicts: dict[str, Verdict] = {}
     for target in targets:
@@ -82,8 +84,8 @@ def run_notify_test(am: AlertmanagerAPI, relay_url: str | None, targets: list[Ta
         if not routing_checked:
             routing_checked = _check_routing(am, run_id, pending, verdicts)
         for name, target in list(pending.items()):
-            verdict = (_relay_verdict(relay_url, target, run_id, last_error) if target.via_relay and relay_url
-                       else _alertmanager_verdict(am, target, before))
+            verdict = (_relay_verdict(relay_url, target, run_id, last_error, am.access)
+                       if target.via_relay and relay_url else _alertmanager_verdict(am, target, before))
             if verdict is not None:
                 verdicts[name] = verdict
                 del pending[name]
@@ -112,10 +114,11 @@ def _check_routing(am: AlertmanagerAPI, run_id: str, pending: dict[str, Target],
     return True
 
 
-def _relay_verdict(relay_url: str, target: Target, run_id: str, last_error: dict[str, str]) -> Verdict | None:
+def _relay_verdict(relay_url: str, target: Target, run_id: str, last_error: dict[str, str],
+                   access: WebAccess) -> Verdict | None:
     url = f"{relay_url.rstrip('/')}/api/v1/deliveries?receiver={quote(target.name, safe='')}"
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with access.urlopen(url, 10) as response:
             records = json.loads(response.read().decode("utf-8")).get("deliveries", [])
     except (urllib.error.URLError, OSError, ValueError) as error:
         last_error[target.name] = f"cannot read the relay's records at {relay_url}: {error}"

@@ -7,11 +7,9 @@ description as a comment: the schema stays the one source of documentation.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from stackgen.errors import InvalidInput
 

@@ -19,14 +19,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from stackgen.errors import InvalidInput
-from stackgen.output import RenderedFile
+from stackgen.errors import RejectedByUpstream
+from stackgen.output import RenderedFile, write_file_atomically
 from stackgen.render.dump import load_yaml, yaml_bytes
-
-
-class RejectedByUpstream(InvalidInput):
-    """promtool or amtool refused a rendered file: its message says why."""
-
 
 CHECK_RECORD = ".stackgen-checked"
 
@@ -77,6 +72,9 @@ def _run_checks(files: Mapping[str, RenderedFile], promtool: str | None, amtool:
                     ran.append("promtool (without consul_sd_configs: this promtool was built without Consul)")
             if rules:
                 _run([promtool, "check", "rules", *map(str, rules)], root, "promtool")
+            web_configs = _stage_web_configs(files, root)
+            if web_configs:
+                _run([promtool, "check", "web-config", *map(str, web_configs)], root, "promtool")
             ran.append("promtool")
         config_path = root / "alertmanager" / "alertmanager.yml"
         if amtool and config_path.is_file():
@@ -99,10 +97,44 @@ def _inputs_digest(files: Mapping[str, RenderedFile], tools: tuple[str | None, .
             status = None
         identity = f"{tool}\0{status.st_size}\0{status.st_mtime_ns}" if status else "-"
         digest.update(identity.encode() + b"\0")
+    web_checked = set(_web_config_inputs(files))
     for path, file in sorted(files.items()):
-        if not file.is_secret:  # secrets are never checked (nor hashed: a weak password's hash is one)
+        # secrets are never checked (nor hashed: a weak password's hash is one), except web configs
+        # (bcrypt hashes) and the certificates and keys they name, which promtool reads
+        if not file.is_secret or path in web_checked:
             digest.update(f"{path}\0".encode() + hashlib.sha256(file.content).digest())
     return digest.hexdigest()
+
+
+def _web_config_inputs(files: Mapping[str, RenderedFile]) -> list[str]:
+    """Rendered web configs (secrets/<role>/web.yml) and the secret files beside them they name."""
+    from stackgen.render.web import WEB_CONFIG
+
+    found = []
+    for path in sorted(files):
+        if path.startswith("secrets/") and path.endswith(f"/{WEB_CONFIG}"):
+            directory = path.rsplit("/", 1)[0]
+            found += [path, *(p for p in (f"{directory}/web.crt", f"{directory}/web.key") if p in files)]
+    return found
+
+
+def _stage_web_configs(files: Mapping[str, RenderedFile], root: Path) -> list[Path]:
+    """Copies of the web configs for `promtool check web-config`, which loads the certificate pair
+    they name: the in-container paths point at copies in the temporary directory."""
+    from stackgen.render.topology import SECRETS_MOUNT
+    from stackgen.render.web import WEB_CONFIG
+
+    staged = []
+    for path in _web_config_inputs(files):
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        content = files[path].content
+        if path.endswith(f"/{WEB_CONFIG}"):
+            content = content.replace(SECRETS_MOUNT.encode(), str(target.parent).encode())
+            staged.append(target)
+        target.write_bytes(content)
+        target.chmod(0o600)
+    return staged
 
 
 def _read_record(record: Path) -> str | None:
@@ -116,15 +148,9 @@ def _write_record(record: Path, digest: str) -> None:
     """Best effort: without a record the next apply checks again."""
     try:
         record.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", dir=record.parent)
+        write_file_atomically(record, (digest + "\n").encode("ascii"))
     except OSError:
         return
-    try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(digest + "\n")
-        os.replace(temporary, record)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def _strip_consul(config_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from stackgen.output import RenderedFile
-from stackgen.render.check import CHECK_RECORD, RejectedByUpstream, check_rendered
+from stackgen.upstream_check import CHECK_RECORD, RejectedByUpstream, check_rendered
 
 FILES = {
     "prometheus/prometheus.yml": RenderedFile(b"global: {}\n"),
