@@ -95,8 +95,8 @@ def fleet_apply(
             f"(sha256 {binary.tarball_sha256[:12]}…, checked against the release's sha256sums)"
         )
     hosts = select_hosts(stack, limit)
-    base_url = prometheus.prometheus_url(stack)
-    targets = prometheus.fleet_targets(base_url)
+    endpoint = prometheus.prometheus_endpoint(stack, target)
+    targets = prometheus.fleet_targets(endpoint)
     recorded = state.read_state(target)
     fingerprints = {h.name: state.host_fingerprint(target, h, binary.tarball_sha256) for h in hosts}
 
@@ -122,11 +122,11 @@ def fleet_apply(
             and targets is not None
         ):
             # after the roll-out: a job switched to https must find exporters that already speak it
-            if prometheus.reload(base_url):
+            if prometheus.reload(endpoint):
                 say("Prometheus reloaded: its config changed")
             else:
                 result.notes.append("Prometheus refused or missed the reload: run `stackgen apply`")
-        _rotate(spec_path, target, stack, result, base_url, say, on_event)
+        _rotate(spec_path, target, stack, result, endpoint, say, on_event)
     result.seconds = time.monotonic() - started
     return result
 
@@ -136,7 +136,7 @@ def _rotate(
     out_dir: Path,
     stack: Stack,
     result: FleetApplyResult,
-    base_url: str,
+    endpoint: prometheus.PrometheusEndpoint,
     say: Progress,
     on_event: Callable[[dict[str, Any]], None] | None,
 ) -> None:
@@ -165,8 +165,8 @@ def _rotate(
     since = dt.datetime.now(dt.timezone.utc).isoformat()
     _write_credentials(out_dir, fleet_render.switched(credentials))
     api.render(spec_path, out_dir)
-    if prometheus.reload(base_url):
-        pending = prometheus.wait_scraped_up(base_url, set(everyone), since, 60.0)
+    if prometheus.reload(endpoint):
+        pending = prometheus.wait_scraped_up(endpoint, set(everyone), since, 60.0)
         if pending:
             result.notes.append(
                 f"Prometheus switched to {credentials.accepted[-1].name} but has not scraped "
