@@ -9,7 +9,6 @@ Usage: python bench/fleet.py [HOSTS...]   (default: 3 8)
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,14 +19,6 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.integration.fleet_hosts import BENCH_SUBNET, release_tarball, start_fleet
-
-
-def ssh_answers(address: str) -> bool:
-    try:
-        with socket.create_connection((address, 22), timeout=1) as connection:
-            return connection.recv(4).startswith(b"SSH")
-    except OSError:
-        return False
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -59,11 +50,6 @@ def bench(count: int) -> None:
         directory = Path(temp)
         tarball = release_tarball(directory / "release")
         for fleet in start_fleet(count, directory, BENCH_SUBNET):
-            deadline = time.monotonic() + 120
-            while not all(ssh_answers(address) for address in fleet.addresses.values()):
-                if time.monotonic() > deadline:
-                    raise SystemExit("the hosts' sshd did not come up within 120 s")
-                time.sleep(0.5)
             spec = {
                 "version": 1,
                 "name": "sgfleet-bench",

@@ -7,7 +7,6 @@ import functools
 import http.server
 import json
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import remove_compose_project, wait_until
-from tests.integration.fleet_hosts import SLOW_SUBNET, FleetHosts, release_tarball, start_fleet
+from tests.integration.fleet_hosts import SLOW_SUBNET, FleetHosts, release_tarball, ssh_answers, start_fleet
 from tests.integration.runtime_stack import TestStack, base_spec, get_json
 
 pytestmark = pytest.mark.integration
@@ -284,21 +283,13 @@ def test_a_host_down_does_not_stop_the_others(
     assert "h3" in broken.stderr and summary(broken.stdout)["h3"] == "unreachable"
     assert summary(broken.stdout)["h1"] == summary(broken.stdout)["h2"] == "changed"
     subprocess.run(["docker", "start", fleet.container("h3")], check=True, capture_output=True)
-    wait_until(lambda: _ssh_open(fleet.addresses["h3"]), timeout=60, message="h3's sshd back")
+    wait_until(lambda: ssh_answers(fleet.addresses["h3"]), timeout=60, message="h3's sshd back")
     repaired = fleet_apply(stack)
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     states = summary(repaired.stdout)
     assert states["h3"] == "changed"
     # the others are skipped, or contacted (changing nothing) when their target was caught down mid-restart
     assert {states["h1"], states["h2"]} <= {"unchanged", "ok"}, repaired.stdout
-
-
-def _ssh_open(address: str) -> bool:
-    try:
-        with socket.create_connection((address, 22), timeout=1) as connection:
-            return connection.recv(4).startswith(b"SSH")
-    except OSError:
-        return False
 
 
 def reload_timestamp(stack: TestStack) -> str:
