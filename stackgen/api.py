@@ -172,7 +172,7 @@ def apply(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] |
     from stackgen.runtime.images import PullPolicy
     from stackgen.runtime.lock import stack_lock
     from stackgen.runtime.progress import SilentReporter
-    from stackgen.spec.meaning import is_loopback
+    from stackgen.spec.meaning_web import is_loopback
     from stackgen.upstream_check import CHECK_RECORD, check_rendered
 
     reporter = reporter or SilentReporter()
