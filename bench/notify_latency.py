@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: how long an alert takes from firing to the chat API, and where the time goes.
 
-    python bench/notify_latency.py [--alerts 10] [--group-wait 1s] [--interval 1s]
+    python bench/notify_latency.py [--alerts 10] [--group-wait 1s] [--interval 1s] [--no-cold]
 
 Brings up a stack with `apply` (local test images: Prometheus 2.42, Alertmanager 0.25, the relay on
 the local Python image) with short timings: scrape and evaluation every --interval, a rule with
@@ -13,6 +13,12 @@ DingTalk robot with signing (tests/fakes/chat_apis.py) receives the message. For
              ─▶ Alertmanager has it (updatedAt) ─▶ fake receives it (group_wait, Alertmanager, relay)
 
 and the relay's own time per message (its delivery histogram: render, sign, HTTP to the fake).
+
+Before that, cold and recreated (unless --no-cold): a rule that fires at once (`vector(1)`) in the
+spec that `apply` brings up from nothing, then a second such rule added together with a Prometheus
+flag, so that apply recreates Prometheus while Alertmanager keeps running. For each: apply began,
+Prometheus started (the container's StartedAt) and apply returned (Prometheus healthy) → the fake
+received the message, and Prometheus's notification counters (dropped, sent) at that moment.
 
 Prints median and max of each step and of "fired → received" and "set → received". Asserts nothing.
 Traffic: loopback, docker0's address (the fakes) and the stack's own containers; the stack is
@@ -69,9 +75,15 @@ def spec(project: str, images: dict[str, str], gateway: str, target: MetricsTarg
              "annotations": {"summary": "延迟测试 {{ $labels.n }}"}}]}]},
         "receivers": [{"name": "ding", "dingtalk": {
             "url": f"{robot.url(gateway)}/robot/send?access_token={TOKEN}", "secret": SECRET}}],
-        "route": {"receiver": "ding", "group_by": ["alertname", "n"], "group_wait": group_wait,
+        "route": {"receiver": "ding", "group_by": ["alertname", "n", "phase"], "group_wait": group_wait,
                   "group_interval": "2s", "repeat_interval": "1h"},
     }
+
+
+def fires_at_once(phase: str) -> dict[str, Any]:
+    """A rule that fires at the first evaluation of a (re)started Prometheus."""
+    return {"alert": "FiresAtOnce", "expr": "vector(1)", "for": "0s", "labels": {"phase": phase},
+            "annotations": {"summary": f"立即告警 {phase}"}}
 
 
 def poll(condition: Any, timeout: float, what: str) -> Any:
@@ -106,6 +118,43 @@ def measure(stack: TestStack, target: MetricsTarget, robot: FakeDingTalk, n: int
             "received": received_at}
 
 
+def notifier_counters(stack: TestStack) -> dict[str, float]:
+    """Prometheus's own notification counters (dropped, sent, errors), summed over Alertmanagers."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with _NO_PROXY.open(f"{stack.prometheus_url}/metrics", timeout=10) as answer:
+        text = answer.read().decode("utf-8")
+    counters = {"dropped": 0.0, "sent": 0.0, "errors": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            for name in counters:
+                if sample.name == f"prometheus_notifications_{name}_total":
+                    counters[name] += sample.value
+    return counters
+
+
+def started_at(client: Any, project: str, service: str) -> float:
+    """When the service's container started, as a time.monotonic() reading of this process."""
+    container = client.containers.list(filters={"label": [f"com.docker.compose.project={project}",
+                                                          f"com.docker.compose.service={service}"]})[0]
+    return epoch_seconds(container.attrs["State"]["StartedAt"]) - time.time() + time.monotonic()
+
+
+def first_message(client: Any, stack: TestStack, robot: FakeDingTalk, phase: str) -> str:
+    """Apply, then time the message of the rule that fires at once."""
+    began = time.monotonic()
+    stack.apply()
+    applied = time.monotonic()
+    prometheus_started = started_at(client, stack.project, "prometheus")
+    message = poll(lambda: [r for r in robot.accepted if f"立即告警 {phase}" in json.dumps(
+        r.body, ensure_ascii=False)], 180, f"the {phase} alert at the robot")[0]
+    counters = notifier_counters(stack)
+    return (f"  {phase:<9} apply {applied - began:5.1f} s; received {message.time - began:5.1f} s after "
+            f"apply began, {message.time - prometheus_started:5.1f} s after Prometheus started, "
+            f"{message.time - applied:5.1f} s after apply returned (Prometheus healthy); "
+            f"notifications dropped {counters['dropped']:.0f}, sent {counters['sent']:.0f}")
+
+
 def relay_seconds_per_message(stack: TestStack) -> float:
     """Mean of the relay's delivery histogram for DingTalk (its own time per message)."""
     from prometheus_client.parser import text_string_to_metric_families
@@ -127,6 +176,9 @@ def main() -> int:
     parser.add_argument("--alerts", type=int, default=10)
     parser.add_argument("--interval", default="1s", help="scrape and evaluation interval")
     parser.add_argument("--group-wait", default="1s")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold and recreate measurements")
+    parser.add_argument("--resend-delay",
+                        help="Prometheus's --rules.alert.resend-delay (default: stackgen's; upstream's is 1m)")
     args = parser.parse_args()
 
     import docker
@@ -138,12 +190,24 @@ def main() -> int:
     target = MetricsTarget(gateway).start()
     robot = FakeDingTalk(TOKEN, SECRET, host=gateway).start()
     # The robot's real limit (20/min) would queue alerts beyond the 20th; this measures the pipeline.
-    robot.rate_limit = None  # type: ignore[misc]
+    robot.rate_limit = None  # type: ignore[misc,assignment]
     results: list[dict[str, float]] = []
+    cold: list[str] = []
     try:
         with tempfile.TemporaryDirectory(prefix="notify-latency-") as directory:
             stack = TestStack(Path(directory), spec(project, images, gateway, target, robot,
                                                     args.interval, args.group_wait))
+            resend = [f"--rules.alert.resend-delay={args.resend_delay}"] if args.resend_delay else []
+            stack.edit(lambda s: s["prometheus"].update(extra_args=list(resend)))
+            if not args.no_cold:
+                stack.edit(lambda s: s["rules"]["groups"][0]["rules"].append(fires_at_once("cold")))
+                cold.append(first_message(client, stack, robot, "cold"))
+
+                def recreate(s: dict[str, Any]) -> None:
+                    s["prometheus"]["extra_args"] = [*resend, "--query.max-samples=50000001"]
+                    s["rules"]["groups"][0]["rules"].append(fires_at_once("recreated"))
+                stack.edit(recreate)
+                cold.append(first_message(client, stack, robot, "recreated"))
             started = time.monotonic()
             stack.apply()
             print(f"stack {project} applied in {time.monotonic() - started:.1f} s; "
@@ -162,7 +226,10 @@ def main() -> int:
     def span(start: str, end: str) -> list[float]:
         return [r[end] - r[start] for r in results]
 
-    print(f"\n{len(results)} alerts, each its own group, one at a time:")
+    if cold:
+        print("\na rule that fires at once, on a cold stack and after apply recreated Prometheus:")
+        print("\n".join(cold))
+    print(f"\n{len(results)} warm alerts, each its own group, one at a time:")
     print(summary("fired (activeAt) -> fake received", span("fired", "received")))
     print(summary("series set -> fake received", span("set", "received")))
     print("where the time goes:")

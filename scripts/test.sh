@@ -10,7 +10,8 @@
 #      from Debian unstable through a private apt directory, cached; Compose v2 as `docker compose`);
 #   3. a Docker engine (scripts/ensure-dockerd.sh starts dockerd if `docker info` fails);
 #   4. the local images of both sets (scripts/build-local-images.sh; skips those that are up to date)
-#      and the fleet tests' Debian 12 host image (scripts/build-fleet-host-image.sh, cached the same way);
+#      the fleet tests' Debian 12 host image (scripts/build-fleet-host-image.sh, cached the same way)
+#      and the swarm tests' node image (scripts/build-swarm-node-image.sh: debootstrap + docker.io);
 #   5. stackgen and its test and fleet extras at the versions of constraints/test.txt
 #      (STACKGEN_UNPINNED=1: the newest releases): `pip install -e '.[test,fleet]'` into the current
 #      Python, or into .venv when that Python is Debian's externally managed one;
@@ -52,6 +53,10 @@ bash scripts/build-local-images.sh
 
 step "fleet host image"
 bash scripts/build-fleet-host-image.sh
+
+step "swarm node image"
+# the Docker-in-Docker node image the swarm tests make a 3-node swarm from (debootstrap once, cached)
+bash scripts/build-swarm-node-image.sh
 
 step "Python environment"
 python=${PYTHON:-python3}

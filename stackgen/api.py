@@ -172,7 +172,7 @@ def apply(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] |
     from stackgen.runtime.images import PullPolicy
     from stackgen.runtime.lock import stack_lock
     from stackgen.runtime.progress import SilentReporter
-    from stackgen.spec.meaning import is_loopback
+    from stackgen.spec.meaning_web import is_loopback
     from stackgen.upstream_check import CHECK_RECORD, check_rendered
 
     reporter = reporter or SilentReporter()
@@ -242,7 +242,16 @@ def status(spec_path: Path, out_dir: Path | None = None, project: str | None = N
         return swarm_status(target, name)
     rendered = read_rendered_if_any(target)
     return collect_status(engine or Engine.connect(), name,
-                          rendered.project_as(name) if rendered is not None else None, read_web_access(target))
+                          rendered.project_as(name) if rendered is not None else None, read_web_access(target),
+                          docker_discovery=_discovers_docker(target))
+
+
+def _discovers_docker(out_dir: Path) -> bool:
+    """True when the rendered Prometheus config has the docker discovery job."""
+    from stackgen.render.docker_discovery import JOB_NAME
+
+    return any(f"job_name: {JOB_NAME}" in path.read_text(encoding="utf-8", errors="replace")
+               for path in (out_dir / "prometheus").glob("prometheus*.yml"))
 
 
 @dataclass(frozen=True)

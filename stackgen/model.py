@@ -6,6 +6,7 @@ model, never the raw spec.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -133,6 +134,15 @@ class Tracing:
 
 
 @dataclass(frozen=True)
+class VictoriaMetrics:
+    """The built-in VictoriaMetrics single-node server (long-term storage)."""
+
+    enabled: bool = False
+    port: int = 8428
+    retention: str = "1y"
+
+
+@dataclass(frozen=True)
 class Deploy:
     """Where the stack runs: one Docker host (compose) or a Docker Swarm, and placement there."""
 
@@ -176,6 +186,39 @@ class Probe:
     labels: Mapping[str, str]
     interval: str | None = None
     timeout: str | None = None
+
+
+@dataclass(frozen=True)
+class DockerDiscovery:
+    """Prometheus lists this engine's labelled containers (docker_sd_configs) and scrapes them."""
+
+    host: str                      # unix:///var/run/docker.sock or tcp://proxy:2375
+    refresh_interval: str
+    # The group that may read the socket, read from it when the stack is rendered (the one fact of
+    # this host the model holds): Prometheus runs as nobody and joins that group only.
+    socket_group: int | None
+
+    @property
+    def socket(self) -> str | None:
+        """The socket's path on the host, when the API is a unix socket."""
+        return self.host[len("unix://"):] if self.host.startswith("unix://") else None
+
+
+def docker_discovery(value: Any) -> DockerDiscovery | None:
+    """The model of `discovery.docker` (true, false or its settings)."""
+    if not value:
+        return None
+    settings = value if isinstance(value, Mapping) else {}
+    host = settings.get("host", default("discovery", "docker", "host"))
+    interval = settings.get("refresh_interval", default("discovery", "docker", "refresh_interval"))
+    found = DockerDiscovery(host, interval, None)
+    if found.socket is None:
+        return found
+    try:
+        group = os.stat(found.socket).st_gid
+    except OSError:
+        group = None  # validate says so; Prometheus then cannot read the socket until it exists
+    return DockerDiscovery(found.host, found.refresh_interval, group)
 
 
 @dataclass(frozen=True)
@@ -274,6 +317,7 @@ class Stack:
     grafana: GrafanaSettings
     exporters: Exporters
     tracing: Tracing
+    victoria_metrics: VictoriaMetrics
     relay_port: int | None
     relay_timezone: str
     jobs: tuple[Job, ...]
@@ -300,6 +344,7 @@ class Stack:
         return self.spec_files[joined] if joined in self.spec_files else self.spec_files[str(path)]
     web: WebSettings = field(default_factory=WebSettings)
     deploy: Deploy = field(default_factory=lambda: Deploy("compose"))
+    docker_discovery: DockerDiscovery | None = None
 
     @property
     def needs_relay(self) -> bool:
@@ -497,6 +542,8 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         grafana=grafana,
         exporters=exporters,
         tracing=tracing,
+        victoria_metrics=VictoriaMetrics(pick("victoria_metrics", "enabled"), pick("victoria_metrics", "port"),
+                                         pick("victoria_metrics", "retention")),
         relay_port=pick("relay", "port"),
         relay_timezone=pick("relay", "timezone"),
         jobs=jobs,
@@ -522,6 +569,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         fleet=fleet,
         web=web,
         deploy=deploy,
+        docker_discovery=docker_discovery(section("discovery").get("docker")),
     )
 
 

@@ -27,8 +27,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
-# Test stacks are named sgt-<8 hex>: easy to tell from a developer's own stacks.
-TEST_PROJECT_PREFIX = "sgt-"
+# Test stacks are named sgt-<8 hex>: easy to tell from a developer's own stacks. Runs that share an
+# engine with other runs can pick their own prefix (STACKGEN_TEST_PROJECT_PREFIX=mine-).
+TEST_PROJECT_PREFIX = os.environ.get("STACKGEN_TEST_PROJECT_PREFIX", "sgt-")
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -90,7 +91,7 @@ def epoch_seconds(rfc3339: str) -> float:
 
 
 def unique_project_name(prefix: str = TEST_PROJECT_PREFIX) -> str:
-    """A compose project name no other test run uses: `sgt-` and 8 random hex digits."""
+    """A compose project name no other test run uses: `sgt-` (or the run's prefix) and 8 random hex digits."""
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 

@@ -25,4 +25,18 @@ def command(directory: Path | None, blueprint: str, name: str | None, force: boo
         raise click.UsageError("give the directory to create the stack in, e.g. `stackgen init mystack`")
     for path in init_stack(directory, blueprint, force, name):
         click.echo(f"  wrote {path}")
-    click.echo(f"next: stackgen validate -f {directory / 'stack.yaml'} && stackgen render -f {directory / 'stack.yaml'}")
+    _say_what_to_finish(directory / "stack.yaml")
+    spec = directory / "stack.yaml"
+    click.echo(f"next: stackgen validate -f {spec} && stackgen render -f {spec}")
+
+
+def _say_what_to_finish(spec_path: Path) -> None:
+    """What the blueprint leaves to do before the stack works as meant (a receiver without a channel)."""
+    from stackgen.api import validate
+    from stackgen.spec.problems import Severity
+
+    for problem in validate(spec_path).problems:
+        if problem.severity is Severity.WARNING:
+            click.echo(f"to do: {problem.message}", err=True)
+            if problem.hint:
+                click.echo(f"       {problem.hint} (line {problem.line} of stack.yaml)", err=True)

@@ -46,6 +46,14 @@ def command(spec_path: Path, out_dir: Path | None, project: str | None, as_json:
         if cluster:
             views = ", ".join(f"{m['service']} {m['status']} sees {m['peers']}" for m in cluster["members"])
             click.echo(f"alertmanager cluster: {cluster['size']} members ({views})")
+        if status.discovered:
+            click.echo("discovered containers (docker):")
+            for found in status.discovered:
+                where = found.address or "not scraped"
+                health = f" {found.health}" if found.health else ""
+                why = f": {found.reason}" if found.reason else ""
+                error = f" ({found.last_error})" if found.last_error else ""
+                click.echo(f"  {found.container:30} job {found.job:20} {where}{health}{why}{error}")
         for note in status.notes:
             click.echo(f"note: {note}")
     sys.exit(0 if status.healthy else 1)

@@ -8,6 +8,7 @@ import click
 
 from stackgen.commands.options import spec_file
 from stackgen.errors import InvalidSpec
+from stackgen.spec.validate import CheckedSpec
 
 
 @click.command("validate")
@@ -21,6 +22,8 @@ def command(spec_path: Path, quiet: bool, output_format: str) -> None:
     from stackgen.api import load_stack, validate
 
     checked = validate(spec_path)
+    if not checked.errors:
+        checked = _with_discovery_preview(checked)
     if output_format != "text":
         problems = [*checked.errors, *checked.notices]
         if output_format == "json":
@@ -46,3 +49,32 @@ def command(spec_path: Path, quiet: bool, output_format: str) -> None:
             f"{checked.loaded.file}: valid — {len(stack.jobs)} jobs, {len(stack.probes)} probes, "
             f"{rules} rules of your own + {len(stack.rule_packs.include)} packs, {len(stack.receivers)} receivers"
         )
+
+
+def _with_discovery_preview(checked: CheckedSpec) -> CheckedSpec:
+    """With docker discovery on: what it would find on this engine now, as notices (and warnings for the
+    labelled containers it cannot reach), at the `discovery.docker` key."""
+    from dataclasses import replace
+
+    from stackgen.model import docker_discovery
+    from stackgen.runtime.discovered import preview
+    from stackgen.spec.problems import Severity
+
+    data = checked.loaded.data if isinstance(checked.loaded.data, dict) else {}
+    section = data.get("discovery")
+    settings = docker_discovery(section.get("docker") if isinstance(section, dict) else None)
+    if settings is None or settings.socket is None:
+        return checked
+    found, failure = preview(settings.socket)
+    where = ("discovery", "docker")
+    added = [checked.loaded.problem(where, f"docker discovery cannot look at the engine now: {failure}",
+                                    severity=Severity.NOTICE)] if failure else []
+    for container in found:
+        if container.address:
+            added.append(checked.loaded.problem(
+                where, f"discovers {container.container} (job {container.job}) at "
+                f"{container.address}{container.metrics_path}", severity=Severity.NOTICE))
+        elif container.state == "running":
+            message = f"cannot scrape {container.container}: {container.reason}"
+            added.append(checked.loaded.problem(where, message, severity=Severity.WARNING))
+    return replace(checked, problems=sorted([*checked.problems, *added], key=lambda p: p.sort_key))

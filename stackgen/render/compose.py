@@ -7,6 +7,7 @@ is replaced by rename, and Prometheus would then reload the old file.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from stackgen import __version__
@@ -35,6 +36,12 @@ from stackgen.roles import ROLE_LABEL
 
 BUILD_BASE_LABEL = "io.stackgen.build-base"
 RELAY_IMAGE = f"stackgen/relay:{__version__}"
+# Prometheus's notifier learns its Alertmanagers from a discovery manager that passes updates on every
+# 5 s at most, so the first evaluations of a (re)started Prometheus find none: their alerts are dropped,
+# not queued (prometheus#10457), and sent again only after this delay (upstream default 1m). Resending
+# more often costs Alertmanager nothing (it deduplicates) and bounds that gap by the 5 s. Prometheus
+# marks each sent alert valid for 4 x max(this, evaluation_interval).
+ALERT_RESEND_DELAY = "5s"
 
 
 def compose_services(stack: Stack) -> dict[str, dict[str, Any]]:
@@ -44,6 +51,7 @@ def compose_services(stack: Stack) -> dict[str, dict[str, Any]]:
         "prometheus": _prometheus, "alertmanager": _alertmanager, "grafana": _grafana,
         "node-exporter": _node_exporter, "cadvisor": _cadvisor, "blackbox-exporter": _blackbox,
         "pushgateway": _pushgateway, "relay": _relay, "jaeger": _jaeger, "otel-collector": _otel_collector,
+        "victoria-metrics": _victoria_metrics,
     }
     service_configs: dict[str, dict[str, Any]] = {}
     for service in services(stack):
@@ -83,7 +91,7 @@ def render_compose(stack: Stack) -> dict[str, RenderedFile]:
     }
 
 
-_KEY_ORDER = ("image", "command", "environment", "user", "volumes", "ports", "extra_hosts", "depends_on",
+_KEY_ORDER = ("image", "command", "environment", "user", "group_add", "volumes", "ports", "extra_hosts", "depends_on",
               "healthcheck", "restart", "labels")
 
 
@@ -111,9 +119,31 @@ def _web_secrets(stack: Stack, role: str) -> list[str]:
     return [_secrets_mount(role)] if mounts_web_secrets(stack, role) else []
 
 
-def _host_gateway(stack: Stack) -> dict[str, list[str]]:
-    """host.docker.internal for containers that reach the host: targets, probes, local webhooks."""
-    return {"extra_hosts": [f"{HOST_GATEWAY_NAME}:host-gateway"]} if stack.host_access == "auto" else {}
+def _host_gateway(stack: Stack, always: bool = False) -> dict[str, list[str]]:
+    """host.docker.internal for containers that reach the host: targets, probes, local webhooks (and, for
+    Prometheus, the published ports of discovered containers)."""
+    wanted = always or stack.host_access == "auto"
+    return {"extra_hosts": [f"{HOST_GATEWAY_NAME}:host-gateway"]} if wanted else {}
+
+
+def _docker_socket_mount(stack: Stack) -> list[str]:
+    """The engine socket for docker discovery, read-only.
+
+    Read-only is the file, not the API: whoever can write to the socket can run any container as
+    root. The README says so, and how to put a filtering proxy in front (`discovery.docker.host: tcp://`).
+    """
+    discovery = stack.docker_discovery
+    if discovery is None or discovery.socket is None:
+        return []
+    return [f"{discovery.socket}:{discovery.socket}:ro"]
+
+
+def _docker_socket_group(stack: Stack) -> dict[str, Any]:
+    """Prometheus runs as nobody: it joins the socket's group (prometheus#8185), nothing more."""
+    discovery = stack.docker_discovery
+    if discovery is None or discovery.socket is None or discovery.socket_group is None:
+        return {}
+    return {"group_add": [str(discovery.socket_group)]}
 
 
 def _secrets_mount(service: str) -> str:
@@ -134,6 +164,8 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
         f"--web.external-url={external_url}",
         *web_config_flags(stack),
     ]
+    if not _flag_given(settings.extra_args, "--rules.alert.resend-delay"):
+        command.append(f"--rules.alert.resend-delay={ALERT_RESEND_DELAY}")
     if settings.retention_size:
         command.append(f"--storage.tsdb.retention.size={settings.retention_size}")
     if stack.tracing.enabled and not _feature_enabled(settings.extra_args, "exemplar-storage"):
@@ -144,10 +176,12 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
     config: dict[str, Any] = {
         "image": stack.images.image_for("prometheus"),
         "command": command,
-        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus"],
+        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus",
+                    *_docker_socket_mount(stack)],
         "ports": [_port(stack, settings.port + offset, 9090)],
-        **_host_gateway(stack),
-        # An alert fired before Alertmanager listens is only resent a minute later (resend delay).
+        **_host_gateway(stack, always=stack.docker_discovery is not None),
+        **_docker_socket_group(stack),
+        # An alert sent before Alertmanager listens is dropped and only resent after the resend delay.
         **_healthy_first(by_role(stack, "alertmanager")),
         # ready, not just healthy: Prometheus answers queries (503 before) only once its TSDB is loaded
         "healthcheck": _wget_check(stack, 9090, "/-/ready"),
@@ -160,6 +194,11 @@ def _healthy_first(services: list[Service]) -> dict[str, Any]:
     if not services:
         return {}
     return {"depends_on": {service.name: {"condition": "service_healthy"} for service in services}}
+
+
+def _flag_given(args: tuple[str, ...] | list[str], flag: str) -> bool:
+    """True when `args` set `flag` (`--flag=value` or `--flag value`): Prometheus refuses a repeat."""
+    return any(arg == flag or arg.startswith(flag + "=") for arg in args)
 
 
 def _feature_enabled(args: tuple[str, ...] | list[str], feature: str) -> bool:
@@ -311,3 +350,17 @@ def _otel_collector(stack: Stack, service: Service) -> dict[str, Any]:
                   _port(stack, stack.tracing.otlp_http_port, 4318, "otel-collector")],
         "depends_on": ["jaeger"],
     }
+
+
+def _victoria_metrics(stack: Stack, service: Service) -> dict[str, Any]:
+    settings = stack.victoria_metrics
+    config: dict[str, Any] = {
+        "image": stack.images.image_for("victoria-metrics"),
+        "command": ["-storageDataPath=/victoria-metrics-data", f"-retentionPeriod={settings.retention}",
+                    f"-httpListenAddr=:{service.port}"],
+        "volumes": [f"{service.name}-data:/victoria-metrics-data"],
+        "healthcheck": _wget_check(stack, service.port, "/health", "30s", web=False),
+    }
+    if ipaddress.ip_address(stack.listen).is_loopback:  # it reads no web config: never published beyond
+        config["ports"] = [_port(stack, settings.port, service.port)]
+    return config

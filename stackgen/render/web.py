@@ -359,7 +359,7 @@ UNAUTHENTICATED_ROLES = ("cadvisor", "jaeger", "otel-collector")
 def published_address(stack: Stack, role: str) -> str:
     """The host address a role's ports bind to: `listen`, except loopback for services that cannot
     ask for a password when the stack is published beyond this machine."""
-    from stackgen.spec.meaning import is_loopback
+    from stackgen.spec.meaning_web import is_loopback
 
     if role in UNAUTHENTICATED_ROLES and not is_loopback(stack.listen) and not stack.web.insecure:
         return "127.0.0.1"

@@ -38,6 +38,7 @@ _SERVICE_KEYS = frozenset(
         "labels",
         "extra_hosts",
         "user",
+        "group_add",
         "cap_add",
         "pid",
         "depends_on",
@@ -121,6 +122,7 @@ class ServiceDefinition:
     labels: tuple[tuple[str, str], ...] = ()
     extra_hosts: tuple[str, ...] = ()
     user: str | None = None
+    group_add: tuple[str, ...] = ()
     cap_add: tuple[str, ...] = ()
     pid: str | None = None
     privileged: bool = False
@@ -278,6 +280,7 @@ def _service(
         labels=tuple(sorted(labels.items())),
         extra_hosts=tuple(str(host) for host in body.get("extra_hosts") or ()),
         user=str(body["user"]) if body.get("user") is not None else None,
+        group_add=tuple(str(group) for group in body.get("group_add") or ()),
         cap_add=tuple(str(cap) for cap in body.get("cap_add") or ()),
         pid=str(body["pid"]) if body.get("pid") else None,
         privileged=bool(body.get("privileged", False)),

@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -140,6 +140,18 @@ class Engine:
                 )
             )
         return sorted(observed, key=lambda container: (container.service, container.number))
+
+    def labelled_containers(self, labels: Iterable[str]) -> list[dict[str, Any]]:
+        """The engine's summaries of every container carrying one of `labels` (`key=value`), any state."""
+        found: dict[str, dict[str, Any]] = {}
+        with _engine_call("listing containers"):
+            for label in labels:
+                if self._reader is not None:
+                    summaries = self._reader.containers({"label": [label]})
+                else:
+                    summaries = self._api.containers(all=True, filters={"label": label})
+                found.update((summary["Id"], summary) for summary in summaries)
+        return sorted(found.values(), key=lambda summary: (summary.get("Names") or [""])[0])
 
     def inspect(self, container_id: str) -> dict[str, Any]:
         """The engine's full description of a container."""
@@ -311,6 +323,7 @@ class Engine:
             port_bindings=_port_bindings(service),
             restart_policy=_restart_policy(service.restart),
             extra_hosts=list(service.extra_hosts) or None,
+            group_add=list(service.group_add) or None,
             cap_add=list(service.cap_add) or None,
             pid_mode=service.pid,
             privileged=service.privileged,

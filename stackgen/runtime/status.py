@@ -6,9 +6,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stackgen.render.docker_discovery import JOB_NAME as DOCKER_JOB
+from stackgen.render.docker_discovery import SCRAPE_LABELS
 from stackgen.roles import ROLE_LABEL
 from stackgen.runtime import http
 from stackgen.runtime.compose_file import ProjectDefinition
+from stackgen.runtime.discovered import DiscoveredContainer, discovered, with_health
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.health import is_ready
 from stackgen.runtime.roles import role_runtime
@@ -78,6 +81,7 @@ class StackStatus:
     alerts: tuple[dict[str, str], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     alertmanager_cluster: tuple[ClusterMember, ...] = ()
+    discovered: tuple[DiscoveredContainer, ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -94,13 +98,14 @@ class StackStatus:
             "alerts": list(self.alerts),
             "notes": list(self.notes),
             "alertmanager_cluster": cluster_data(self.alertmanager_cluster),
+            "discovered": [asdict(found) for found in self.discovered],
         }
 
 
 def collect_status(engine: Engine, project_name: str, project: ProjectDefinition | None,
-                   access: WebAccess = PLAIN) -> StackStatus:
+                   access: WebAccess = PLAIN, docker_discovery: bool = False) -> StackStatus:
     """Ask the engine, then the stack's Prometheus, how things are (`access`: TLS and the internal user
-    of a stack with web configs)."""
+    of a stack with web configs; with `docker_discovery`: and what became of each labelled container)."""
     observed = {container.service: container for container in engine.containers(project_name)}
     roles = {service.name: service.role for service in project.services} if project else {}
     names = sorted(set(roles) | set(observed))
@@ -134,7 +139,23 @@ def collect_status(engine: Engine, project_name: str, project: ProjectDefinition
             address = engine.http_address(container.id, port, network)
             members.append(cluster_member(name, _status_answer(address, name, access)))
     targets, alerts, notes = _from_prometheus(prometheus_urls, access)
-    return StackStatus(project_name, tuple(services), targets, alerts, notes, tuple(members))
+    found: tuple[DiscoveredContainer, ...] = ()
+    if docker_discovery:
+        found = _discovered(engine, prometheus_urls, access)
+    return StackStatus(project_name, tuple(services), targets, alerts, notes, tuple(members), found)
+
+
+def _discovered(engine: Engine, prometheus_urls: Sequence[tuple[str, str]],
+                access: WebAccess) -> tuple[DiscoveredContainer, ...]:
+    """Labelled containers, with the health Prometheus gives their targets."""
+    active: list[dict[str, Any]] = []
+    if prometheus_urls:
+        url, name = prometheus_urls[0]
+        answer = http.request("GET", url + "/api/v1/targets?state=active", access=access, server_name=name)
+        if answer.ok:
+            active = [t for t in answer.json()["data"]["activeTargets"] if t.get("scrapePool") == DOCKER_JOB]
+    summaries = engine.labelled_containers(f"{label}=true" for label in SCRAPE_LABELS)
+    return tuple(with_health(discovered(summary), active) for summary in summaries)
 
 
 def _status_answer(address: tuple[str, int] | None, name: str, access: WebAccess) -> dict[str, Any] | None:

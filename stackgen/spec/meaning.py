@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from stackgen.model import DEFAULT_IMAGES, LOCAL_ENDPOINT_KEYS, RELAY_CHANNELS, rewrite_local_address
+from stackgen.model import (
+    CHANNEL_KINDS,
+    DEFAULT_IMAGES,
+    LOCAL_ENDPOINT_KEYS,
+    RELAY_CHANNELS,
+    rewrite_local_address,
+)
 from stackgen.roles import REGISTRY, Role
+from stackgen.spec.addresses import BUILTIN_PROBERS, probe_target_problem, scrape_target_problem
 from stackgen.spec.load import LoadedSpec
 from stackgen.spec.problems import Problem, Severity
 from stackgen.spec.schema import default
 from stackgen.spec.schema_errors import closest
 
+if TYPE_CHECKING:
+    from stackgen.spec.templates import GoTemplateCheck
+
 # Jobs stackgen adds itself to scrape the stack; a user job of the same name would collide.
-INTERNAL_JOBS = ("prometheus", "alertmanager", "grafana", "node-exporter", "cadvisor", "blackbox-exporter",
-                 "pushgateway", "relay", "jaeger", "otel-collector")
+INTERNAL_JOBS = (*(str(role) for role in REGISTRY), "docker-discovery")
 BUILTIN_PROBE_MODULES = ("http_2xx", "http_post_2xx", "http_any", "tcp_connect", "icmp", "dns")
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _MATCHER = re.compile(r'^\s*(?P<name>[a-zA-Z_][a-zA-Z0-9_]*|"[^"]*")\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*$')
@@ -29,16 +39,37 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604
 
 def meaning_problems(spec: LoadedSpec) -> list[Problem]:
     """Every problem of meaning in the spec."""
+    from stackgen.spec.meaning_web import web_problems
+    from stackgen.spec.templates import relay_template_problems
+
     data = spec.data if isinstance(spec.data, dict) else {}
-    checks = (_jobs_and_probes, _rules, _rule_files, _receivers_and_routes, _images, _durations, _ports, _files,
-              _local_targets, _content, _timezone, _web, _deploy)
-    problems: list[Problem] = []
+    rule_files = _load_rule_files(spec, data)
+    templates = _start_template_check(spec, data, rule_files)  # runs while the other checks do
+    checks = (_jobs_and_probes, _rules, _receivers_and_routes, _images, _durations, _ports, _files,
+              _local_targets, _content, _timezone, relay_template_problems, _docker_socket, web_problems, _deploy)
+    problems: list[Problem] = list(_rule_files(rule_files))
     for check in checks:
         problems.extend(check(spec, data))
     from stackgen.spec.meaning_fleet import fleet_problems
 
     problems.extend(fleet_problems(spec, data))
+    problems.extend(templates.problems())
     return problems
+
+
+def _start_template_check(spec: LoadedSpec, data: Mapping[str, Any],
+                          rule_files: list[LoadedSpec]) -> GoTemplateCheck:
+    from stackgen.spec.templates import GoTemplateCheck, alertmanager_templates, rule_templates
+
+    rules = rule_templates(spec, _section(data, "rules").get("groups"), ("rules", "groups"))
+    for loaded in rule_files:
+        if isinstance(loaded.data, dict):
+            rules += rule_templates(loaded, loaded.data.get("groups"), ("groups",))
+    files: list[tuple[LoadedSpec, tuple[str | int, ...], Path]] = [
+        (spec, ("alertmanager", "templates", index), spec.path.parent / name)
+             for index, name in enumerate(_section(data, "alertmanager").get("templates") or [])
+             if isinstance(name, str) and (spec.path.parent / name).is_file()]
+    return GoTemplateCheck(rules, alertmanager_templates(spec, data), files)
 
 
 def _items(data: Mapping[str, Any], key: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
@@ -77,12 +108,22 @@ def _jobs_and_probes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Prob
             yield spec.problem(("targets", index, sources[1]),
                                f"a job takes one of `targets`, `consul` or `dns`, not {' and '.join(sources)}",
                                "split it into two jobs")
-        for t_index, target in enumerate(job.get("targets") or []):
-            if isinstance(target, str) and "://" in target:
-                yield spec.problem(("targets", index, "targets", t_index),
-                                   f"a scrape target is host:port, not a URL: {target!r}",
-                                   "put the path in metrics_path and the scheme in scheme; URLs to check go in probes")
-    modules = set(BUILTIN_PROBE_MODULES) | set(_section(_section(data, "blackbox"), "modules"))
+        targets = job.get("targets")
+        for t_index, target in enumerate(targets if isinstance(targets, list) else []):
+            wrong = scrape_target_problem(target) if isinstance(target, str) else None
+            if wrong:
+                yield spec.problem(("targets", index, "targets", t_index), wrong.message, wrong.hint)
+        metrics_path = job.get("metrics_path")
+        if isinstance(metrics_path, str) and "?" in metrics_path:
+            from urllib.parse import parse_qs
+
+            bare_path, _, query = metrics_path.partition("?")
+            params = ", ".join(f"{key}: [{', '.join(values)}]" for key, values in parse_qs(query).items())
+            yield spec.problem(("targets", index, "metrics_path"),
+                               "Prometheus escapes '?' in metrics_path: the query never reaches the target",
+                               f"write `metrics_path: {bare_path}` and `params: {{{params}}}`")
+    custom_modules = _section(_section(data, "blackbox"), "modules")
+    modules = set(BUILTIN_PROBE_MODULES) | set(custom_modules)
     for index, probe in _items(data, "probes"):
         name = probe.get("name")
         if isinstance(name, str):
@@ -91,6 +132,13 @@ def _jobs_and_probes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Prob
         if isinstance(module, str) and module not in modules:
             yield spec.problem(("probes", index, "module"), f"unknown blackbox module '{module}'",
                                closest(module, modules) or "define it under blackbox.modules")
+        custom = custom_modules.get(module) if isinstance(module, str) else None
+        prober = custom.get("prober") if isinstance(custom, Mapping) else BUILTIN_PROBERS.get(str(module))
+        targets = probe.get("targets")
+        for t_index, target in enumerate(targets if isinstance(targets, list) else []):
+            wrong = probe_target_problem(target, str(prober)) if isinstance(target, str) else None
+            if wrong:
+                yield spec.problem(("probes", index, "targets", t_index), wrong.message, wrong.hint)
     if list(_items(data, "probes")):
         blackbox = _section(data, "exporters").get("blackbox", True)
         if blackbox is False or (isinstance(blackbox, Mapping) and blackbox.get("enabled") is False):
@@ -102,17 +150,27 @@ def _jobs_and_probes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Prob
     yield from _duplicates(spec, names, "job")
 
 
-def _rule_files(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
-    """Rule files included as they are get the same checks as groups in the spec, reported against
-    their own file, line and column."""
-    from stackgen.spec.load import LoadedSpec, Positions, load_spec_file
-    from stackgen.spec.schema_errors import schema_problems
+def _load_rule_files(spec: LoadedSpec, data: Mapping[str, Any]) -> list[LoadedSpec]:
+    """The rule files the spec includes (those that exist: _files reports the others)."""
+    from stackgen.spec.load import load_spec_file
 
+    loaded = []
     for name in _section(data, "rules").get("files") or []:
         path = spec.path.parent / name if isinstance(name, str) else None
-        if path is None or not path.is_file():
-            continue  # reported by _files
-        loaded = load_spec_file(path, None, display_name=name)
+        if path is not None and path.is_file():
+            loaded.append(load_spec_file(path, None, display_name=name))
+    return loaded
+
+
+def _rule_files(rule_files: list[LoadedSpec]) -> Iterator[Problem]:
+    """Rule files included as they are get the same checks as groups in the spec, reported against
+    their own file, line and column."""
+    from stackgen.spec.load import LoadedSpec, Positions
+    from stackgen.spec.schema_errors import schema_problems
+
+    for loaded in rule_files:
+        name = loaded.file
+        path = loaded.path
         yield from loaded.problems
         if not isinstance(loaded.data, dict):
             continue
@@ -134,6 +192,7 @@ def _rules(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
 
     rules = _section(data, "rules")
     groups = rules.get("groups")
+    shortest = _shortest_interval(data)
     group_names: list[tuple[tuple[Any, ...], str]] = []
     for g_index, group in enumerate(groups if isinstance(groups, list) else []):
         if not isinstance(group, Mapping):
@@ -159,10 +218,50 @@ def _rules(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
                     yield spec.problem((*path, "expr"), "empty PromQL expression")
                     continue
                 try:
-                    promql_parser.parse(expr)
+                    parsed = promql_parser.parse(expr)
                 except Exception as error:  # the parser raises ValueError/RuntimeError variants
                     yield spec.problem((*path, "expr"), f"invalid PromQL: {_one_line(error)}")
+                    continue
+                yield from _empty_windows(spec, (*path, "expr"), parsed, shortest)
     yield from _duplicates(spec, group_names, "rule group")
+
+
+# Functions that need two samples of a series in their window to return anything.
+_TWO_SAMPLE_FUNCTIONS = ("rate", "irate", "increase", "delta", "idelta", "deriv", "predict_linear")
+
+
+def _shortest_interval(data: Mapping[str, Any]) -> float:
+    """The shortest interval at which the stack takes samples: a window no longer holds one sample at most."""
+    prometheus = _section(data, "prometheus")
+    intervals = [prometheus.get("scrape_interval", "15s"), prometheus.get("evaluation_interval", "15s")]
+    intervals += [job.get("scrape_interval") for _, job in _items(data, "targets")]
+    intervals += [probe.get("interval") for _, probe in _items(data, "probes")]
+    intervals += [group.get("interval") for _, group in _items(_section(data, "rules"), "groups")]
+    seconds = [duration_seconds(value) for value in intervals if isinstance(value, str)]
+    return min([value for value in seconds if value], default=15.0)
+
+
+def _empty_windows(spec: LoadedSpec, path: tuple[Any, ...], node: Any, shortest: float) -> Iterator[Problem]:
+    """rate(x[15s]) when samples come every 15 s or less often: never two samples, always empty."""
+    if type(node).__name__ == "Call" and node.func.name in _TWO_SAMPLE_FUNCTIONS and node.args:
+        window = node.args[0]
+        if type(window).__name__ == "MatrixSelector" and window.range.total_seconds() <= shortest:
+            seconds = window.range.total_seconds()
+            yield spec.problem(path, f"{node.func.name}() over [{_seconds_text(seconds)}] is always empty: "
+                               f"samples come every {_seconds_text(shortest)} at best, and it needs two",
+                               "use a window of at least 4 x the scrape interval, "
+                               f"e.g. [{_seconds_text(shortest * 4)}]",
+                               severity=Severity.WARNING)
+    for attribute in ("lhs", "rhs", "expr", "param"):
+        child = getattr(node, attribute, None)
+        if child is not None and not isinstance(child, (str, int, float)):
+            yield from _empty_windows(spec, path, child, shortest)
+    for child in getattr(node, "args", None) or []:
+        yield from _empty_windows(spec, path, child, shortest)
+
+
+def _seconds_text(seconds: float) -> str:
+    return f"{seconds / 60:g}m" if seconds >= 60 and seconds % 60 == 0 else f"{seconds:g}s"
 
 
 def _one_line(error: Exception) -> str:
@@ -182,6 +281,7 @@ def _receivers_and_routes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator
         if "receiver" not in route and "receivers" not in route:
             yield spec.problem(("route",), "the root route needs a `receiver`", at_key=True)
         yield from _route(spec, route, ("route",), known, intervals)
+        yield from _receivers_without_integration(spec, data, route)
     for index, rule in _items(data, "inhibit_rules"):
         for key in ("source_matchers", "target_matchers"):
             for m_index, matcher in enumerate(rule.get(key) or []):
@@ -215,6 +315,39 @@ def _route(spec: LoadedSpec, route: Mapping[str, Any], path: tuple[Any, ...], kn
     for i, child in enumerate(route.get("routes") or []):
         if isinstance(child, Mapping):
             yield from _route(spec, child, (*path, "routes", i), known, intervals)
+
+
+def _receivers_without_integration(spec: LoadedSpec, data: Mapping[str, Any],
+                                   root: Mapping[str, Any]) -> Iterator[Problem]:
+    """A receiver with no channel drops what is routed to it, silently: say which routes lead there.
+    (`null`, the Watchdog's, is meant to.)"""
+    empty = {receiver["name"]: index for index, receiver in _items(data, "receivers")
+             if isinstance(receiver.get("name"), str) and receiver["name"] != "null"
+             and not any(receiver.get(kind) for kind in CHANNEL_KINDS)}
+    if not empty:
+        return
+    leading: dict[str, list[str]] = {}
+
+    def walk(route: Mapping[str, Any], path: str) -> None:
+        receivers = route.get("receivers")
+        named = [route.get("receiver"), *(receivers if isinstance(receivers, list) else [])]
+        for name in named:
+            if isinstance(name, str) and name in empty:
+                leading.setdefault(name, []).append(path)
+        children = route.get("routes")
+        for index, child in enumerate(children if isinstance(children, list) else []):
+            if isinstance(child, Mapping):
+                walk(child, f"{path}.routes.{index}")
+
+    walk(root, "route")
+    for name, routes in leading.items():
+        yield spec.problem(("receivers", empty[name], "name"),
+                           f"receiver '{name}' has no integration: alerts routed to it ({', '.join(routes)}) "
+                           "are dropped",
+                           f"give it a channel ({', '.join(CHANNEL_KINDS)}), e.g. "
+                           "`dingtalk: {url: \"${DINGTALK_URL}\", secret: \"${DINGTALK_SECRET}\"}`, "
+                           f"then check it with `stackgen notify test {name}`",
+                           severity=Severity.WARNING)
 
 
 def _matcher(spec: LoadedSpec, path: tuple[Any, ...], matcher: Any) -> Iterator[Problem]:
@@ -299,6 +432,8 @@ def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         published += [(("alertmanager", "port"), published[1][1] + n) for n in range(1, am_replicas)]
     if _section(data, "grafana").get("enabled", True) is not False:
         published.append((("grafana", "port"), port("grafana", "port")))
+    if _section(data, "victoria_metrics").get("enabled") is True:
+        published.append((("victoria_metrics", "port"), port("victoria_metrics", "port")))
     if _section(data, "tracing").get("enabled") is True:
         for key in ("jaeger_port", "otlp_grpc_port", "otlp_http_port"):
             published.append((("tracing", key), port("tracing", key)))
@@ -466,102 +601,6 @@ def _content(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
                                closest(name, dashboards) or f"dashboards: {', '.join(dashboards)}")
 
 
-MIN_PASSWORD_LENGTH = 12
-_WEB_EXAMPLE = "web.tls: {} and web.users (e.g. admin: ${WEB_ADMIN_PASSWORD})"
-
-
-def is_loopback(listen: str) -> bool:
-    """True for an address only this machine reaches (127.0.0.0/8, ::1)."""
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(listen).is_loopback
-    except ValueError:
-        return False
-
-
-def _is_address(text: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _web(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
-    """Beyond loopback every endpoint needs a password, sent over TLS; the user's certificate must be usable."""
-    web = _section(data, "web")
-    users = _section(web, "users")
-    listen = data.get("listen", "127.0.0.1")
-    exposed = isinstance(listen, str) and _is_address(listen) and not is_loopback(listen)
-    if exposed and not users:
-        if web.get("insecure") is True:
-            yield spec.problem(("web", "insecure"),
-                               f"listen {listen} publishes every endpoint to the network without a password",
-                               "only behind a proxy that authenticates; remove insecure and add web.users",
-                               severity=Severity.NOTICE)
-        else:
-            yield spec.problem(("listen",), f"listen {listen} would publish Prometheus, Alertmanager, Pushgateway, "
-                               "the relay and Grafana to the network without a password (anyone could push, "
-                               "delete, silence or post to your chat groups)",
-                               f"add {_WEB_EXAMPLE}, or keep listen: 127.0.0.1; web.insecure: true opts out "
-                               "behind an authenticating proxy")
-    if exposed and users and not isinstance(web.get("tls"), Mapping):
-        yield spec.problem(("web", "users"), f"basic auth on {listen} without TLS sends the passwords in clear "
-                           "over the network", "add `tls: {}` under web: HTTPS from the stack's own CA", at_key=True)
-    for name, password in users.items():
-        if isinstance(password, str) and len(password) < MIN_PASSWORD_LENGTH:
-            yield spec.problem(("web", "users", name), f"the password of web user '{name}' has {len(password)} "
-                               f"characters; at least {MIN_PASSWORD_LENGTH} are needed",
-                               "e.g. `openssl rand -base64 18` into the variable it comes from")
-    if users and _section(data, "grafana").get("anonymous") is True:
-        yield spec.problem(("grafana", "anonymous"), "anonymous Grafana access contradicts web.users",
-                           "remove grafana.anonymous")
-    tls = web.get("tls")
-    if isinstance(tls, Mapping):
-        yield from _web_certificate(spec, tls)
-
-
-def _web_certificate(spec: LoadedSpec, tls: Mapping[str, Any]) -> Iterator[Problem]:
-    from stackgen import pki
-
-    base = spec.path.parent
-    if ("cert_file" in tls) != ("key_file" in tls):
-        present, missing = ("cert_file", "key_file") if "cert_file" in tls else ("key_file", "cert_file")
-        yield spec.problem(("web", "tls", present), f"{present} needs {missing}: a server certificate is a pair",
-                           "or tls: {} for certificates from the stack's own CA")
-        return
-    contents: dict[str, bytes] = {}
-    for key in ("cert_file", "key_file", "ca_file"):
-        name = tls.get(key)
-        if not isinstance(name, str) or not name:
-            continue
-        file = base / name
-        if not file.is_file():
-            yield spec.problem(("web", "tls", key), f"no such file: {name}", f"paths are relative to {base}")
-        elif b"-----BEGIN " not in (content := file.read_bytes()):
-            yield spec.problem(("web", "tls", key), f"{name} is not a PEM file (no -----BEGIN line)")
-        else:
-            contents[key] = content
-    if "cert_file" not in contents or "key_file" not in contents:
-        return
-    try:
-        matches = pki.key_matches_certificate(contents["cert_file"], contents["key_file"])
-    except (ValueError, TypeError) as error:
-        yield spec.problem(("web", "tls", "key_file"), f"cannot read the certificate or key: {_one_line(error)}",
-                           "an unencrypted PEM private key")
-        return
-    if not matches:
-        yield spec.problem(("web", "tls", "key_file"), f"{tls['key_file']} is not the private key of "
-                           f"{tls['cert_file']}", "give the key the certificate was issued for")
-    expiry = pki.expires_at(contents["cert_file"])
-    if expiry <= pki.utc_now():
-        yield spec.problem(("web", "tls", "cert_file"), f"{tls['cert_file']} expired on "
-                           f"{expiry:%Y-%m-%d %H:%M} UTC", "renew it, or tls: {} for the stack CA's certificates")
-
-
 def _deploy(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     """Swarm: HA replicas need nodes they can all read their config on; ports cannot stay on loopback."""
     deploy = _section(data, "deploy")
@@ -584,6 +623,28 @@ def _deploy(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         yield spec.problem(
             ("deploy", "engine"),
             f"Swarm publishes host-mode ports on every address of the node: listen {listen} is not kept",
-            "firewall the published ports, or turn on authentication before exposing the stack",
+            "add web.tls: {} and web.users so that what is published asks for a password, or firewall "
+            "the published ports",
             severity=Severity.NOTICE,
         )
+
+
+def _docker_socket(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
+    """docker discovery reads the engine API: say when its socket is not here (nothing is discovered)."""
+    import os
+
+    docker = _section(data, "discovery").get("docker")
+    if not docker:
+        return
+    host = docker.get("host", "unix:///var/run/docker.sock") if isinstance(docker, Mapping) else \
+        "unix:///var/run/docker.sock"
+    if not isinstance(host, str) or not host.startswith("unix://"):
+        return
+    socket = host[len("unix://"):]
+    given = isinstance(docker, Mapping) and "host" in docker
+    path = ("discovery", "docker", "host") if given else ("discovery", "docker")
+    if not os.path.exists(socket):
+        yield spec.problem(path, f"no Docker socket at {socket} on this machine: Prometheus discovers "
+                           "nothing until it exists (render reads its group from it)",
+                           "render and apply on the Docker host, or give host: tcp://... for a remote engine",
+                           severity=Severity.WARNING)

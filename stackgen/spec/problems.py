@@ -10,9 +10,11 @@ Path = tuple[str | int, ...]
 
 
 class Severity(str, Enum):
-    """ERROR makes the spec invalid; NOTICE tells what stackgen did or advises, and passes."""
+    """ERROR makes the spec invalid; WARNING (accepted, but will not work as meant) and NOTICE (what
+    stackgen did or advises) pass."""
 
     ERROR = "error"
+    WARNING = "warning"
     NOTICE = "notice"
 
 
@@ -33,8 +35,8 @@ class Problem:
         where = f"{self.file}:{self.line}:{self.column}"
         dotted = dotted_path(self.path)
         text = f"{where}: {dotted}: {self.message}" if dotted else f"{where}: {self.message}"
-        if self.severity is Severity.NOTICE:
-            text = f"{where}: notice: {dotted + ': ' if dotted else ''}{self.message}"
+        if self.severity is not Severity.ERROR:
+            text = f"{where}: {self.severity.value}: {dotted + ': ' if dotted else ''}{self.message}"
         if self.hint:
             text += f" ({self.hint})"
         return text
@@ -46,7 +48,7 @@ class Problem:
 
     def github_annotation(self) -> str:
         """A GitHub Actions workflow command: the problem shows on the line of the pull request."""
-        level = "notice" if self.severity is Severity.NOTICE else "error"
+        level = self.severity.value  # GitHub's levels: error, warning, notice
 
         def escape(text: str, in_property: bool = False) -> str:
             text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

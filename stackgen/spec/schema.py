@@ -42,7 +42,10 @@ def node_at(*path: str) -> dict[str, Any]:
         if part == "[]":
             node = node["items"]
         else:
-            node = node.get("properties", {}).get(part) or {}
+            # `true, or the settings` (anyOf boolean | object): the settings' branch has the keys.
+            objects = [resolve(branch) for branch in node.get("anyOf", []) if "properties" in resolve(branch)]
+            keyed = node if "properties" in node or not objects else objects[0]
+            node = keyed.get("properties", {}).get(part) or {}
     return resolve(node)
 
 

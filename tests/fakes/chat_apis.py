@@ -313,3 +313,14 @@ class FakeFeishu(FakeChatAPI):
         if body.get("msg_type") not in ("text", "post", "interactive"):
             return 200, {"code": 9499, "msg": "Bad Request"}
         return 200, {"code": 0, "msg": "success", "data": {}}
+
+
+class FakeWebhook(FakeChatAPI):
+    """An Alertmanager webhook receiver: accepts every POST of its JSON and records it."""
+
+    def answer(
+        self, method: str, path: str, query: dict[str, str], body: dict[str, Any], raw: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        if method != "POST" or "alerts" not in body:
+            return 400, {"error": "not an Alertmanager webhook body"}
+        return 200, {}

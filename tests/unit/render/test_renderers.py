@@ -189,6 +189,23 @@ def test_high_availability(tmp_path: Path) -> None:
     assert "prometheus/prometheus.yml" not in files
 
 
+def test_every_prometheus_resends_alerts_after_5s_not_a_minute(tmp_path: Path) -> None:
+    # Alerts of the first evaluations are dropped until the notifier has discovered its Alertmanagers
+    # (up to 5 s); the resend delay is how long they then wait.
+    for spec in (base_spec(), base_spec(prometheus={"replicas": 2})):
+        services = doc(render(tmp_path, spec), "docker-compose.yml")["services"]
+        commands = [s["command"] for s in services.values() if s["labels"]["io.stackgen.role"] == "prometheus"]
+        assert commands and all("--rules.alert.resend-delay=5s" in command for command in commands)
+
+
+def test_a_resend_delay_in_extra_args_replaces_stackgens(tmp_path: Path) -> None:
+    for extra in (["--rules.alert.resend-delay=30s"], ["--rules.alert.resend-delay", "30s"]):
+        compose = doc(render(tmp_path, base_spec(prometheus={"extra_args": extra})), "docker-compose.yml")
+        command = compose["services"]["prometheus"]["command"]
+        assert [arg for arg in command if arg.startswith("--rules.alert.resend-delay")] == [extra[0]]
+        assert command[-len(extra):] == extra
+
+
 def test_images_are_pinned_and_overridable(tmp_path: Path) -> None:
     compose = doc(render(tmp_path, base_spec(images={"registry": "mirror.local/m",
                                                      "prometheus": "local/prometheus:2.42.0"})), "docker-compose.yml")
@@ -347,3 +364,24 @@ def test_rule_files_with_the_same_name_in_two_folders(tmp_path: Path) -> None:
     files = render(tmp_path, base_spec(rules={"include": [], "files": ["a/x.yml", "b/x.yml"]}))
     text = b"".join(file.content for path, file in files.items() if path.startswith("prometheus/rules/"))
     assert b"FromA" in text and b"FromB" in text
+
+
+def test_built_in_victoria_metrics(tmp_path: Path) -> None:
+    """The registry's victoria-metrics role: a service, a remote_write target, a self-scrape job and a
+    second Grafana datasource; its port is published on a loopback listen only."""
+    files = render(tmp_path, base_spec(victoria_metrics={"enabled": True, "port": 18428, "retention": "90d"}))
+    service = doc(files, "docker-compose.yml")["services"]["victoria-metrics"]
+    assert service["image"] == "victoriametrics/victoria-metrics:v1.145.0"
+    assert "-retentionPeriod=90d" in service["command"]
+    assert service["ports"] == ["127.0.0.1:18428:8428"]
+    assert service["volumes"] == ["victoria-metrics-data:/victoria-metrics-data"]
+    prometheus = doc(files, "prometheus/prometheus.yml")
+    assert prometheus["remote_write"] == [{"url": "http://victoria-metrics:8428/api/v1/write"}]
+    [job] = [job for job in prometheus["scrape_configs"] if job["job_name"] == "victoria-metrics"]
+    assert job["static_configs"] == [{"targets": ["victoria-metrics:8428"]}]
+    sources = doc(files, "grafana/provisioning/datasources/stackgen.yml")["datasources"]
+    assert {"name": "VictoriaMetrics", "url": "http://victoria-metrics:8428"}.items() <= sources[-1].items()
+    exposed = render(tmp_path / "exposed", base_spec(listen="0.0.0.0", web={"tls": {}, "users": {"admin": "a" * 16}},
+                                                     victoria_metrics={"enabled": True}))
+    assert "ports" not in doc(exposed, "docker-compose.yml")["services"]["victoria-metrics"]
+    assert "victoria-metrics" not in doc(render(tmp_path / "off", base_spec()), "docker-compose.yml")["services"]

@@ -11,7 +11,7 @@ import pytest
 from stackgen.spec.meaning import duration_seconds
 from stackgen.spec.problems import Severity
 from stackgen.spec.validate import check_spec
-from tests.unit.core_helpers import base_spec, write_spec
+from tests.unit.core_helpers import CONTRACT, base_spec, run_main, write_spec
 
 
 def check(tmp_path: Path, **sections: object) -> tuple[list[str], list[str]]:
@@ -179,3 +179,69 @@ def test_a_disabled_rule_must_exist_where_it_would_take_effect(tmp_path: Path) -
         "rules.disable.1: 'Mine' is a rule of your own (rules.groups) "
         "(disable turns off pack rules; remove yours from its group instead)",
         "rules.disable.2: no rule 'Nope' in any rule pack"]
+
+
+def warnings(tmp_path: Path, **sections: object) -> list[str]:
+    path = write_spec(tmp_path, base_spec(**sections))
+    checked = check_spec(path, {}, display_name="s.yaml")
+    return [f"{p.path}: {p.message}" for p in checked.problems if p.severity is Severity.WARNING]
+
+
+def test_a_receiver_without_integration_names_the_routes_that_lead_there(tmp_path: Path) -> None:
+    receivers = [{"name": "ops"}, {"name": "mail", "email": {"to": "a@example.com", "from": "b@example.com",
+                                                             "smarthost": "smtp.example.com:587"}},
+                 {"name": "unused"}, {"name": "null"}]
+    route = {"receiver": "ops", "routes": [
+        {"matchers": ['team="db"'], "receiver": "mail"},
+        {"matchers": ['team="web"'], "receivers": ["mail", "ops"]},
+        {"matchers": ['alertname="Watchdog"'], "receiver": "null"}]}
+    assert warnings(tmp_path, receivers=receivers, route=route) == [
+        "('receivers', 0, 'name'): receiver 'ops' has no integration: alerts routed to it (route, route.routes.1) are dropped"]
+    assert messages(tmp_path, receivers=receivers, route=route) == []  # a warning: the spec stays valid
+
+
+def test_the_default_blueprint_warns_and_init_says_how_to_add_a_channel(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(["init", str(tmp_path / "demo")], capsys)
+    assert code == 0, err
+    assert "to do: receiver 'ops' has no integration: alerts routed to it (route) are dropped" in err
+    assert 'e.g. `dingtalk: {url: "${DINGTALK_URL}", secret: "${DINGTALK_SECRET}"}`' in err
+    assert "stackgen notify test ops" in err
+
+
+@pytest.mark.parametrize(("expr", "expected"), [
+    ("rate(x[15s]) > 0", ["rate() over [15s] is always empty: samples come every 15s at best, and it needs two"]),
+    ("sum by (job) (increase(x[10s])) / on() group_left deriv(y[1m])",
+     ["increase() over [10s] is always empty: samples come every 15s at best, and it needs two"]),
+    ("max_over_time(irate(x[5s])[5m:1m])", ["irate() over [5s] is always empty: samples come every 15s at best, and it needs two"]),
+    ("rate(x[1m]) > 0 and changes(y[15s]) > 0", []),  # changes() works on one sample
+])
+def test_a_rate_window_that_holds_one_sample_at_most_is_a_warning(tmp_path: Path, expr: str,
+                                                                   expected: list[str]) -> None:
+    found = warnings(tmp_path, rules=rule_group({"alert": "A", "expr": expr}))
+    assert [line.split(": ", 1)[1] for line in found] == expected
+
+
+def test_the_shortest_interval_of_the_stack_decides_the_window(tmp_path: Path) -> None:
+    rules = rule_group({"alert": "A", "expr": "rate(x[15s]) > 0"})
+    assert warnings(tmp_path, rules=rules, prometheus={"scrape_interval": "5s", "evaluation_interval": "5s"}) == []
+    assert warnings(tmp_path, rules=rules, prometheus={"scrape_interval": "1m", "evaluation_interval": "1m"},
+                    targets=[{"job": "fast", "targets": ["a:1"], "scrape_interval": "10s"}]) == []
+
+
+def test_the_fleet_contract_s_discovery_key_validates_as_it_stands() -> None:
+    fleet = CONTRACT.parent / "fleet.example.yaml"
+    if not fleet.is_file():
+        pytest.skip(f"no contract at {fleet}")
+    checked = check_spec(fleet, {"WEB_ADMIN_PASSWORD": "x", "FLEET_SCRAPE_PASSWORD": "y"})
+    assert [p.format() for p in checked.problems if p.path[:1] == ("discovery",)] == []
+
+
+def test_docker_discovery_without_a_socket_is_a_warning_and_its_job_name_is_taken(tmp_path: Path) -> None:
+    missing = tmp_path / "no.sock"
+    found = warnings(tmp_path, discovery={"docker": {"host": f"unix://{missing}"}})
+    assert found == [f"('discovery', 'docker', 'host'): no Docker socket at {missing} on this machine: Prometheus "
+                     "discovers nothing until it exists (render reads its group from it)"]
+    assert warnings(tmp_path, discovery={"docker": {"host": "tcp://proxy:2375"}}) == []
+    assert messages(tmp_path, targets=[{"job": "docker-discovery", "targets": ["a:1"]}]) == [
+        "targets.0.job: job name 'docker-discovery' is taken by the stack's own scrape job (pick another name)"]
