@@ -89,8 +89,8 @@ def render_compose(stack: Stack) -> dict[str, RenderedFile]:
     }
 
 
-_KEY_ORDER = ("image", "command", "environment", "user", "group_add", "volumes", "ports", "extra_hosts", "depends_on",
-              "healthcheck", "restart", "labels")
+_KEY_ORDER = ("image", "command", "environment", "user", "group_add", "volumes", "ports", "extra_hosts",
+              "depends_on", "healthcheck", "restart", "labels")
 
 
 def _ordered(config: dict[str, Any]) -> dict[str, Any]:
@@ -174,8 +174,8 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
     config: dict[str, Any] = {
         "image": stack.images.image_for("prometheus"),
         "command": command,
-        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus",
-                    *_docker_socket_mount(stack)],
+        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"),
+                    f"{service.name}-data:/prometheus", *_docker_socket_mount(stack)],
         "ports": [_port(stack, settings.port + offset, 9090)],
         **_host_gateway(stack, always=stack.docker_discovery is not None),
         **_docker_socket_group(stack),
