@@ -160,6 +160,7 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
         "--web.enable-lifecycle",
         "--web.listen-address=:9090",
         f"--web.external-url={external_url}",
+        *_root_routes(external_url, settings.extra_args),
         *web_config_flags(stack),
     ]
     if not _flag_given(settings.extra_args, "--rules.alert.resend-delay"):
@@ -193,6 +194,21 @@ def _healthy_first(services: list[Service]) -> dict[str, Any]:
     return {"depends_on": {service.name: {"condition": "service_healthy"} for service in services}}
 
 
+def _root_routes(external_url: str | None, extra_args: tuple[str, ...] | list[str]) -> list[str]:
+    """Serve at / inside the stack when the external URL has a path (https://example.com/prom).
+
+    Prometheus and Alertmanager otherwise move every route under that path, where the healthcheck,
+    the reloads, the stack's own scrapes and Grafana's datasource do not look; the proxy in front
+    strips the path (nginx: `location /prom/ { proxy_pass http://127.0.0.1:9090/; }`).
+    """
+    from urllib.parse import urlsplit
+
+    path = urlsplit(external_url).path if external_url else ""
+    if path.strip("/") and not _flag_given(extra_args, "--web.route-prefix"):
+        return ["--web.route-prefix=/"]
+    return []
+
+
 def _flag_given(args: tuple[str, ...] | list[str], flag: str) -> bool:
     """True when `args` set `flag` (`--flag=value` or `--flag value`): Prometheus refuses a repeat."""
     return any(arg == flag or arg.startswith(flag + "=") for arg in args)
@@ -212,6 +228,7 @@ def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
         "--storage.path=/alertmanager",
         "--web.listen-address=:9093",
         f"--web.external-url={settings.external_url or public_url(stack, settings.port + offset)}",
+        *_root_routes(settings.external_url, ()),
         *web_config_flags(stack),
     ]
     members = by_role(stack, "alertmanager")
