@@ -37,7 +37,9 @@ def ensure_binary(settings: NodeExporterSettings, timeout: float = 60.0) -> Cach
     """The cached binary of `settings.version`, fetching and verifying the source when it is not there."""
     target = cache_dir() / binary_dir_name(settings.version)
     binary, digest_file = target / "node_exporter", target / "tarball.sha256"
-    if binary.is_file() and digest_file.is_file():
+    # the binary's own digest, beside it: the playbook compares it with what a host has
+    binary_digest = target / "node_exporter.sha256"
+    if binary.is_file() and digest_file.is_file() and binary_digest.is_file():
         return CachedBinary(binary, digest_file.read_text().strip(), fetched=False)
     tarball_name = settings.source.rstrip("/").rsplit("/", 1)[-1]
     content = _read(settings.source, timeout)
@@ -67,6 +69,7 @@ def ensure_binary(settings: NodeExporterSettings, timeout: float = 60.0) -> Cach
     partial.write_bytes(data)
     partial.chmod(0o755)
     os.replace(partial, binary)
+    binary_digest.write_text(hashlib.sha256(data).hexdigest() + "\n")
     digest_file.write_text(digest + "\n")
     return CachedBinary(binary, digest, fetched=True)
 

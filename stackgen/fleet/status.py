@@ -32,9 +32,9 @@ class HostStatus:
 def fleet_status(stack: Stack, out_dir: Path) -> tuple[list[HostStatus], bool]:
     """Every host's status, and whether Prometheus answered."""
     assert stack.fleet is not None
-    base_url = prometheus.prometheus_url(stack)
-    targets = prometheus.fleet_targets(base_url)
-    versions = prometheus.exporter_versions(base_url) if targets is not None else {}
+    endpoint = prometheus.prometheus_endpoint(stack, out_dir)
+    targets = prometheus.fleet_targets(endpoint)
+    versions = prometheus.exporter_versions(endpoint) if targets is not None else {}
     found = []
     for host in stack.fleet.hosts:
         cert = out_dir / SECRET_DIR / "fleet" / "hosts" / f"{host_file_stem(host)}.crt"

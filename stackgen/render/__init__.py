@@ -29,7 +29,7 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
     from stackgen.render.web import render_web, web_client
 
     if now is None:
-        from stackgen.pki import utc_now
+        from stackgen.clock import utc_now
 
         now = utc_now()
     if stack.web.enabled or stack.fleet is not None:
@@ -73,9 +73,14 @@ def _fleet(stack: Stack, existing: Mapping[str, bytes], now: dt.datetime
     credentials = fleet.scrape_credentials(password, existing.get(fleet.CREDENTIALS_PATH))
     files.update(password_files)
     files[fleet.CREDENTIALS_PATH] = RenderedFile(credentials.to_bytes(), 0o600)
-    files.update(fleet.host_certificates(stack.fleet, ca, existing, now))
+    certificates = fleet.host_certificates(stack.fleet, ca, existing, now)
+    files.update(certificates)
     files.update(fleet.prometheus_fleet_files(stack.fleet, ca, credentials))
-    files.update(render_ansible(stack.fleet, credentials))
+    host_tls = {}
+    for host in stack.fleet.hosts:
+        stem = f"{SECRET_DIR}/fleet/hosts/{fleet.host_file_stem(host)}"
+        host_tls[host.name] = (certificates[f"{stem}.crt"].content, certificates[f"{stem}.key"].content)
+    files.update(render_ansible(stack.fleet, credentials, host_tls))
     return files, (fleet.fleet_scrape_config(stack.fleet, credentials),)
 
 

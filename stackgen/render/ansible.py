@@ -12,6 +12,7 @@ so only a new binary or unit restarts them: rotating a password or a certificate
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,19 +31,56 @@ CACHE_ENV = "STACKGEN_FLEET_CACHE"
 STATE_DIR = ".fleet"  # beside ansible/: known_hosts and the recorded roll-out state (not rendered)
 
 
-def render_ansible(fleet: Fleet, credentials: ScrapeCredentials) -> dict[str, RenderedFile]:
-    """Every file under ansible/ (paths relative to the output dir)."""
+def render_ansible(
+    fleet: Fleet, credentials: ScrapeCredentials, host_tls: Mapping[str, tuple[bytes, bytes]]
+) -> dict[str, RenderedFile]:
+    """Every file under ansible/ (paths relative to the output dir). `host_tls`: host -> (cert, key)."""
+    unit = unit_file(fleet).encode("utf-8")
+    web = yaml_bytes(web_config(fleet, credentials))
     files = {
-        "inventory.yml": yaml_bytes(inventory(fleet)),
+        "inventory.yml": yaml_bytes(inventory(fleet, expected_state(fleet, web, unit), host_tls)),
         "fleet.yml": yaml_bytes(playbook()),
-        "tasks/preflight.yml": yaml_bytes(preflight_tasks()),
+        "tasks/preflight.yml": yaml_bytes(preflight_tasks(fleet)),
         "tasks/install.yml": yaml_bytes(install_tasks()),
         "tasks/configure.yml": yaml_bytes(configure_tasks()),
         "tasks/verify.yml": yaml_bytes(verify_tasks()),
-        "files/node_exporter.service": unit_file(fleet).encode("utf-8"),
-        "files/web-config.yml": yaml_bytes(web_config(fleet, credentials)),
+        "files/node_exporter.service": unit,
+        "files/web-config.yml": web,
     }
     return {f"{ANSIBLE_DIR}/{path}": RenderedFile(content) for path, content in files.items()}
+
+
+def managed_dirs() -> list[tuple[str, str, str]]:
+    """(path, mode as stat prints it, owner) of the directories the playbook makes."""
+    return [(CONFIG_DIR, "750", SYSTEM_USER), (TEXTFILE_DIR, "755", "root")]
+
+
+def managed_files(fleet: Fleet) -> list[tuple[str, str, str]]:
+    """(path, mode, owner) of the files the playbook puts on a host, in the order preflight reports them."""
+    files = [(BINARY, "755", "root"), (f"{CONFIG_DIR}/web-config.yml", "400", SYSTEM_USER)]
+    if fleet.node_exporter.tls:
+        files += [
+            (f"{CONFIG_DIR}/tls.crt", "400", SYSTEM_USER),
+            (f"{CONFIG_DIR}/tls.key", "400", SYSTEM_USER),
+        ]
+    return [*files, (f"/etc/systemd/system/{UNIT}.service", "644", "root")]
+
+
+def expected_state(fleet: Fleet, web: bytes, unit: bytes) -> list[str]:
+    """What preflight prints on a host that is in sync: modes, owners and digests, then the unit's state.
+
+    The binary's digest is read from the cache beside it (known once fetched), a host's TLS digests from
+    its host vars; a host whose report matches is skipped by every later task (one SSH round trip)."""
+    digests = {
+        BINARY: "{{ lookup('ansible.builtin.file', node_exporter_binary_source + '.sha256') }}",
+        f"{CONFIG_DIR}/web-config.yml": hashlib.sha256(web).hexdigest(),
+        f"{CONFIG_DIR}/tls.crt": "{{ stackgen_tls_sha256[0] }}",
+        f"{CONFIG_DIR}/tls.key": "{{ stackgen_tls_sha256[1] }}",
+        f"/etc/systemd/system/{UNIT}.service": hashlib.sha256(unit).hexdigest(),
+    }
+    lines = [f"{mode} {owner} root" for _, mode, owner in managed_dirs()]
+    lines += [f"{mode} {owner} root {digests[path]}" for path, mode, owner in managed_files(fleet)]
+    return [*lines, "active enabled"]
 
 
 def binary_dir_name(version: str) -> str:
@@ -94,7 +132,9 @@ def exporter_vars(fleet: Fleet) -> dict[str, Any]:
     }
 
 
-def inventory(fleet: Fleet) -> dict[str, Any]:
+def inventory(
+    fleet: Fleet, expected: list[str], host_tls: Mapping[str, tuple[bytes, bytes]]
+) -> dict[str, Any]:
     """inventory.yml: every host under `all` with its connection, then the groups."""
     hosts: dict[str, Any] = {}
     groups: dict[str, list[str]] = {}
@@ -105,11 +145,14 @@ def inventory(fleet: Fleet) -> dict[str, Any]:
             "ansible_user": host.ssh_user,
             "stackgen_host_file": host_file_stem(host),
         }
+        if host.name in host_tls:
+            entry["stackgen_tls_sha256"] = [hashlib.sha256(part).hexdigest() for part in host_tls[host.name]]
         entry.update({k: v for k, v in sorted(host.vars.items()) if not k.startswith("ansible_")})
         hosts[host.name] = entry
         for group in host.groups:
             groups.setdefault(group, []).append(host.name)
-    root: dict[str, Any] = {"vars": {**connection_vars(fleet), **exporter_vars(fleet)}, "hosts": hosts}
+    shared = {**connection_vars(fleet), **exporter_vars(fleet), "node_exporter_expected_state": expected}
+    root: dict[str, Any] = {"vars": shared, "hosts": hosts}
     if groups:
         root["children"] = {
             name: {"hosts": {member: None for member in members}} for name, members in sorted(groups.items())
@@ -124,9 +167,17 @@ def playbook() -> list[dict[str, Any]]:
             "name": "node_exporter on the fleet (stackgen)",
             "hosts": "all",
             "gather_facts": False,
+            # A host whose preflight report matches the expected state is skipped by every later task.
+            "vars": {
+                "node_exporter_in_sync": "{{ node_exporter_installed.stdout_lines == "
+                "node_exporter_expected_state }}"
+            },
             "tasks": [
-                {"ansible.builtin.import_tasks": f"tasks/{name}.yml"}
-                for name in ("preflight", "install", "configure", "verify")
+                {"ansible.builtin.import_tasks": "tasks/preflight.yml"},
+                *(
+                    {"ansible.builtin.import_tasks": f"tasks/{name}.yml", "when": "not node_exporter_in_sync"}
+                    for name in ("install", "configure", "verify")
+                ),
             ],
             "handlers": [
                 {
@@ -138,13 +189,28 @@ def playbook() -> list[dict[str, Any]]:
     ]
 
 
-def preflight_tasks() -> list[dict[str, Any]]:
-    """Before any change: the host runs systemd (the exporter is a unit) and has the python Ansible needs."""
+def preflight_tasks(fleet: Fleet) -> list[dict[str, Any]]:
+    """Before any change: systemd runs the host (the exporter is a unit); report what is installed
+    (modes, owners, digests, unit state) so that a host already in sync is not touched further."""
+    dirs = " ".join(path for path, _, _ in managed_dirs())
+    files = " ".join(path for path, _, _ in managed_files(fleet))
+    script = "\n".join(
+        [
+            "test -d /run/systemd/system || { echo 'systemd is not PID 1 here' >&2; exit 3; }",
+            f"for d in {dirs}; do stat -c '%a %U %G' \"$d\" 2>/dev/null || echo missing; done",
+            f'for f in {files}; do if [ -f "$f" ]; then',
+            '  echo "$(stat -c \'%a %U %G\' "$f") $(sha256sum "$f" | cut -d\' \' -f1)"',
+            "else echo missing; fi; done",
+            f'echo "$(systemctl is-active {UNIT}) $(systemctl is-enabled {UNIT} 2>/dev/null)"',
+        ]
+    )
     return [
         {
-            "name": "preflight: systemd is PID 1",
-            "ansible.builtin.command": "test -d /run/systemd/system",
+            "name": "preflight: systemd is PID 1; what is installed",
+            "ansible.builtin.shell": script,
+            "register": "node_exporter_installed",
             "changed_when": False,
+            "failed_when": "node_exporter_installed.rc != 0",
             "check_mode": False,
         }
     ]

@@ -7,6 +7,7 @@ is replaced by rename, and Prometheus would then reload the old file.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from stackgen import __version__
@@ -50,6 +51,7 @@ def compose_services(stack: Stack) -> dict[str, dict[str, Any]]:
         "prometheus": _prometheus, "alertmanager": _alertmanager, "grafana": _grafana,
         "node-exporter": _node_exporter, "cadvisor": _cadvisor, "blackbox-exporter": _blackbox,
         "pushgateway": _pushgateway, "relay": _relay, "jaeger": _jaeger, "otel-collector": _otel_collector,
+        "victoria-metrics": _victoria_metrics,
     }
     service_configs: dict[str, dict[str, Any]] = {}
     for service in services(stack):
@@ -347,3 +349,17 @@ def _otel_collector(stack: Stack, service: Service) -> dict[str, Any]:
                   _port(stack, stack.tracing.otlp_http_port, 4318, "otel-collector")],
         "depends_on": ["jaeger"],
     }
+
+
+def _victoria_metrics(stack: Stack, service: Service) -> dict[str, Any]:
+    settings = stack.victoria_metrics
+    config: dict[str, Any] = {
+        "image": stack.images.image_for("victoria-metrics"),
+        "command": ["-storageDataPath=/victoria-metrics-data", f"-retentionPeriod={settings.retention}",
+                    f"-httpListenAddr=:{service.port}"],
+        "volumes": [f"{service.name}-data:/victoria-metrics-data"],
+        "healthcheck": _wget_check(stack, service.port, "/health", "30s", web=False),
+    }
+    if ipaddress.ip_address(stack.listen).is_loopback:  # it reads no web config: never published beyond
+        config["ports"] = [_port(stack, settings.port, service.port)]
+    return config

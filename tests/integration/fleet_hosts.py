@@ -8,8 +8,10 @@ import hashlib
 import ipaddress
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,9 +106,23 @@ def start_fleet(count: int, workdir: Path, subnet: str = SUBNET) -> Iterator[Fle
                 check=True,
                 capture_output=True,
             )
+        deadline = time.monotonic() + 120
+        while not all(ssh_answers(address) for address in addresses.values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the fleet hosts' sshd did not answer within 120 s: {run}")
+            time.sleep(0.3)
         yield FleetHosts(run, run, addresses, key)
     finally:
         remove_fleet(run)
+
+
+def ssh_answers(address: str) -> bool:
+    """Whether an sshd greets on address:22."""
+    try:
+        with socket.create_connection((address, 22), timeout=1) as connection:
+            return connection.recv(4).startswith(b"SSH")
+    except OSError:
+        return False
 
 
 def remove_fleet(run: str) -> None:

@@ -20,11 +20,15 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import tool_versions
+from tests.helpers import tool_versions, unavailable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = REPO_ROOT.parent / "shared" / "contract" / "stack.example.yaml"
-CORPUS_RULES = REPO_ROOT.parent / "shared" / "corpus" / "awesome-prometheus-alerts" / "rules"
+# ../shared beside the repository (STACKGEN_SHARED_DIR overrides, as in tests/conftest.py): tests that
+# read it go through contract_text() or the conftest fixtures, which skip locally when it is absent
+# and fail in CI
+SHARED = Path(os.environ.get("STACKGEN_SHARED_DIR", REPO_ROOT.parent / "shared"))
+CONTRACT = SHARED / "contract" / "stack.example.yaml"
+CORPUS_RULES = SHARED / "corpus" / "awesome-prometheus-alerts" / "rules"
 BAD_SPECS = REPO_ROOT / "tests" / "bad_specs"
 BLUEPRINTS = REPO_ROOT / "blueprints"
 
@@ -53,6 +57,13 @@ def require_tool(name: str) -> str:
     if in_ci():
         pytest.fail(message)
     pytest.skip(message)
+
+
+def contract_text() -> str:
+    """The contract spec (../shared/contract/stack.example.yaml); skipped locally, failed in CI, if absent."""
+    if not CONTRACT.is_file():
+        unavailable(f"the contract {CONTRACT} is absent (../shared beside the repository)")
+    return CONTRACT.read_text(encoding="utf-8")
 
 
 def base_spec(**sections: Any) -> dict[str, Any]:

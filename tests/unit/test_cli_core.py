@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.core_helpers import (
-    CONTRACT,
     CONTRACT_ENV,
     base_spec,
+    contract_text,
     run_main,
     run_stackgen,
     tree_digest,
@@ -127,7 +127,7 @@ def test_schema_prints_the_json_schema(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_contract_validates_and_renders_as_a_subprocess(tmp_path: Path) -> None:
-    (tmp_path / "stack.yaml").write_text(CONTRACT.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "stack.yaml").write_text(contract_text(), encoding="utf-8")
     completed = run_stackgen("validate", "-f", "stack.yaml", cwd=tmp_path, env=CONTRACT_ENV)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("stack.yaml: valid")
@@ -140,14 +140,14 @@ def test_contract_validates_and_renders_as_a_subprocess(tmp_path: Path) -> None:
 
 
 def test_contract_variables_from_dotenv(tmp_path: Path) -> None:
-    (tmp_path / "stack.yaml").write_text(CONTRACT.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "stack.yaml").write_text(contract_text(), encoding="utf-8")
     (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in CONTRACT_ENV.items()), encoding="utf-8")
     completed = validate_without(set(CONTRACT_ENV), tmp_path)  # the environment would win over .env
     assert completed.returncode == 0, completed.stderr
 
 
 def test_contract_without_its_variables(tmp_path: Path) -> None:
-    (tmp_path / "stack.yaml").write_text(CONTRACT.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "stack.yaml").write_text(contract_text(), encoding="utf-8")
     completed = validate_without(set(CONTRACT_ENV), tmp_path)
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
@@ -264,3 +264,33 @@ def test_a_bug_is_one_line_and_exit_3(tmp_path: Path, capsys: pytest.CaptureFixt
     monkeypatch.setenv("STACKGEN_DEBUG", "1")
     with pytest.raises(KeyError):
         run_main(["validate", "-f", str(tmp_path / "stack.yaml")], capsys)
+
+
+FLEET_CONTRACT_ENV = {"WEB_ADMIN_PASSWORD": "contract-admin-password",
+                      "FLEET_SCRAPE_PASSWORD": "contract-scrape-password"}
+
+
+def test_fleet_contract_validates_and_renders_as_it_stands(tmp_path: Path, shared_dir: Path) -> None:
+    """../shared/contract/fleet.example.yaml, every key of it (web, fleet, discovery, deploy), exactly as
+    written, with inventory.ini beside it and a throwaway key at keys/fleet_ed25519; never applied."""
+    for name in ("fleet.example.yaml", "inventory.ini"):
+        shutil.copy(shared_dir / "contract" / name, tmp_path / name)
+    (tmp_path / "keys").mkdir()
+    key = tmp_path / "keys" / "fleet_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    completed = run_stackgen("validate", "-f", "fleet.example.yaml", cwd=tmp_path, env=FLEET_CONTRACT_ENV)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("fleet.example.yaml: valid")
+    completed = run_stackgen("render", "-f", "fleet.example.yaml", cwd=tmp_path, env=FLEET_CONTRACT_ENV)
+    assert completed.returncode == 0, completed.stderr
+    rendered = tmp_path / "generated"
+    for path in ("docker-compose.yml", "ansible/fleet.yml", "ansible/inventory.yml",
+                 "prometheus/targets/fleet.json", "prometheus/prometheus.yml"):
+        assert (rendered / path).is_file(), path
+    prometheus = (rendered / "prometheus" / "prometheus.yml").read_text()
+    assert "docker_sd_configs" in prometheus and "job_name: fleet" in prometheus
+    assert "contract-admin-password" not in prometheus + (rendered / "docker-compose.yml").read_text()
+    digest = tree_digest(rendered)
+    completed = run_stackgen("render", "-f", "fleet.example.yaml", cwd=tmp_path, env=FLEET_CONTRACT_ENV)
+    assert completed.returncode == 0 and "up to date" in completed.stdout, completed.stdout + completed.stderr
+    assert tree_digest(rendered) == digest

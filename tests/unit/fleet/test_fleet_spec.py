@@ -252,3 +252,22 @@ def test_limit_names_hosts_or_groups_and_refuses_unknown_ones(tmp_path: Path) ->
     assert [h.name for h in select_hosts(stack, ["prod"])] == ["web-1", "web-2", "db-2"]
     with pytest.raises(InvalidInput, match="no host or group 'dbb'"):
         select_hosts(stack, ["dbb"])
+
+
+def test_only_config_prometheus_reads_on_reload_asks_for_one() -> None:
+    from stackgen.fleet.apply import prometheus_config_changed
+
+    assert prometheus_config_changed(["prometheus/prometheus.yml"])
+    assert not prometheus_config_changed(
+        ["prometheus/targets/fleet.json", "secrets/prometheus/fleet-scrape-2.password"]
+    )
+
+
+def test_prometheus_scrape_times_compare_with_python_times() -> None:
+    import datetime as dt
+
+    from stackgen.fleet.prometheus import _instant
+
+    assert _instant("2026-12-01T09:13:08.123456789Z") > _instant("2026-12-01T09:13:08.1+00:00")
+    assert _instant("2026-12-01T09:13:08Z") == dt.datetime(2026, 12, 1, 9, 13, 8, tzinfo=dt.timezone.utc)
+    assert _instant("0001-01-01T00:00:00Z") < _instant(dt.datetime.now(dt.timezone.utc).isoformat())

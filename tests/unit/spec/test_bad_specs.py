@@ -80,6 +80,10 @@ EXPECTED_FIRST: dict[str, tuple[int, int, str, str]] = {
     "51-target-with-a-space.yaml": (7, 9, "targets.0.targets.0", "'bad host:99' has a space in it"),
     "52-broken-email-subject-template.yaml": (11, 18, "receivers.0.email.headers.Subject",
                                               'invalid template: function "upper" not defined'),
+    "53-listen-without-users.yaml": (5, 9, "listen", "listen 0.0.0.0 would publish Prometheus, Alertmanager, "
+                                     "Pushgateway, the relay and Grafana to the network without a password"),
+    "54-short-web-password.yaml": (9, 12, "web.users.admin", "the password of web user 'admin' has 7 "
+                                   "characters; at least 12 are needed"),
 }
 
 # Bad specs whose refusal is right but whose report is not (yet): name -> reason.
