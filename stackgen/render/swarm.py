@@ -39,7 +39,7 @@ DOCKER_SOCKET = "/var/run/docker.sock"
 # Set by apply when it runs `docker stack deploy` (the gid of the managers' docker socket).
 DOCKER_GID_VARIABLE = "STACKGEN_DOCKER_GID"
 # Compose keys that Swarm services do not have (stack deploy would ignore them with a warning).
-_NOT_IN_SWARM = ("restart", "depends_on", "extra_hosts", "privileged", "devices", "pid", "build")
+_NOT_IN_SWARM = ("restart", "depends_on", "extra_hosts", "privileged", "devices", "pid", "build", "group_add")
 # Files a service reads only at start, delivered as Swarm configs: output path -> target in the task.
 _START_ONLY_CONFIGS = {"otel-collector": {"otel-collector/config.yml": "/etc/otelcol/config.yml"}}
 
@@ -117,7 +117,8 @@ def _swarm_service(stack: Stack, name: str, role: str, compose: dict[str, Any]) 
         constraints.insert(0, "node.role == manager")
         gid = stack.deploy.docker_gid
         service["user"] = f"65534:{gid if gid is not None else '${' + DOCKER_GID_VARIABLE + '}'}"
-        service["volumes"] = [*service["volumes"], f"{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro"]
+        socket = f"{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro"  # compose has it too with discovery.docker
+        service["volumes"] = [*[volume for volume in service["volumes"] if volume != socket], socket]
     if role == "alertmanager" and any(
         arg.startswith("--cluster.peer=") for arg in service.get("command", [])
     ):

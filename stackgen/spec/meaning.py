@@ -636,6 +636,11 @@ def _docker_socket(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Proble
     docker = _section(data, "discovery").get("docker")
     if not docker:
         return
+    if _section(data, "deploy").get("engine") == "swarm":
+        yield spec.problem(("discovery", "docker"), "docker discovery watches the containers of one engine "
+                           "and reaches them through host.docker.internal, which swarm tasks do not have",
+                           "with deploy.engine: swarm, run your services as swarm services and scrape them "
+                           "with targets or dns discovery", severity=Severity.WARNING)
     host = docker.get("host", "unix:///var/run/docker.sock") if isinstance(docker, Mapping) else \
         "unix:///var/run/docker.sock"
     if not isinstance(host, str) or not host.startswith("unix://"):

@@ -32,9 +32,3 @@ def test_unknown_roles_reload_nothing() -> None:
     assert not facts("no-such-role").can_reload
     assert facts("prometheus") is REGISTRY[Role.PROMETHEUS]
     assert facts("prometheus").self_watched_dirs == ("targets",)
-
-
-def test_test_modules_have_unique_names() -> None:
-    """pytest imports test modules by basename here (no packages): two of one name fail collection."""
-    names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
-    assert sorted(name for name in set(names) if names.count(name) > 1) == []

@@ -29,6 +29,7 @@ from tests.unit.core_helpers import (
     check_grafana,
     check_prometheus,
     contract_text,
+    orchestration_file,
     run_stackgen,
 )
 
@@ -103,7 +104,7 @@ def test_docker_compose_config(name: str, rendered: dict[str, Path]) -> None:
 
 
 def test_compose_schema(rendered: dict[str, Path]) -> None:
-    check_compose_schema([rendered[name] / "docker-compose.yml" for name in OUTPUTS if name in rendered])
+    check_compose_schema([orchestration_file(rendered[name]) for name in OUTPUTS if name in rendered])
 
 
 @pytest.mark.parametrize("name", OUTPUTS)
@@ -154,7 +155,7 @@ def test_every_rendered_flag_is_one_the_program_knows(set_name: str, rendered: d
     root = upstream_root() if set_name == "current" else Path("/")
     unknown = set()
     for name in sorted(rendered):
-        compose = yaml.safe_load((rendered[name] / "docker-compose.yml").read_text(encoding="utf-8"))
+        compose = yaml.safe_load(orchestration_file(rendered[name]).read_text(encoding="utf-8"))
         for service_name, service in compose["services"].items():
             role = (service.get("labels") or {}).get("io.stackgen.role", service_name)
             program = PROGRAMS.get(role)

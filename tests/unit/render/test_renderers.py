@@ -206,6 +206,21 @@ def test_a_resend_delay_in_extra_args_replaces_stackgens(tmp_path: Path) -> None
         assert command[-len(extra):] == extra
 
 
+def test_an_external_url_with_a_path_keeps_the_routes_at_the_root(tmp_path: Path) -> None:
+    # With the path as route prefix, /-/healthy, /-/reload and /metrics answer 404 inside the stack.
+    spec = base_spec(prometheus={"external_url": "https://mon.example.com/prom/"},
+                     alertmanager={"external_url": "https://mon.example.com/alerts"})
+    services = doc(render(tmp_path, spec), "docker-compose.yml")["services"]
+    assert "--web.route-prefix=/" in services["prometheus"]["command"]
+    assert "--web.route-prefix=/" in services["alertmanager"]["command"]
+    plain = doc(render(tmp_path, base_spec(prometheus={"external_url": "https://mon.example.com/"})),
+                "docker-compose.yml")["services"]
+    assert not [arg for arg in plain["prometheus"]["command"] if arg.startswith("--web.route-prefix")]
+    own = base_spec(prometheus={"external_url": "https://x/prom", "extra_args": ["--web.route-prefix=/prom"]})
+    command = doc(render(tmp_path, own), "docker-compose.yml")["services"]["prometheus"]["command"]
+    assert [arg for arg in command if arg.startswith("--web.route-prefix")] == ["--web.route-prefix=/prom"]
+
+
 def test_images_are_pinned_and_overridable(tmp_path: Path) -> None:
     compose = doc(render(tmp_path, base_spec(images={"registry": "mirror.local/m",
                                                      "prometheus": "local/prometheus:2.42.0"})), "docker-compose.yml")
