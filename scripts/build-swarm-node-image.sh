@@ -33,6 +33,7 @@ current=$(docker image inspect -f '{{ index .Config.Labels "io.stackgen.recipe" 
 if [[ "$current" == "$recipe" && $force == false ]]; then
     exit 0
 fi
+previous=$(docker image inspect -f '{{ .Id }}' "$TAG" 2>/dev/null || true)
 
 tarball="$cache/sgswarm-node-bookworm-rootfs.tar"  # the debootstrap tree, made once
 if [[ ! -s "$tarball" ]]; then
@@ -63,7 +64,9 @@ for controller in /sys/fs/cgroup/*; do
     [ -L "$controller" ] || mount -o remount,bind,rw "$controller"
 done
 mount --make-rshared /
-rm -f /var/run/docker.pid
+# /run is not a tmpfs here: a restarted node still holds the last run's state, and dockerd would take
+# the stale containerd.pid (a PID now reused in the new namespace) for a running containerd and time out
+rm -rf /run/docker /run/docker.pid /run/containerd
 exec dockerd --host=unix:///var/run/docker.sock --dns 127.0.0.1 "$@"
 SH
 chmod 0755 "$work/usr/local/bin/sgswarm-entrypoint"
@@ -74,4 +77,7 @@ docker import \
     --change 'ENV DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1' \
     --change "LABEL io.stackgen.recipe=$recipe" \
     "$work/rootfs.tar" "$TAG" >/dev/null
+if [[ -n "$previous" ]]; then
+    docker rmi "$previous" >/dev/null 2>&1 || true  # the old recipe's image, unless a node still runs it
+fi
 echo "build-swarm-node-image: built $TAG" >&2

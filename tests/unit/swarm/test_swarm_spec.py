@@ -84,3 +84,10 @@ def test_bad_placement_is_refused_by_the_schema(tmp_path: Path) -> None:
     )
     assert len(errors) == 2
     assert any("promethues" in e for e in errors) and any("role=manager" in e for e in errors)
+
+
+def test_every_role_of_the_registry_can_be_placed() -> None:
+    from stackgen.roles import Role
+    from stackgen.spec.schema import node_at
+
+    assert set(node_at("deploy", "placement")["propertyNames"]["enum"]) == {role.value for role in Role}
