@@ -184,7 +184,8 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
         **_docker_socket_group(stack),
         # An alert sent before Alertmanager listens is dropped and only resent after the resend delay.
         **_healthy_first(by_role(stack, "alertmanager")),
-        "healthcheck": _wget_check(stack, 9090, "/-/healthy"),
+        # ready, not just healthy: Prometheus answers queries (503 before) only once its TSDB is loaded
+        "healthcheck": _wget_check(stack, 9090, "/-/ready"),
     }
     return config
 
@@ -248,7 +249,7 @@ def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
                     f"{service.name}-data:/alertmanager"],
         "ports": [_port(stack, settings.port + offset, 9093)],
         **_host_gateway(stack),
-        "healthcheck": _wget_check(stack, 9093, "/-/healthy"),
+        "healthcheck": _wget_check(stack, 9093, "/-/ready"),
     }
 
 

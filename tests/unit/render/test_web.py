@@ -145,7 +145,7 @@ def test_healthchecks_send_the_authorization_header_from_a_secret_file(rendered:
     compose = yaml.safe_load(contents(rendered)["docker-compose.yml"])["services"]
     test = compose["prometheus"]["healthcheck"]["test"]
     assert test == ["CMD-SHELL", 'wget -q -O /dev/null --no-check-certificate --header "Authorization: '
-                    '`cat /run/secrets/stackgen/web-authorization`" https://localhost:9090/-/healthy']
+                    '`cat /run/secrets/stackgen/web-authorization`" https://localhost:9090/-/ready']
     assert " -T" not in test[1] and "$" not in test[1]
     assert "web-authorization" in compose["relay"]["healthcheck"]["test"][3]
     token = contents(rendered)["secrets/prometheus/web-authorization"].decode()
