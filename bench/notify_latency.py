@@ -177,6 +177,8 @@ def main() -> int:
     parser.add_argument("--interval", default="1s", help="scrape and evaluation interval")
     parser.add_argument("--group-wait", default="1s")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold and recreate measurements")
+    parser.add_argument("--resend-delay",
+                        help="Prometheus's --rules.alert.resend-delay (default: stackgen's; upstream's is 1m)")
     args = parser.parse_args()
 
     import docker
@@ -195,12 +197,14 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="notify-latency-") as directory:
             stack = TestStack(Path(directory), spec(project, images, gateway, target, robot,
                                                     args.interval, args.group_wait))
+            resend = [f"--rules.alert.resend-delay={args.resend_delay}"] if args.resend_delay else []
+            stack.edit(lambda s: s["prometheus"].update(extra_args=list(resend)))
             if not args.no_cold:
                 stack.edit(lambda s: s["rules"]["groups"][0]["rules"].append(fires_at_once("cold")))
                 cold.append(first_message(client, stack, robot, "cold"))
 
                 def recreate(s: dict[str, Any]) -> None:
-                    s["prometheus"]["extra_args"] = ["--query.max-samples=50000001"]
+                    s["prometheus"]["extra_args"] = [*resend, "--query.max-samples=50000001"]
                     s["rules"]["groups"][0]["rules"].append(fires_at_once("recreated"))
                 stack.edit(recreate)
                 cold.append(first_message(client, stack, robot, "recreated"))

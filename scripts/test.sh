@@ -3,15 +3,22 @@
 #
 # Works on a fresh Debian 12 machine as root with only PyPI and Debian's archive reachable (that is
 # how CI runs it, through .ci/run), and is quick where everything is there already:
-#   1. the Debian packages the tests use (promtool, amtool, docker-compose 1.29, dockerd) and the
-#      ones the local images are made from: one `apt-get update` + install, only if one is missing;
-#   2. a Docker engine (scripts/ensure-dockerd.sh starts dockerd if `docker info` fails);
-#   3. the local images (scripts/build-local-images.sh; skips those that are up to date) and the
-#      fleet tests' Debian 12 host image (scripts/build-fleet-host-image.sh, cached the same way);
-#   4. stackgen and its test and fleet extras: `pip install -e '.[test,fleet]'` into the current Python, or into
-#      .venv when that Python is Debian's externally managed one;
-#   5. `python -m pytest "$@"`, whose exit code is this script's. "No tests collected" (5) stays a
-#      failure: a run that tested nothing must not pass.
+#   1. the Debian packages the tests use (Debian 12's promtool, amtool, docker-compose 1.29, dockerd)
+#      and the ones the local images are made from: one `apt-get update` + install, only if one is
+#      missing;
+#   2. today's upstream binaries (scripts/fetch-upstream.sh: Prometheus 3.5, Alertmanager 0.33, ...
+#      from Debian unstable through a private apt directory, cached; Compose v2 as `docker compose`);
+#   3. a Docker engine (scripts/ensure-dockerd.sh starts dockerd if `docker info` fails);
+#   4. the local images of both sets (scripts/build-local-images.sh; skips those that are up to date)
+#      the fleet tests' Debian 12 host image (scripts/build-fleet-host-image.sh, cached the same way)
+#      and the swarm tests' node image (scripts/build-swarm-node-image.sh: debootstrap + docker.io);
+#   5. stackgen and its test and fleet extras at the versions of constraints/test.txt
+#      (STACKGEN_UNPINNED=1: the newest releases): `pip install -e '.[test,fleet]'` into the current
+#      Python, or into .venv when that Python is Debian's externally managed one;
+#   6. `python -m pytest "$@"` on the current image set; then, when no arguments were given (as in
+#      CI), the compatibility lane: `pytest -m compat` on Debian 12's Prometheus 2.42 / Alertmanager
+#      0.25 (STACKGEN_IMAGE_SET=debian12). The exit code is the first failing run's. "No tests
+#      collected" (5) stays a failure: a run that tested nothing must not pass.
 # PYTHON chooses the interpreter (default: python3 on PATH). PYTEST_TIMEOUT (default 900 s) is
 # pytest-timeout's per-test limit, so that one hung test cannot eat CI's 90 minutes.
 set -euo pipefail
@@ -35,6 +42,9 @@ image_packages=($(bash scripts/build-local-images.sh --packages))
 bash scripts/apt-ensure.sh prometheus prometheus-alertmanager docker-compose docker.io python3 "${image_packages[@]}" \
     debootstrap openssh-client
 
+step "upstream binaries"
+bash scripts/fetch-upstream.sh
+
 step "Docker engine"
 bash scripts/ensure-dockerd.sh
 
@@ -43,6 +53,10 @@ bash scripts/build-local-images.sh
 
 step "fleet host image"
 bash scripts/build-fleet-host-image.sh
+
+step "swarm node image"
+# the Docker-in-Docker node image the swarm tests make a 3-node swarm from (debootstrap once, cached)
+bash scripts/build-swarm-node-image.sh
 
 step "Python environment"
 python=${PYTHON:-python3}
@@ -60,7 +74,10 @@ then
     fi
     python=.venv/bin/python
 fi
-"$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test,fleet]'
+constraints=(-c constraints/test.txt)
+[[ "${STACKGEN_UNPINNED:-}" == 1 ]] && constraints=()
+"$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${constraints[@]}" \
+    -e '.[test,fleet]'
 
 step "pytest"
 export PYTEST_TIMEOUT=${PYTEST_TIMEOUT:-900}
@@ -68,5 +85,11 @@ extra=()
 [[ "${CI:-}" == true ]] && extra+=(--durations=15)
 status=0
 "$python" -m pytest "${extra[@]}" "$@" || status=$?
+if [[ $# -eq 0 ]]; then
+    step "pytest, compatibility lane (Debian 12's Prometheus 2.42, Alertmanager 0.25)"
+    compat=0
+    STACKGEN_IMAGE_SET=debian12 "$python" -m pytest "${extra[@]}" -m compat || compat=$?
+    [[ $status -ne 0 ]] || status=$compat
+fi
 step ""
 exit $status

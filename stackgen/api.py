@@ -62,8 +62,8 @@ def load_stack(spec_path: Path, env: Mapping[str, str] | None = None) -> Stack:
 def render_files(stack: Stack, out_dir: Path) -> dict[str, RenderedFile]:
     """Every file of the stack, in memory (secrets generated before are kept from out_dir; certificates
     near expiry are renewed)."""
+    from stackgen.clock import utc_now
     from stackgen.output import read_existing_secrets
-    from stackgen.pki import utc_now
     from stackgen.render import render_stack
 
     return render_stack(stack, read_existing_secrets(out_dir), utc_now())
@@ -77,8 +77,8 @@ def render_steps(stack: Stack, out_dir: Path, rotate_credentials: bool = False
     before asking for the next. `rotate_credentials`: give the internal user a new password."""
     import secrets as random_source
 
+    from stackgen.clock import utc_now
     from stackgen.output import read_existing_secrets
-    from stackgen.pki import utc_now
     from stackgen.render import render_stack
     from stackgen.render.web import INTERNAL_PASSWORD, rotation_steps
 
@@ -172,7 +172,7 @@ def apply(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] |
     from stackgen.runtime.images import PullPolicy
     from stackgen.runtime.lock import stack_lock
     from stackgen.runtime.progress import SilentReporter
-    from stackgen.spec.meaning import is_loopback
+    from stackgen.spec.meaning_web import is_loopback
     from stackgen.upstream_check import CHECK_RECORD, check_rendered
 
     reporter = reporter or SilentReporter()

@@ -134,6 +134,15 @@ class Tracing:
 
 
 @dataclass(frozen=True)
+class VictoriaMetrics:
+    """The built-in VictoriaMetrics single-node server (long-term storage)."""
+
+    enabled: bool = False
+    port: int = 8428
+    retention: str = "1y"
+
+
+@dataclass(frozen=True)
 class Deploy:
     """Where the stack runs: one Docker host (compose) or a Docker Swarm, and placement there."""
 
@@ -308,6 +317,7 @@ class Stack:
     grafana: GrafanaSettings
     exporters: Exporters
     tracing: Tracing
+    victoria_metrics: VictoriaMetrics
     relay_port: int | None
     relay_timezone: str
     jobs: tuple[Job, ...]
@@ -532,6 +542,8 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         grafana=grafana,
         exporters=exporters,
         tracing=tracing,
+        victoria_metrics=VictoriaMetrics(pick("victoria_metrics", "enabled"), pick("victoria_metrics", "port"),
+                                         pick("victoria_metrics", "retention")),
         relay_port=pick("relay", "port"),
         relay_timezone=pick("relay", "timezone"),
         jobs=jobs,

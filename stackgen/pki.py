@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from stackgen import clock
+
 CA_VALIDITY = dt.timedelta(days=3650)
 SERVER_VALIDITY = dt.timedelta(days=397)  # what browsers accept for a server certificate
 RENEW_BEFORE = dt.timedelta(days=30)  # apply re-issues a certificate this long before it expires
@@ -42,9 +44,7 @@ class KeyPair:
         return x509.load_pem_x509_certificate(self.cert_pem)
 
 
-def utc_now() -> dt.datetime:
-    """The current time, timezone-aware (what the functions below take as `now`)."""
-    return dt.datetime.now(dt.timezone.utc)
+utc_now = clock.utc_now  # the current time, timezone-aware (what the functions below take as `now`)
 
 
 def stack_ca(stack_name: str, previous: KeyPair | None, now: dt.datetime) -> KeyPair:

@@ -32,6 +32,7 @@ class Role(str, Enum):
     RELAY = "relay"
     JAEGER = "jaeger"
     OTEL_COLLECTOR = "otel-collector"
+    VICTORIA_METRICS = "victoria-metrics"
 
     def __str__(self) -> str:
         return self.value
@@ -53,6 +54,9 @@ class RoleFacts:
     mounts_secrets: bool = False  # gets secrets/<role>/ at SECRETS_MOUNT
     data_dir: str | None = None  # the path inside the container that lives in a named volume
     metrics_path: str | None = "/metrics"  # where Prometheus scrapes it; None: not scraped
+    # The model attribute (dotted, on Stack) that turns a single-container role on; None: the role is
+    # placed by its own rule (Prometheus and Alertmanager replicas).
+    enabled_by: str | None = None
     # Secret files (name patterns) the service reads again by itself: a change needs no reload and,
     # above all, no restart (exporter-toolkit web configs are re-read per request).
     self_read_secrets: tuple[str, ...] = ()
@@ -82,20 +86,25 @@ _ENTRIES = (
     RoleFacts(Role.GRAFANA, "grafana/grafana:13.2.1", 3000, 472, "grafana",
               ("/api/admin/provisioning/datasources/reload", "/api/admin/provisioning/dashboards/reload"),
               health_path="/api/health", admin_auth=True, mounts_secrets=True, data_dir="/var/lib/grafana",
-              metrics_path=None, start_only_secrets=("web.crt", "web.key")),
+              start_only_secrets=("web.crt", "web.key"), enabled_by="grafana.enabled"),
     # node-exporter and Pushgateway mount secrets/ only for a web config (render/web.py)
-    RoleFacts(Role.NODE_EXPORTER, "prom/node-exporter:v1.12.1", 9100, _NOBODY, self_read_secrets=WEB_SECRETS),
-    RoleFacts(Role.CADVISOR, "ghcr.io/google/cadvisor:0.60.5", 8080, health_path="/healthz"),
+    RoleFacts(Role.NODE_EXPORTER, "prom/node-exporter:v1.12.1", 9100, _NOBODY, self_read_secrets=WEB_SECRETS,
+              enabled_by="exporters.node.enabled"),
+    RoleFacts(Role.CADVISOR, "ghcr.io/google/cadvisor:0.60.5", 8080, health_path="/healthz",
+              enabled_by="exporters.cadvisor.enabled"),
     RoleFacts(Role.BLACKBOX_EXPORTER, "prom/blackbox-exporter:v0.28.0", 9115, _NOBODY, "blackbox",
-              ("/-/reload",), health_path="/-/healthy", mounts_secrets=True, self_read_secrets=WEB_SECRETS),
+              ("/-/reload",), health_path="/-/healthy", mounts_secrets=True, self_read_secrets=WEB_SECRETS,
+              enabled_by="exporters.blackbox.enabled"),
     RoleFacts(Role.PUSHGATEWAY, "prom/pushgateway:v1.11.3", 9091, _NOBODY, health_path="/-/ready",
-              data_dir="/data", self_read_secrets=WEB_SECRETS),
+              data_dir="/data", self_read_secrets=WEB_SECRETS, enabled_by="exporters.pushgateway.enabled"),
     RoleFacts(Role.RELAY, None, 9095, _NOBODY, "relay", ("/-/reload",), health_path="/-/healthy",
-              mounts_secrets=True, self_read_secrets=WEB_SECRETS),
-    RoleFacts(Role.JAEGER, "jaegertracing/jaeger:2.20.0", 16686, metrics_path=None),
+              mounts_secrets=True, self_read_secrets=WEB_SECRETS, enabled_by="needs_relay"),
+    RoleFacts(Role.JAEGER, "jaegertracing/jaeger:2.20.0", 16686, metrics_path=None, enabled_by="tracing.enabled"),
     # 8888: the collector's own metrics; 13133 its health extension
     RoleFacts(Role.OTEL_COLLECTOR, "otel/opentelemetry-collector-contrib:0.159.0", 8888,
-              config_dir="otel-collector"),
+              config_dir="otel-collector", enabled_by="tracing.enabled"),
+    RoleFacts(Role.VICTORIA_METRICS, "victoriametrics/victoria-metrics:v1.145.0", 8428, health_path="/health",
+              data_dir="/victoria-metrics-data", enabled_by="victoria_metrics.enabled"),
 )
 REGISTRY: dict[Role, RoleFacts] = {Role(str(entry.role)): entry for entry in _ENTRIES}
 

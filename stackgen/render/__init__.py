@@ -29,7 +29,7 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
     from stackgen.render.web import render_web, web_client
 
     if now is None:
-        from stackgen.pki import utc_now
+        from stackgen.clock import utc_now
 
         now = utc_now()
     if stack.web.enabled or stack.fleet is not None:

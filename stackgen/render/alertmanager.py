@@ -37,7 +37,8 @@ def relay_url(receiver_name: str, scheme: str = "http") -> str:
     return f"{scheme}://relay:{INTERNAL_PORTS['relay']}/alert/{quote(receiver_name, safe='')}"
 
 
-def render_alertmanager(stack: Stack, watchdog: bool, client: WebClient | None = None) -> dict[str, RenderedFile]:
+def render_alertmanager(stack: Stack, watchdog: bool, client: WebClient | None = None
+                        ) -> dict[str, RenderedFile]:
     """Every file under alertmanager/ plus Alertmanager's secrets (`client`: how it reaches the relay)."""
     secrets = SecretFiles("alertmanager", stack=stack)
     receivers = [receiver_config(receiver, secrets, client) for receiver in stack.receivers]
@@ -65,7 +66,8 @@ def render_alertmanager(stack: Stack, watchdog: bool, client: WebClient | None =
     return files
 
 
-def receiver_config(receiver: Receiver, secrets: SecretFiles, client: WebClient | None = None) -> dict[str, Any]:
+def receiver_config(receiver: Receiver, secrets: SecretFiles, client: WebClient | None = None
+                    ) -> dict[str, Any]:
     config: dict[str, Any] = {"name": receiver.name}
     emails = [email_config(receiver.name, index, channel, secrets)
               for index, channel in enumerate(c for c in receiver.channels if c.kind == "email")]

@@ -7,6 +7,7 @@ is replaced by rename, and Prometheus would then reload the old file.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from stackgen import __version__
@@ -50,6 +51,7 @@ def compose_services(stack: Stack) -> dict[str, dict[str, Any]]:
         "prometheus": _prometheus, "alertmanager": _alertmanager, "grafana": _grafana,
         "node-exporter": _node_exporter, "cadvisor": _cadvisor, "blackbox-exporter": _blackbox,
         "pushgateway": _pushgateway, "relay": _relay, "jaeger": _jaeger, "otel-collector": _otel_collector,
+        "victoria-metrics": _victoria_metrics,
     }
     service_configs: dict[str, dict[str, Any]] = {}
     for service in services(stack):
@@ -89,8 +91,8 @@ def render_compose(stack: Stack) -> dict[str, RenderedFile]:
     }
 
 
-_KEY_ORDER = ("image", "command", "environment", "user", "group_add", "volumes", "ports", "extra_hosts", "depends_on",
-              "healthcheck", "restart", "labels")
+_KEY_ORDER = ("image", "command", "environment", "user", "group_add", "volumes", "ports", "extra_hosts",
+              "depends_on", "healthcheck", "restart", "labels")
 
 
 def _ordered(config: dict[str, Any]) -> dict[str, Any]:
@@ -160,6 +162,7 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
         "--web.enable-lifecycle",
         "--web.listen-address=:9090",
         f"--web.external-url={external_url}",
+        *_root_routes(external_url, settings.extra_args),
         *web_config_flags(stack),
     ]
     if not _flag_given(settings.extra_args, "--rules.alert.resend-delay"):
@@ -174,8 +177,8 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
     config: dict[str, Any] = {
         "image": stack.images.image_for("prometheus"),
         "command": command,
-        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"), f"{service.name}-data:/prometheus",
-                    *_docker_socket_mount(stack)],
+        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"),
+                    f"{service.name}-data:/prometheus", *_docker_socket_mount(stack)],
         "ports": [_port(stack, settings.port + offset, 9090)],
         **_host_gateway(stack, always=stack.docker_discovery is not None),
         **_docker_socket_group(stack),
@@ -191,6 +194,21 @@ def _healthy_first(services: list[Service]) -> dict[str, Any]:
     if not services:
         return {}
     return {"depends_on": {service.name: {"condition": "service_healthy"} for service in services}}
+
+
+def _root_routes(external_url: str | None, extra_args: tuple[str, ...] | list[str]) -> list[str]:
+    """Serve at / inside the stack when the external URL has a path (https://example.com/prom).
+
+    Prometheus and Alertmanager otherwise move every route under that path, where the healthcheck,
+    the reloads, the stack's own scrapes and Grafana's datasource do not look; the proxy in front
+    strips the path (nginx: `location /prom/ { proxy_pass http://127.0.0.1:9090/; }`).
+    """
+    from urllib.parse import urlsplit
+
+    path = urlsplit(external_url).path if external_url else ""
+    if path.strip("/") and not _flag_given(extra_args, "--web.route-prefix"):
+        return ["--web.route-prefix=/"]
+    return []
 
 
 def _flag_given(args: tuple[str, ...] | list[str], flag: str) -> bool:
@@ -212,6 +230,7 @@ def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
         "--storage.path=/alertmanager",
         "--web.listen-address=:9093",
         f"--web.external-url={settings.external_url or public_url(stack, settings.port + offset)}",
+        *_root_routes(settings.external_url, ()),
         *web_config_flags(stack),
     ]
     members = by_role(stack, "alertmanager")
@@ -347,3 +366,17 @@ def _otel_collector(stack: Stack, service: Service) -> dict[str, Any]:
                   _port(stack, stack.tracing.otlp_http_port, 4318, "otel-collector")],
         "depends_on": ["jaeger"],
     }
+
+
+def _victoria_metrics(stack: Stack, service: Service) -> dict[str, Any]:
+    settings = stack.victoria_metrics
+    config: dict[str, Any] = {
+        "image": stack.images.image_for("victoria-metrics"),
+        "command": ["-storageDataPath=/victoria-metrics-data", f"-retentionPeriod={settings.retention}",
+                    f"-httpListenAddr=:{service.port}"],
+        "volumes": [f"{service.name}-data:/victoria-metrics-data"],
+        "healthcheck": _wget_check(stack, service.port, "/health", "30s", web=False),
+    }
+    if ipaddress.ip_address(stack.listen).is_loopback:  # it reads no web config: never published beyond
+        config["ports"] = [_port(stack, settings.port, service.port)]
+    return config

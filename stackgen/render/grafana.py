@@ -52,6 +52,10 @@ def datasources(stack: Stack, client: WebClient | None = None) -> dict[str, Any]
     if client:
         for source in sources:
             _with_credentials(source, client)
+    for storage in by_role(stack, "victoria-metrics"):  # the same series, kept for longer
+        sources.append({"name": "VictoriaMetrics", "type": "prometheus", "uid": "victoria-metrics",
+                        "access": "proxy", "url": f"http://{storage.address}", "editable": False,
+                        "jsonData": {"httpMethod": "POST", "timeInterval": stack.prometheus.scrape_interval}})
     if stack.tracing.enabled:
         # Exemplars carry trace ids: link them from Prometheus panels to the trace in Jaeger.
         prometheus_json["exemplarTraceIdDestinations"] = [{"name": "trace_id", "datasourceUid": "jaeger"}]

@@ -14,17 +14,14 @@ from stackgen.render.rules import RULE_DIRS
 from stackgen.render.secrets import SecretFiles, tls_files
 from stackgen.render.topology import Service, by_role, services, slug
 from stackgen.render.tracing import SPANMETRICS_PORT
+from stackgen.roles import REGISTRY
 
 if TYPE_CHECKING:
     from stackgen.render.web import WebClient
 
 TARGETS_DIR = "targets"
 # Roles whose own metrics the stack scrapes, with the path they serve them on.
-SELF_SCRAPED = {
-    "prometheus": "/metrics", "alertmanager": "/metrics", "grafana": "/metrics", "node-exporter": "/metrics",
-    "cadvisor": "/metrics", "blackbox-exporter": "/metrics", "pushgateway": "/metrics", "relay": "/metrics",
-    "otel-collector": "/metrics",
-}
+SELF_SCRAPED = {str(role): entry.metrics_path for role, entry in REGISTRY.items() if entry.metrics_path}
 
 
 def render_prometheus(stack: Stack, web: WebClient | None = None,
@@ -50,6 +47,8 @@ def render_prometheus(stack: Stack, web: WebClient | None = None,
         }
         remote_write = [remote_write_config(index, entry, secrets)
                         for index, entry in enumerate(stack.prometheus.remote_write)]
+        remote_write += [{"url": f"http://{member.address}/api/v1/write"}  # the built-in long-term storage
+                         for member in by_role(stack, "victoria-metrics")]
         if remote_write:
             config["remote_write"] = remote_write
         files[f"prometheus/{config_file_name(replica)}"] = RenderedFile(yaml_bytes(config))

@@ -39,7 +39,7 @@ DOCKER_SOCKET = "/var/run/docker.sock"
 # Set by apply when it runs `docker stack deploy` (the gid of the managers' docker socket).
 DOCKER_GID_VARIABLE = "STACKGEN_DOCKER_GID"
 # Compose keys that Swarm services do not have (stack deploy would ignore them with a warning).
-_NOT_IN_SWARM = ("restart", "depends_on", "extra_hosts", "privileged", "devices", "pid", "build")
+_NOT_IN_SWARM = ("restart", "depends_on", "extra_hosts", "privileged", "devices", "pid", "build", "group_add")
 # Files a service reads only at start, delivered as Swarm configs: output path -> target in the task.
 _START_ONLY_CONFIGS = {"otel-collector": {"otel-collector/config.yml": "/etc/otelcol/config.yml"}}
 
@@ -64,8 +64,12 @@ def render_swarm(stack: Stack) -> dict[str, RenderedFile]:
             if path in start_only:
                 config_name = swarm_config_name(path, start_only[path].content)
                 configs[config_name] = {"file": f"./{path}"}
-                service.setdefault("configs", []).append({"source": config_name, "target": target, "mode": 0o444})
-                service["volumes"] = [v for v in service.get("volumes", []) if not v.startswith(f"./{path.split('/')[0]}:")]
+                service.setdefault("configs", []).append(
+                    {"source": config_name, "target": target, "mode": 0o444}
+                )
+                service["volumes"] = [
+                    v for v in service.get("volumes", []) if not v.startswith(f"./{path.split('/')[0]}:")
+                ]
                 if not service["volumes"]:
                     del service["volumes"]
         services[name] = service
@@ -113,21 +117,32 @@ def _swarm_service(stack: Stack, name: str, role: str, compose: dict[str, Any]) 
         constraints.insert(0, "node.role == manager")
         gid = stack.deploy.docker_gid
         service["user"] = f"65534:{gid if gid is not None else '${' + DOCKER_GID_VARIABLE + '}'}"
-        service["volumes"] = [*service["volumes"], f"{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro"]
-    if role == "alertmanager" and any(arg.startswith("--cluster.peer=") for arg in service.get("command", [])):
+        socket = f"{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro"  # compose has it too with discovery.docker
+        service["volumes"] = [*[volume for volume in service["volumes"] if volume != socket], socket]
+    if role == "alertmanager" and any(
+        arg.startswith("--cluster.peer=") for arg in service.get("command", [])
+    ):
         # Alertmanager advertises the address of its default-route interface, which in a swarm task
         # is docker_gwbridge, node-local: members on other nodes would join but never gossip (each
         # would notify). The task's own overlay address is what /etc/hosts gives its hostname. `$$`
         # is how the stack file escapes `$` from docker stack deploy's interpolation.
-        service["entrypoint"] = ["/bin/sh", "-c", f'exec /bin/alertmanager "$$@" '
-                                 f'--cluster.advertise-address=$$(hostname -i):{ALERTMANAGER_CLUSTER_PORT}',
-                                 "alertmanager"]
+        service["entrypoint"] = [
+            "/bin/sh",
+            "-c",
+            f'exec /bin/alertmanager "$$@" '
+            f"--cluster.advertise-address=$$(hostname -i):{ALERTMANAGER_CLUSTER_PORT}",
+            "alertmanager",
+        ]
     if constraints:
         deploy["placement"] = {"constraints": constraints}
     # Pinned with host-mode ports and node-local volumes: the old task stops before the new one
     # starts, and a new task that never gets healthy is rolled back to the old definition.
-    deploy["update_config"] = {"parallelism": 1, "order": "stop-first", "failure_action": "rollback",
-                               "monitor": "10s"}
+    deploy["update_config"] = {
+        "parallelism": 1,
+        "order": "stop-first",
+        "failure_action": "rollback",
+        "monitor": "10s",
+    }
     deploy["rollback_config"] = {"parallelism": 1, "order": "stop-first"}
     deploy["restart_policy"] = {"condition": "any", "delay": "5s"}
     service["deploy"] = deploy
@@ -149,19 +164,30 @@ def node_discovery(stack: Stack, role: str, port: int) -> dict[str, Any]:
     """
     service = by_role(stack, role)[0].name
     return {
-        "dockerswarm_sd_configs": [{
-            "host": f"unix://{DOCKER_SOCKET}",
-            "role": "tasks",
-            "port": port,
-            "refresh_interval": "5s",
-            "filters": [{"name": "service", "values": [f"{stack.name}_{service}"]}],
-        }],
+        "dockerswarm_sd_configs": [
+            {
+                "host": f"unix://{DOCKER_SOCKET}",
+                "role": "tasks",
+                "port": port,
+                "refresh_interval": "5s",
+                "filters": [{"name": "service", "values": [f"{stack.name}_{service}"]}],
+            }
+        ],
         "relabel_configs": [
-            {"source_labels": ["__meta_dockerswarm_network_name"], "regex": f"{stack.name}_default",
-             "action": "keep"},
-            {"source_labels": ["__meta_dockerswarm_task_desired_state", "__meta_dockerswarm_task_state",
-                               "__meta_dockerswarm_node_status"],
-             "regex": "running;.*;.*|shutdown;running;down", "action": "keep"},
+            {
+                "source_labels": ["__meta_dockerswarm_network_name"],
+                "regex": f"{stack.name}_default",
+                "action": "keep",
+            },
+            {
+                "source_labels": [
+                    "__meta_dockerswarm_task_desired_state",
+                    "__meta_dockerswarm_task_state",
+                    "__meta_dockerswarm_node_status",
+                ],
+                "regex": "running;.*;.*|shutdown;running;down",
+                "action": "keep",
+            },
             {"source_labels": ["__meta_dockerswarm_node_hostname"], "target_label": "instance"},
         ],
     }

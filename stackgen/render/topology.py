@@ -48,19 +48,17 @@ def services(stack: Stack) -> list[Service]:
     """Every container of the stack, in a stable order."""
     found = replicated("prometheus", stack.prometheus.replicas)
     found += replicated("alertmanager", stack.alertmanager.replicas)
-    if stack.grafana.enabled:
-        found.append(Service("grafana", "grafana"))
-    optional = (
-        ("node-exporter", stack.exporters.node.enabled),
-        ("cadvisor", stack.exporters.cadvisor.enabled),
-        ("blackbox-exporter", stack.exporters.blackbox.enabled),
-        ("pushgateway", stack.exporters.pushgateway.enabled),
-        ("relay", stack.needs_relay),
-        ("jaeger", stack.tracing.enabled),
-        ("otel-collector", stack.tracing.enabled),
-    )
-    found += [Service(role, role) for role, enabled in optional if enabled]
+    # every other role is one container, there when the model attribute its registry entry names is true
+    found += [Service(str(role), str(role)) for role, entry in REGISTRY.items()
+              if entry.enabled_by and _attribute(stack, entry.enabled_by)]
     return found
+
+
+def _attribute(stack: Stack, dotted: str) -> bool:
+    value: object = stack
+    for name in dotted.split("."):
+        value = getattr(value, name)
+    return bool(value)
 
 
 def by_role(stack: Stack, role: str) -> list[Service]:

@@ -21,16 +21,18 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from stackgen import pki
 from stackgen.model import Stack
 from stackgen.output import SECRET_DIR, RenderedFile
 from stackgen.render.ca import previous_pair, stack_ca_files
 from stackgen.render.dump import json_bytes, load_yaml, yaml_bytes
 from stackgen.render.secrets import CONTAINER_UIDS, generated_secret
 from stackgen.render.topology import SECRETS_MOUNT, by_role, services
+
+if TYPE_CHECKING:  # imported where used: cryptography costs a render without TLS ~0.13 s
+    from stackgen import pki
 
 # Roles that serve through the exporter-toolkit web config (the relay: stackgen's own reader of it).
 WEB_CONFIG_ROLES = ("prometheus", "alertmanager", "pushgateway", "blackbox-exporter", "node-exporter",
@@ -210,6 +212,8 @@ def _server_files(stack: Stack, role: str, ca: pki.KeyPair | None, hashes: Mappi
         return files
     if ca is not None:
         previous = previous_pair(existing, f"{directory}/{CERTIFICATE}", f"{directory}/{PRIVATE_KEY}")
+        from stackgen import pki  # cryptography: only where a certificate is made
+
         pair = pki.server_certificate(ca, role, certificate_names(stack, role), previous, now)
         cert_pem, key_pem = pair.cert_pem, pair.key_pem
     else:
@@ -269,6 +273,8 @@ def _hashes(users: Mapping[str, str], previous: Mapping[str, str], fingerprints:
         if kept and hmac.compare_digest(fingerprints.get(name, ""), _fingerprint(password, kept)):
             hashes[name] = kept
         else:
+            from stackgen import pki  # bcrypt: only where a password changed
+
             hashes[name] = pki.password_hash(password, kept)
     return hashes
 
@@ -353,7 +359,7 @@ UNAUTHENTICATED_ROLES = ("cadvisor", "jaeger", "otel-collector")
 def published_address(stack: Stack, role: str) -> str:
     """The host address a role's ports bind to: `listen`, except loopback for services that cannot
     ask for a password when the stack is published beyond this machine."""
-    from stackgen.spec.meaning import is_loopback
+    from stackgen.spec.meaning_web import is_loopback
 
     if role in UNAUTHENTICATED_ROLES and not is_loopback(stack.listen) and not stack.web.insecure:
         return "127.0.0.1"

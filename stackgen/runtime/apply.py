@@ -16,11 +16,11 @@ from typing import Any
 from stackgen.output import RenderedFile, WriteResult, diff_output, restore_output, write_output
 from stackgen.rendered import from_files
 from stackgen.runtime.compose_file import ProjectDefinition
-from stackgen.runtime.converge import Converger, ConvergeResult
 from stackgen.runtime.engine import Engine
 from stackgen.runtime.images import PullPolicy, ensure_images, local_image_ids
 from stackgen.runtime.plan import (
     ActionKind,
+    ConvergeResult,
     DesiredService,
     ObservedContainer,
     Plan,
@@ -187,19 +187,27 @@ def apply_files(
     observed, desired, asked = _with_adoption(project, out_dir, observed, desired)
     applied = read_applied(out_dir, project.name)
     decided = plan(desired, observed, changed_files(hashes, applied))
-    # Without an applied state there is no last good config to return to: keep the new files (and
-    # the containers) so that the failure can be looked at.
-    restore = (lambda: restore_output(out_dir, written.previous)) if applied is not None else (lambda: None)
-    converger = Converger(
-        engine,
-        project,
-        desired,
-        {path: file.content for path, file in files.items()},
-        reporter,
-        restore_files=restore,
-        health_timeout_s=options.health_timeout_s,
-        compose_hashes=(lambda: asked) if asked is not None else (lambda: _compose_hashes(project)),
-    )
-    result = converger.run(decided)
+    if decided.changes_anything:
+        # imported only now: converge's health checks and reloads bring HTTP and TLS (~25 ms)
+        from stackgen.runtime.converge import Converger
+
+        # Without an applied state there is no last good config to return to: keep the new files
+        # (and the containers) so that the failure can be looked at.
+        restore = (
+            (lambda: restore_output(out_dir, written.previous)) if applied is not None else (lambda: None)
+        )
+        converger = Converger(
+            engine,
+            project,
+            desired,
+            {path: file.content for path, file in files.items()},
+            reporter,
+            restore_files=restore,
+            health_timeout_s=options.health_timeout_s,
+            compose_hashes=(lambda: asked) if asked is not None else (lambda: _compose_hashes(project)),
+        )
+        result = converger.run(decided)
+    else:
+        result = ConvergeResult.unchanged(decided)
     write_applied(out_dir, project.name, hashes, _adoption_record(decided, unlabelled, desired))
     return ApplyReport(project.name, written, decided, result, time.monotonic() - started)

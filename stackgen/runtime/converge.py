@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stackgen.errors import RuntimeFailure
@@ -19,24 +19,13 @@ from stackgen.runtime.compose_file import ProjectDefinition, ServiceDefinition, 
 from stackgen.runtime.engine import Engine, container_name
 from stackgen.runtime.health import Started, confirm_reload, prometheus_jobs, wait_healthy
 from stackgen.runtime.plan import ActionKind, DesiredService, Plan, ServiceAction
+from stackgen.runtime.plan import ConvergeResult as ConvergeResult  # re-exported: it lived here
 from stackgen.runtime.progress import Reporter
 from stackgen.runtime.reload import reload_service
 from stackgen.runtime.roles import GRAFANA_ADMIN_PASSWORD_FILE, role_runtime
 from stackgen.runtime.web_access import web_access_from_files
 
 _WORKERS = 8
-
-
-@dataclass
-class ConvergeResult:
-    """Which services each kind of action touched, in the order it happened."""
-
-    done: dict[ActionKind, list[str]] = field(default_factory=lambda: {kind: [] for kind in ActionKind})
-    password_reset: list[str] = field(default_factory=list)
-
-    def summary(self) -> dict[str, list[str]]:
-        """Service names per action (JSON-ready)."""
-        return {kind.value: sorted(set(names)) for kind, names in self.done.items()}
 
 
 @dataclass(frozen=True)

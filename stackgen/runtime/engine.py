@@ -67,7 +67,7 @@ def container_name(project: str, service: str, number: int = 1) -> str:
 
 
 def legacy_container_name(project: str, service: str, number: int = 1) -> str:
-    """Compose 1.29's container name, which stackgen used before 0.2: such containers are migrated."""
+    """Compose 1.29's container name, which earlier stackgen versions used: such containers are migrated."""
     return f"{project}_{service}_{number}"
 
 

@@ -8,11 +8,14 @@ SDK's `version="auto"` picks), so the answers are the same JSON.
 
 Used only where the SDK would use a plain unix socket: DOCKER_HOST unset or `unix://...`, no TLS
 settings. Every other setup (tcp, ssh, TLS) goes through the SDK as before.
+
+The HTTP exchange itself is a one-shot GET with `Connection: close`, read to the end: http.client
+would cost a no-op apply ~25 ms of imports (email, ssl) for what is a status line, a few headers and
+a JSON body (with or without chunked encoding, the two ways the engine sends one).
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 import urllib.parse
@@ -45,20 +48,47 @@ def socket_path_from_env(environment: Mapping[str, str]) -> str | None:
     return None
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
+def _exchange(socket_path: str, target: str, timeout: float) -> tuple[int, dict[str, str], bytes]:
+    """GET `target` over the unix socket: status, headers (lower-case names), body."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(timeout)
+        connection.connect(socket_path)
+        connection.sendall(f"GET {target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    head, separator, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status_line = lines[0].split(" ", 2)
+    is_http = len(status_line) >= 2 and status_line[0].startswith("HTTP/") and status_line[1].isdigit()
+    if not separator or not is_http:
+        raise ConnectionError("the Docker engine's answer was cut short or is not HTTP")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _dechunk(body)
+    elif "content-length" in headers and len(body) != int(headers["content-length"]):
+        raise ConnectionError("the Docker engine's answer was cut short")
+    return int(status_line[1]), headers, body
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
+
+def _dechunk(data: bytes) -> bytes:
+    parts: list[bytes] = []
+    position = 0
+    while True:
+        end = data.find(b"\r\n", position)
+        if end < 0:
+            raise ConnectionError("the Docker engine's answer was cut short")
+        size = int(data[position:end].split(b";", 1)[0], 16)
+        if size == 0:
+            return b"".join(parts)
+        start = end + 2
+        if start + size > len(data):
+            raise ConnectionError("the Docker engine's answer was cut short")
+        parts.append(data[start : start + size])
+        position = start + size + 2
 
 
 class SocketReader:
@@ -72,18 +102,10 @@ class SocketReader:
         """The decoded JSON body of GET `path`; raises EngineResponseError on an error status, OSError
         when the engine cannot be reached."""
         url = path + ("?" + urllib.parse.urlencode(params) if params else "")
-        connection = _UnixConnection(self.path, self.timeout)
-        try:
-            connection.request("GET", url, headers={"Host": "docker"})
-            response = connection.getresponse()
-            body = response.read()
-        except http.client.HTTPException as error:
-            raise ConnectionError(f"the Docker engine's answer was cut short: {error}") from error
-        finally:
-            connection.close()
-        if not 200 <= response.status < 300:
-            raise EngineResponseError(response.status, _explanation(body))
-        if response.getheader("Content-Type", "").startswith("application/json"):
+        status, headers, body = _exchange(self.path, url, self.timeout)
+        if not 200 <= status < 300:
+            raise EngineResponseError(status, _explanation(body))
+        if headers.get("content-type", "").startswith("application/json"):
             return json.loads(body)
         return body.decode("utf-8", "replace")
 

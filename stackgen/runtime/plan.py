@@ -115,6 +115,25 @@ class Plan:
         return [action.to_data() for action in self.actions]
 
 
+@dataclass
+class ConvergeResult:
+    """Which services each kind of action touched, in the order it happened (converge fills it)."""
+
+    done: dict[ActionKind, list[str]] = field(default_factory=lambda: {kind: [] for kind in ActionKind})
+    password_reset: list[str] = field(default_factory=list)
+
+    @classmethod
+    def unchanged(cls, decided: Plan) -> ConvergeResult:
+        """The result of a plan that changes nothing: every service unchanged."""
+        result = cls()
+        result.done[ActionKind.NOOP].extend(action.service for action in decided.of_kind(ActionKind.NOOP))
+        return result
+
+    def summary(self) -> dict[str, list[str]]:
+        """Service names per action (JSON-ready)."""
+        return {kind.value: sorted(set(names)) for kind, names in self.done.items()}
+
+
 def file_hashes(files: Mapping[str, bytes]) -> dict[str, str]:
     """sha256 of each file's content, keyed by its output-dir path."""
     return {path: hashlib.sha256(content).hexdigest() for path, content in files.items()}

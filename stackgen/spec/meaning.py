@@ -30,8 +30,7 @@ if TYPE_CHECKING:
     from stackgen.spec.templates import GoTemplateCheck
 
 # Jobs stackgen adds itself to scrape the stack; a user job of the same name would collide.
-INTERNAL_JOBS = ("prometheus", "alertmanager", "grafana", "node-exporter", "cadvisor", "blackbox-exporter",
-                 "pushgateway", "relay", "jaeger", "otel-collector", "docker-discovery")
+INTERNAL_JOBS = (*(str(role) for role in REGISTRY), "docker-discovery")
 BUILTIN_PROBE_MODULES = ("http_2xx", "http_post_2xx", "http_any", "tcp_connect", "icmp", "dns")
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _MATCHER = re.compile(r'^\s*(?P<name>[a-zA-Z_][a-zA-Z0-9_]*|"[^"]*")\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*$')
@@ -40,13 +39,14 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604
 
 def meaning_problems(spec: LoadedSpec) -> list[Problem]:
     """Every problem of meaning in the spec."""
+    from stackgen.spec.meaning_web import web_problems
     from stackgen.spec.templates import relay_template_problems
 
     data = spec.data if isinstance(spec.data, dict) else {}
     rule_files = _load_rule_files(spec, data)
     templates = _start_template_check(spec, data, rule_files)  # runs while the other checks do
     checks = (_jobs_and_probes, _rules, _receivers_and_routes, _images, _durations, _ports, _files,
-              _local_targets, _content, _timezone, relay_template_problems, _docker_socket, _web, _deploy)
+              _local_targets, _content, _timezone, relay_template_problems, _docker_socket, web_problems, _deploy)
     problems: list[Problem] = list(_rule_files(rule_files))
     for check in checks:
         problems.extend(check(spec, data))
@@ -432,6 +432,8 @@ def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         published += [(("alertmanager", "port"), published[1][1] + n) for n in range(1, am_replicas)]
     if _section(data, "grafana").get("enabled", True) is not False:
         published.append((("grafana", "port"), port("grafana", "port")))
+    if _section(data, "victoria_metrics").get("enabled") is True:
+        published.append((("victoria_metrics", "port"), port("victoria_metrics", "port")))
     if _section(data, "tracing").get("enabled") is True:
         for key in ("jaeger_port", "otlp_grpc_port", "otlp_http_port"):
             published.append((("tracing", key), port("tracing", key)))
@@ -599,102 +601,6 @@ def _content(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
                                closest(name, dashboards) or f"dashboards: {', '.join(dashboards)}")
 
 
-MIN_PASSWORD_LENGTH = 12
-_WEB_EXAMPLE = "web.tls: {} and web.users (e.g. admin: ${WEB_ADMIN_PASSWORD})"
-
-
-def is_loopback(listen: str) -> bool:
-    """True for an address only this machine reaches (127.0.0.0/8, ::1)."""
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(listen).is_loopback
-    except ValueError:
-        return False
-
-
-def _is_address(text: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _web(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
-    """Beyond loopback every endpoint needs a password, sent over TLS; the user's certificate must be usable."""
-    web = _section(data, "web")
-    users = _section(web, "users")
-    listen = data.get("listen", "127.0.0.1")
-    exposed = isinstance(listen, str) and _is_address(listen) and not is_loopback(listen)
-    if exposed and not users:
-        if web.get("insecure") is True:
-            yield spec.problem(("web", "insecure"),
-                               f"listen {listen} publishes every endpoint to the network without a password",
-                               "only behind a proxy that authenticates; remove insecure and add web.users",
-                               severity=Severity.NOTICE)
-        else:
-            yield spec.problem(("listen",), f"listen {listen} would publish Prometheus, Alertmanager, Pushgateway, "
-                               "the relay and Grafana to the network without a password (anyone could push, "
-                               "delete, silence or post to your chat groups)",
-                               f"add {_WEB_EXAMPLE}, or keep listen: 127.0.0.1; web.insecure: true opts out "
-                               "behind an authenticating proxy")
-    if exposed and users and not isinstance(web.get("tls"), Mapping):
-        yield spec.problem(("web", "users"), f"basic auth on {listen} without TLS sends the passwords in clear "
-                           "over the network", "add `tls: {}` under web: HTTPS from the stack's own CA", at_key=True)
-    for name, password in users.items():
-        if isinstance(password, str) and len(password) < MIN_PASSWORD_LENGTH:
-            yield spec.problem(("web", "users", name), f"the password of web user '{name}' has {len(password)} "
-                               f"characters; at least {MIN_PASSWORD_LENGTH} are needed",
-                               "e.g. `openssl rand -base64 18` into the variable it comes from")
-    if users and _section(data, "grafana").get("anonymous") is True:
-        yield spec.problem(("grafana", "anonymous"), "anonymous Grafana access contradicts web.users",
-                           "remove grafana.anonymous")
-    tls = web.get("tls")
-    if isinstance(tls, Mapping):
-        yield from _web_certificate(spec, tls)
-
-
-def _web_certificate(spec: LoadedSpec, tls: Mapping[str, Any]) -> Iterator[Problem]:
-    from stackgen import pki
-
-    base = spec.path.parent
-    if ("cert_file" in tls) != ("key_file" in tls):
-        present, missing = ("cert_file", "key_file") if "cert_file" in tls else ("key_file", "cert_file")
-        yield spec.problem(("web", "tls", present), f"{present} needs {missing}: a server certificate is a pair",
-                           "or tls: {} for certificates from the stack's own CA")
-        return
-    contents: dict[str, bytes] = {}
-    for key in ("cert_file", "key_file", "ca_file"):
-        name = tls.get(key)
-        if not isinstance(name, str) or not name:
-            continue
-        file = base / name
-        if not file.is_file():
-            yield spec.problem(("web", "tls", key), f"no such file: {name}", f"paths are relative to {base}")
-        elif b"-----BEGIN " not in (content := file.read_bytes()):
-            yield spec.problem(("web", "tls", key), f"{name} is not a PEM file (no -----BEGIN line)")
-        else:
-            contents[key] = content
-    if "cert_file" not in contents or "key_file" not in contents:
-        return
-    try:
-        matches = pki.key_matches_certificate(contents["cert_file"], contents["key_file"])
-    except (ValueError, TypeError) as error:
-        yield spec.problem(("web", "tls", "key_file"), f"cannot read the certificate or key: {_one_line(error)}",
-                           "an unencrypted PEM private key")
-        return
-    if not matches:
-        yield spec.problem(("web", "tls", "key_file"), f"{tls['key_file']} is not the private key of "
-                           f"{tls['cert_file']}", "give the key the certificate was issued for")
-    expiry = pki.expires_at(contents["cert_file"])
-    if expiry <= pki.utc_now():
-        yield spec.problem(("web", "tls", "cert_file"), f"{tls['cert_file']} expired on "
-                           f"{expiry:%Y-%m-%d %H:%M} UTC", "renew it, or tls: {} for the stack CA's certificates")
-
-
 def _deploy(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     """Swarm: HA replicas need nodes they can all read their config on; ports cannot stay on loopback."""
     deploy = _section(data, "deploy")
@@ -717,7 +623,8 @@ def _deploy(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         yield spec.problem(
             ("deploy", "engine"),
             f"Swarm publishes host-mode ports on every address of the node: listen {listen} is not kept",
-            "firewall the published ports, or turn on authentication before exposing the stack",
+            "add web.tls: {} and web.users so that what is published asks for a password, or firewall "
+            "the published ports",
             severity=Severity.NOTICE,
         )
 
@@ -729,6 +636,11 @@ def _docker_socket(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Proble
     docker = _section(data, "discovery").get("docker")
     if not docker:
         return
+    if _section(data, "deploy").get("engine") == "swarm":
+        yield spec.problem(("discovery", "docker"), "docker discovery watches the containers of one engine "
+                           "and reaches them through host.docker.internal, which swarm tasks do not have",
+                           "with deploy.engine: swarm, run your services as swarm services and scrape them "
+                           "with targets or dns discovery", severity=Severity.WARNING)
     host = docker.get("host", "unix:///var/run/docker.sock") if isinstance(docker, Mapping) else \
         "unix:///var/run/docker.sock"
     if not isinstance(host, str) or not host.startswith("unix://"):

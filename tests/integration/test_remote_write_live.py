@@ -191,3 +191,45 @@ def test_the_password_is_only_in_a_secret_file(remote_write: RemoteWriteStack) -
     ]
     assert [p.relative_to(out_dir).parts[0] for p in holders] == ["secrets"]
     assert all(p.stat().st_mode & 0o077 == 0 for p in holders)
+
+
+def test_the_built_in_victoria_metrics_keeps_what_prometheus_scrapes(
+    docker_client: Any, local_images: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`victoria_metrics: {enabled: true}`: the role the registry adds, run by apply, remote-written to and
+    self-scraped, its published port on loopback only."""
+    project = f"sgt-vm{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    spec = {
+        "version": 1,
+        "name": project,
+        "images": {role: local_images[role] for role in ("prometheus", "alertmanager", "victoria-metrics")},
+        "prometheus": {"port": free_port(), "scrape_interval": "1s", "scrape_timeout": "1s",
+                       "evaluation_interval": "1s"},
+        "alertmanager": {"port": free_port()},
+        "victoria_metrics": {"enabled": True, "port": port, "retention": "2d"},
+        "grafana": {"enabled": False},
+        "exporters": {"node": False, "cadvisor": False, "blackbox": False, "pushgateway": False},
+        "receivers": [{"name": "nobody"}],
+        "route": {"receiver": "nobody"},
+    }
+    vm_url = f"http://127.0.0.1:{port}"
+    try:
+        stack = TestStack(tmp_path_factory.mktemp("victoria-metrics"), spec)
+        stack.apply()
+
+        def jobs_in_vm() -> set[str]:
+            query = urllib.parse.urlencode({"query": "up == 1"})
+            with _NO_PROXY.open(f"{vm_url}/api/v1/query?{query}", timeout=10) as answer:
+                return {series["metric"]["job"] for series in json.loads(answer.read())["data"]["result"]}
+
+        # Prometheus' own series arrive through remote_write, and VictoriaMetrics is itself a target
+        wait_until(lambda: jobs_in_vm() >= {"prometheus", "alertmanager", "victoria-metrics"}, timeout=60,
+                   interval=1, message="the stack's series in the built-in VictoriaMetrics")
+        ports = docker_client.containers.list(filters={"label": [f"{COMPOSE_PROJECT_LABEL}={project}",
+                                                                 "io.stackgen.role=victoria-metrics"]})
+        bindings = ports[0].attrs["HostConfig"]["PortBindings"]["8428/tcp"]
+        assert bindings == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
+    finally:
+        failures = remove_compose_project(docker_client, project)
+        assert not failures, failures

@@ -20,11 +20,15 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import tool_versions
+from tests.helpers import tool_versions, unavailable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = REPO_ROOT.parent / "shared" / "contract" / "stack.example.yaml"
-CORPUS_RULES = REPO_ROOT.parent / "shared" / "corpus" / "awesome-prometheus-alerts" / "rules"
+# ../shared beside the repository (STACKGEN_SHARED_DIR overrides, as in tests/conftest.py): tests that
+# read it go through contract_text() or the conftest fixtures, which skip locally when it is absent
+# and fail in CI
+SHARED = Path(os.environ.get("STACKGEN_SHARED_DIR", REPO_ROOT.parent / "shared"))
+CONTRACT = SHARED / "contract" / "stack.example.yaml"
+CORPUS_RULES = SHARED / "corpus" / "awesome-prometheus-alerts" / "rules"
 BAD_SPECS = REPO_ROOT / "tests" / "bad_specs"
 BLUEPRINTS = REPO_ROOT / "blueprints"
 
@@ -53,6 +57,13 @@ def require_tool(name: str) -> str:
     if in_ci():
         pytest.fail(message)
     pytest.skip(message)
+
+
+def contract_text() -> str:
+    """The contract spec (../shared/contract/stack.example.yaml); skipped locally, failed in CI, if absent."""
+    if not CONTRACT.is_file():
+        unavailable(f"the contract {CONTRACT} is absent (../shared beside the repository)")
+    return CONTRACT.read_text(encoding="utf-8")
 
 
 def base_spec(**sections: Any) -> dict[str, Any]:
@@ -201,9 +212,16 @@ def check_compose_schema(compose_files: list[Path]) -> None:
     _run([tool, "--builtin-schema", "vendor.compose-spec", *map(str, compose_files)])
 
 
+def orchestration_file(out_dir: Path) -> Path:
+    """The rendered docker-compose.yml, or docker-stack.yml for a swarm stack (deploy.engine: swarm)."""
+    stack_file = out_dir / "docker-stack.yml"
+    return stack_file if stack_file.is_file() else out_dir / "docker-compose.yml"
+
+
 def check_compose_config(out_dir: Path) -> None:
     """Compose v2 (`docker compose`, the reference) accepts the file, in its own directory as a user
-    runs it; so does Debian 12's docker-compose 1.29, which still reads it (ps, logs, down)."""
+    runs it; so does Debian 12's docker-compose 1.29, which still reads it (ps, logs, down); a swarm
+    stack file is also what `docker stack config` accepts."""
     docker = require_tool("docker")
     completed = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, check=False)
     if completed.returncode != 0:
@@ -211,8 +229,11 @@ def check_compose_config(out_dir: Path) -> None:
         if in_ci():
             pytest.fail(message)
         pytest.skip(message)
-    _run([docker, "compose", "-f", "docker-compose.yml", "config", "-q"], cwd=out_dir)
-    _run([require_tool("docker-compose"), "-f", "docker-compose.yml", "config", "-q"], cwd=out_dir)
+    name = orchestration_file(out_dir).name
+    _run([docker, "compose", "-f", name, "config", "-q"], cwd=out_dir)
+    _run([require_tool("docker-compose"), "-f", name, "config", "-q"], cwd=out_dir)
+    if name == "docker-stack.yml":
+        _run([docker, "stack", "config", "-c", name], cwd=out_dir)
 
 
 # The keys of a datasource in Grafana's provisioning format (docs: administration/provisioning).

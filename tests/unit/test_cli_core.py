@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.core_helpers import (
-    CONTRACT,
     CONTRACT_ENV,
     base_spec,
+    contract_text,
     run_main,
     run_stackgen,
     tree_digest,
@@ -127,7 +127,7 @@ def test_schema_prints_the_json_schema(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_contract_validates_and_renders_as_a_subprocess(tmp_path: Path) -> None:
-    (tmp_path / "stack.yaml").write_text(CONTRACT.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "stack.yaml").write_text(contract_text(), encoding="utf-8")
     completed = run_stackgen("validate", "-f", "stack.yaml", cwd=tmp_path, env=CONTRACT_ENV)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("stack.yaml: valid")
@@ -140,14 +140,14 @@ def test_contract_validates_and_renders_as_a_subprocess(tmp_path: Path) -> None:
 
 
 def test_contract_variables_from_dotenv(tmp_path: Path) -> None:
-    (tmp_path / "stack.yaml").write_text(CONTRACT.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "stack.yaml").write_text(contract_text(), encoding="utf-8")
     (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in CONTRACT_ENV.items()), encoding="utf-8")
     completed = validate_without(set(CONTRACT_ENV), tmp_path)  # the environment would win over .env
     assert completed.returncode == 0, completed.stderr
 
 
 def test_contract_without_its_variables(tmp_path: Path) -> None:
-    (tmp_path / "stack.yaml").write_text(CONTRACT.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "stack.yaml").write_text(contract_text(), encoding="utf-8")
     completed = validate_without(set(CONTRACT_ENV), tmp_path)
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr

@@ -28,6 +28,8 @@ from tests.unit.core_helpers import (
     check_compose_schema,
     check_grafana,
     check_prometheus,
+    contract_text,
+    orchestration_file,
     run_stackgen,
 )
 
@@ -54,14 +56,14 @@ def blueprint_env(env_example: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Output dir per name: the contract and `stackgen init --blueprint NAME` for each blueprint."""
-    if not CONTRACT.is_file():
-        pytest.fail(f"the contract is missing: {CONTRACT}")
     outputs: dict[str, Path] = {}
     root = tmp_path_factory.mktemp("upstream")
-    contract_dir = root / "contract"
-    contract_dir.mkdir()
-    shutil.copy(CONTRACT, contract_dir / "stack.yaml")
-    envs = {"contract": (contract_dir, CONTRACT_ENV)}
+    envs = {}
+    if CONTRACT.is_file():  # else the tests of the contract's output are skipped (failed in CI)
+        contract_dir = root / "contract"
+        contract_dir.mkdir()
+        shutil.copy(CONTRACT, contract_dir / "stack.yaml")
+        envs["contract"] = (contract_dir, CONTRACT_ENV)
     for name in BLUEPRINT_NAMES:
         directory = root / f"blueprint-{name}"
         completed = run_stackgen("init", str(directory), "--blueprint", name)
@@ -75,38 +77,46 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return outputs
 
 
+def output(rendered: dict[str, Path], name: str) -> Path:
+    """The output dir called `name`; the contract's is unavailable() without ../shared."""
+    if name not in rendered:
+        contract_text()  # the only output that can be missing: skips locally, fails in CI
+    return rendered[name]
+
+
 def test_every_blueprint_is_covered() -> None:
     assert {"minimal", "default"} <= set(BLUEPRINT_NAMES)
 
 
 @pytest.mark.parametrize("name", OUTPUTS)
 def test_promtool(name: str, rendered: dict[str, Path], tmp_path: Path) -> None:
-    check_prometheus(rendered[name], tmp_path)
+    check_prometheus(output(rendered, name), tmp_path)
 
 
 @pytest.mark.parametrize("name", OUTPUTS)
 def test_amtool(name: str, rendered: dict[str, Path], tmp_path: Path) -> None:
-    check_alertmanager(rendered[name], tmp_path)
+    check_alertmanager(output(rendered, name), tmp_path)
 
 
 @pytest.mark.parametrize("name", OUTPUTS)
 def test_docker_compose_config(name: str, rendered: dict[str, Path]) -> None:
-    check_compose_config(rendered[name])
+    check_compose_config(output(rendered, name))
 
 
 def test_compose_schema(rendered: dict[str, Path]) -> None:
-    check_compose_schema([rendered[name] / "docker-compose.yml" for name in OUTPUTS])
+    check_compose_schema([orchestration_file(rendered[name]) for name in OUTPUTS if name in rendered])
 
 
 @pytest.mark.parametrize("name", OUTPUTS)
 def test_grafana_formats(name: str, rendered: dict[str, Path]) -> None:
-    check_grafana(rendered[name])
+    check_grafana(output(rendered, name))
     if name != "blueprint-minimal":
-        assert list((rendered[name] / "grafana" / "dashboards").glob("*.json")), "no dashboards rendered"
+        dashboards = output(rendered, name) / "grafana" / "dashboards"
+        assert list(dashboards.glob("*.json")), "no dashboards rendered"
 
 
 def test_contract_secrets_stay_in_secret_files(rendered: dict[str, Path]) -> None:
-    out = rendered["contract"]
+    out = output(rendered, "contract")
     for path in out.rglob("*"):
         if path.is_file() and "secrets" not in path.relative_to(out).parts:
             text = path.read_text(encoding="utf-8", errors="replace")
@@ -144,8 +154,8 @@ def test_every_rendered_flag_is_one_the_program_knows(set_name: str, rendered: d
     # an unknown flag at start, so a stale one would be a container that never becomes healthy
     root = upstream_root() if set_name == "current" else Path("/")
     unknown = set()
-    for name in OUTPUTS:
-        compose = yaml.safe_load((rendered[name] / "docker-compose.yml").read_text(encoding="utf-8"))
+    for name in sorted(rendered):
+        compose = yaml.safe_load(orchestration_file(rendered[name]).read_text(encoding="utf-8"))
         for service_name, service in compose["services"].items():
             role = (service.get("labels") or {}).get("io.stackgen.role", service_name)
             program = PROGRAMS.get(role)

@@ -136,14 +136,23 @@ class SwarmCluster:
         observed = []
         for item in raw:
             spec = item["Spec"]
-            name = spec["Name"][len(project) + 1:] if spec["Name"].startswith(project + "_") else spec["Name"]
+            name = (
+                spec["Name"][len(project) + 1 :] if spec["Name"].startswith(project + "_") else spec["Name"]
+            )
             image = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
-            observed.append(ObservedContainer(
-                id=item["ID"], name=spec["Name"], service=name, number=1,
-                # Swarm restarts tasks itself: an existing service is "running" to the planner
-                state="running", health=None,
-                config_hash=(spec.get("Labels") or {}).get(CONFIG_HASH_LABEL), image=image.split("@")[0],
-            ))
+            observed.append(
+                ObservedContainer(
+                    id=item["ID"],
+                    name=spec["Name"],
+                    service=name,
+                    number=1,
+                    # Swarm restarts tasks itself: an existing service is "running" to the planner
+                    state="running",
+                    health=None,
+                    config_hash=(spec.get("Labels") or {}).get(CONFIG_HASH_LABEL),
+                    image=image.split("@")[0],
+                )
+            )
         return observed
 
     def update_status(self, service_id: str) -> UpdateStatus:
@@ -157,24 +166,39 @@ class SwarmCluster:
         """Every task of the stack's services (all states)."""
         with _swarm_call("listing swarm tasks"):
             raw = self.api.tasks(filters={"label": f"{NAMESPACE_LABEL}={project}"})
-            names = {item["ID"]: item["Spec"]["Name"] for item in
-                     self.api.services(filters={"label": f"{NAMESPACE_LABEL}={project}"})}
+            names = {
+                item["ID"]: item["Spec"]["Name"]
+                for item in self.api.services(filters={"label": f"{NAMESPACE_LABEL}={project}"})
+            }
         tasks = []
         for item in raw:
             status = item.get("Status") or {}
             full = names.get(item.get("ServiceID", ""), "")
-            tasks.append(SwarmTask(
-                id=item["ID"], service=full[len(project) + 1:] if full.startswith(project + "_") else full,
-                node_id=item.get("NodeID", ""), slot=item.get("Slot"), desired_state=item.get("DesiredState", ""),
-                state=status.get("State", ""), error=status.get("Err", "") or "",
-                container_id=(status.get("ContainerStatus") or {}).get("ContainerID"),
-            ))
+            tasks.append(
+                SwarmTask(
+                    id=item["ID"],
+                    service=full[len(project) + 1 :] if full.startswith(project + "_") else full,
+                    node_id=item.get("NodeID", ""),
+                    slot=item.get("Slot"),
+                    desired_state=item.get("DesiredState", ""),
+                    state=status.get("State", ""),
+                    error=status.get("Err", "") or "",
+                    container_id=(status.get("ContainerStatus") or {}).get("ContainerID"),
+                )
+            )
         return tasks
 
-    def log_chunks(self, service_id: str, tail: int | None, follow: bool, since: int | None) -> Iterator[bytes]:
+    def log_chunks(
+        self, service_id: str, tail: int | None, follow: bool, since: int | None
+    ) -> Iterator[bytes]:
         """A service's log output (every task on every node), as the one-host log reader takes it."""
-        kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "follow": follow, "timestamps": False,
-                                  "tail": "all" if tail is None else tail}
+        kwargs: dict[str, Any] = {
+            "stdout": True,
+            "stderr": True,
+            "follow": follow,
+            "timestamps": False,
+            "tail": "all" if tail is None else tail,
+        }
         if since:
             kwargs["since"] = since
         with _swarm_call("reading service logs"):
@@ -236,7 +260,9 @@ class SwarmCluster:
         """`docker stack deploy --prune --resolve-image never`; its output."""
         return _docker_cli(
             ["stack", "deploy", "--prune", "--resolve-image", "never", "-c", str(stack_file), project],
-            environment, cwd=stack_file.parent)
+            environment,
+            cwd=stack_file.parent,
+        )
 
     def stack_rm(self, project: str) -> str:
         """`docker stack rm`; its output."""
@@ -246,10 +272,18 @@ class SwarmCluster:
 def _docker_cli(arguments: list[str], environment: Mapping[str, str], cwd: Path | None = None) -> str:
     docker = shutil.which("docker")
     if docker is None:
-        raise RuntimeFailure("the docker CLI is needed for a swarm stack (`docker stack deploy`)",
-                             hint="install it (Debian: apt-get install docker.io, or docker-ce-cli)")
-    result = subprocess.run([docker, *arguments], capture_output=True, text=True, check=False,
-                            env={**os.environ, **environment}, cwd=cwd)
+        raise RuntimeFailure(
+            "the docker CLI is needed for a swarm stack (`docker stack deploy`)",
+            hint="install it (Debian: apt-get install docker.io, or docker-ce-cli)",
+        )
+    result = subprocess.run(
+        [docker, *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **environment},
+        cwd=cwd,
+    )
     if result.returncode != 0:
         message = " ".join((result.stderr or result.stdout).split())[-600:]
         raise RuntimeFailure(f"docker {' '.join(arguments[:2])} failed: {message}")

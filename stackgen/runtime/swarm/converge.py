@@ -29,7 +29,7 @@ from stackgen.runtime.health import confirm_reload, prometheus_jobs
 from stackgen.runtime.plan import ActionKind, DesiredService, Plan, changed_files, file_hashes, plan
 from stackgen.runtime.progress import Reporter, SilentReporter
 from stackgen.runtime.reload import reload_service
-from stackgen.runtime.roles import role_runtime
+from stackgen.runtime.roles import GRAFANA_ADMIN_PASSWORD_FILE, role_runtime
 from stackgen.runtime.state import read_applied, write_applied
 from stackgen.runtime.swarm import STACK_FILE
 from stackgen.runtime.swarm.cluster import SwarmCluster
@@ -41,6 +41,7 @@ from stackgen.runtime.swarm.stack_file import (
     parse_stack,
     with_hash_labels,
 )
+from stackgen.runtime.web_access import PLAIN, WebAccess, web_access_from_files
 from stackgen.spec.load import read_yaml_data
 
 # The stack file as deployed (with the definition hashes); a dot-file: no service reads it.
@@ -57,8 +58,9 @@ def _document(files: Mapping[str, RenderedFile]) -> dict[str, Any]:
         raise RuntimeFailure(f"the rendered {STACK_FILE} is not readable YAML: {error}") from error
 
 
-def _decide(cluster: SwarmCluster, stack: SwarmStackDefinition, files: Mapping[str, RenderedFile],
-            out_dir: Path) -> tuple[list[DesiredService], Plan, dict[str, str]]:
+def _decide(
+    cluster: SwarmCluster, stack: SwarmStackDefinition, files: Mapping[str, RenderedFile], out_dir: Path
+) -> tuple[list[DesiredService], Plan, dict[str, str]]:
     hashes = file_hashes({path: file.content for path, file in files.items()})
     image_ids = {service.image: cluster.image_id(service.image) for service in stack.services}
     desired = desired_services(stack, hashes, image_ids)
@@ -67,8 +69,12 @@ def _decide(cluster: SwarmCluster, stack: SwarmStackDefinition, files: Mapping[s
     return desired, decided, hashes
 
 
-def plan_files(files: Mapping[str, RenderedFile], out_dir: Path, project_name: str | None = None,
-               cluster: SwarmCluster | None = None) -> PlanReport:
+def plan_files(
+    files: Mapping[str, RenderedFile],
+    out_dir: Path,
+    project_name: str | None = None,
+    cluster: SwarmCluster | None = None,
+) -> PlanReport:
     """What apply would do to the swarm stack; changes nothing."""
     cluster = cluster or SwarmCluster.connect()
     stack = parse_stack(_document(files), project_name)
@@ -106,8 +112,9 @@ def apply_files(
     applied = read_applied(out_dir, stack.project)
     desired, decided, hashes = _decide(cluster, stack, files, out_dir)
     restore = (lambda: restore_output(out_dir, written.previous)) if applied is not None else (lambda: None)
-    converger = SwarmConverger(cluster, stack, document, desired, files, out_dir, reporter, restore,
-                               options.health_timeout_s)
+    converger = SwarmConverger(
+        cluster, stack, document, desired, files, out_dir, reporter, restore, options.health_timeout_s
+    )
     result = converger.run(decided)
     write_applied(out_dir, stack.project, hashes)
     return ApplyReport(stack.project, written, decided, result, time.monotonic() - started)
@@ -116,9 +123,18 @@ def apply_files(
 class SwarmConverger:
     """Runs one plan on a swarm."""
 
-    def __init__(self, cluster: SwarmCluster, stack: SwarmStackDefinition, document: Mapping[str, Any],
-                 desired: list[DesiredService], files: Mapping[str, RenderedFile], out_dir: Path,
-                 reporter: Reporter, restore_files: Callable[[], None], timeout_s: float) -> None:
+    def __init__(
+        self,
+        cluster: SwarmCluster,
+        stack: SwarmStackDefinition,
+        document: Mapping[str, Any],
+        desired: list[DesiredService],
+        files: Mapping[str, RenderedFile],
+        out_dir: Path,
+        reporter: Reporter,
+        restore_files: Callable[[], None],
+        timeout_s: float,
+    ) -> None:
         self.cluster = cluster
         self.stack = stack
         self.document = document
@@ -129,6 +145,8 @@ class SwarmConverger:
         self.restore_files = restore_files
         self.timeout_s = timeout_s
         self.result = ConvergeResult()
+        # https, the internal user and the stack CA when web auth is on (else plain HTTP)
+        self.access = web_access_from_files({path: file.content for path, file in files.items()})
         self._previous_deployed: bytes | None = None
         self._deployed = False
         self._reloaded: list[str] = []
@@ -137,8 +155,13 @@ class SwarmConverger:
         """Execute the plan; on failure roll back and re-raise."""
         for action in decided.of_kind(ActionKind.NOOP):
             self.result.done[ActionKind.NOOP].append(action.service)
-        pins = assign_pins(self.stack.services, self.cluster.nodes(), self.cluster.node_id,
-                           self.stack.shared_output, self.stack.max_replicas_per_node)
+        pins = assign_pins(
+            self.stack.services,
+            self.cluster.nodes(),
+            self.cluster.node_id,
+            self.stack.shared_output,
+            self.stack.max_replicas_per_node,
+        )
         moved = self.cluster.set_pins(self.stack.project, pins)
         if moved:
             self.reporter.phase(f"pinned {len(moved)} service label(s) to nodes")
@@ -159,7 +182,9 @@ class SwarmConverger:
             waiting = [a.service for a in rolled if a.kind is not ActionKind.REMOVE]
             self._wait_rolled_out(waiting)
             for action in rolled:
-                verb = {ActionKind.CREATE: "created", ActionKind.REMOVE: "removed"}.get(action.kind, "updated")
+                verb = {ActionKind.CREATE: "created", ActionKind.REMOVE: "removed"}.get(
+                    action.kind, "updated"
+                )
                 self.reporter.service(action.service, verb)
                 self.result.done[action.kind].append(action.service)
         reloads = decided.of_kind(ActionKind.RELOAD)
@@ -208,20 +233,27 @@ class SwarmConverger:
                     continue
                 status = self.cluster.update_status(service.id)
                 if status.state in ("rollback_completed", "rollback_paused", "paused"):
-                    raise RuntimeFailure(f"{name}: the new definition did not start ({status.message}); "
-                                         "Swarm rolled it back")
+                    raise RuntimeFailure(
+                        f"{name}: the new definition did not start ({status.message}); Swarm rolled it back"
+                    )
                 current = [t for t in tasks if t.service == name and t.desired_state == "running"]
                 errors = [t.error for t in tasks if t.service == name and t.error]
                 if errors:
                     last_errors[name] = errors[-1]
-                if status.state in (None, "completed") and current and all(t.state == "running" for t in current):
+                if (
+                    status.state in (None, "completed")
+                    and current
+                    and all(t.state == "running" for t in current)
+                ):
                     continue
                 still.append(name)
             pending = still
             if pending and time.monotonic() > deadline:
                 details = "; ".join(f"{n}: {last_errors[n]}" for n in pending if n in last_errors)
-                raise RuntimeFailure(f"not running after {self.timeout_s:.0f} s: {', '.join(pending)}"
-                                     + (f" ({details})" if details else ""))
+                raise RuntimeFailure(
+                    f"not running after {self.timeout_s:.0f} s: {', '.join(pending)}"
+                    + (f" ({details})" if details else "")
+                )
             if pending:
                 time.sleep(_POLL_S)
 
@@ -234,13 +266,20 @@ class SwarmConverger:
     # --- reload -------------------------------------------------------------------------------
     def _reload(self, name: str, confirm: bool) -> None:
         service = self.stack.service(name)
-        for base_url in task_urls(self.cluster, self.stack, name):
-            reload_service(name, service.role, base_url)
+        auth = None
+        if role_runtime(service.role).admin_auth:  # Grafana's provisioning API: its admin user
+            password = self.files.get(GRAFANA_ADMIN_PASSWORD_FILE)
+            auth = (
+                service.environment.get("GF_SECURITY_ADMIN_USER", "admin"),
+                password.content.decode().strip() if password else "",
+            )
+        for base_url in task_urls(self.cluster, self.stack, name, self.access):
+            reload_service(name, service.role, base_url, auth, self.access)
             if confirm:
                 config = config_file_of(service)
                 content = self.files.get(config) if config else None
                 expected = prometheus_jobs(content.content.decode()) if content is not None else None
-                confirm_reload(name, service.role, base_url, expected)
+                confirm_reload(name, service.role, base_url, expected, self.access)
 
     # --- backward -----------------------------------------------------------------------------
     def _roll_back(self, failure: RuntimeFailure) -> None:
@@ -265,17 +304,24 @@ class SwarmConverger:
         failure.message = f"{failure.message} (rolled back to the previous config)"
 
 
-def task_urls(cluster: SwarmCluster, stack: SwarmStackDefinition, name: str) -> list[str]:
-    """http://NODE:PORT of each running task of a service (its host-mode port on its node)."""
+def task_urls(
+    cluster: SwarmCluster, stack: SwarmStackDefinition, name: str, access: WebAccess = PLAIN
+) -> list[str]:
+    """SCHEME://NODE:PORT of each running task of a service (its host-mode port on its node)."""
     service = stack.service(name)
     port = role_runtime(service.role).port
     published = service.published_port(port) if port else None
     if published is None:
         raise RuntimeFailure(f"{name}: no published port to reach it on (its role's port {port})")
     addresses = cluster.node_addresses()
-    urls = [f"http://{addresses[t.node_id]}:{published}" for t in cluster.tasks(stack.project)
-            if t.service == name and t.desired_state == "running" and t.state == "running"
-            and addresses.get(t.node_id)]
+    urls = [
+        access.url(addresses[t.node_id], published)
+        for t in cluster.tasks(stack.project)
+        if t.service == name
+        and t.desired_state == "running"
+        and t.state == "running"
+        and addresses.get(t.node_id)
+    ]
     if not urls:
         raise RuntimeFailure(f"{name}: no running task to reload")
     return urls

@@ -22,8 +22,9 @@ from stackgen.runtime.swarm.stack_file import SwarmStackDefinition
 from stackgen.runtime.web_access import PLAIN, WebAccess
 
 
-def collect_status(cluster: SwarmCluster, project: str, stack: SwarmStackDefinition | None,
-                   access: WebAccess = PLAIN) -> StackStatus:
+def collect_status(
+    cluster: SwarmCluster, project: str, stack: SwarmStackDefinition | None, access: WebAccess = PLAIN
+) -> StackStatus:
     """One line per task that should run (a service with none: "missing"), then targets and alerts
     (`access`: TLS and the internal user of a stack with web configs)."""
     observed = {service.service: service for service in cluster.services(project)}
@@ -36,8 +37,10 @@ def collect_status(cluster: SwarmCluster, project: str, stack: SwarmStackDefinit
     members: list[ClusterMember] = []
     for name in sorted(set(roles) | set(observed)):
         role = roles.get(name, name)
-        mine = sorted((t for t in tasks if t.service == name), key=lambda t: nodes[t.node_id].hostname
-                      if t.node_id in nodes else "")
+        mine = sorted(
+            (t for t in tasks if t.service == name),
+            key=lambda t: nodes[t.node_id].hostname if t.node_id in nodes else "",
+        )
         if name not in observed or not mine:
             services.append(ServiceStatus(name, role, "missing" if name not in observed else "no task"))
             continue
@@ -51,8 +54,9 @@ def collect_status(cluster: SwarmCluster, project: str, stack: SwarmStackDefinit
             state = task.state if node is None or node.ready else f"node {hostname} down"
             address = addresses.get(task.node_id)
             shown = (f"{address}:{published}",) if published and address else ()
-            services.append(ServiceStatus(name, role, state, None, f"{name} on {hostname}",
-                                          observed[name].image, shown))
+            services.append(
+                ServiceStatus(name, role, state, None, f"{name} on {hostname}", observed[name].image, shown)
+            )
             if state == "running" and address and published:
                 if role == "prometheus":
                     prometheus_urls.append((access.url(address, published), name))
@@ -64,10 +68,9 @@ def collect_status(cluster: SwarmCluster, project: str, stack: SwarmStackDefinit
     return StackStatus(project, tuple(services), targets, alerts, notes, tuple(members))
 
 
-
-
-def take_down(cluster: SwarmCluster, project: str, *, volumes: bool, reporter: Reporter,
-              timeout_s: float = 60.0) -> DownReport:
+def take_down(
+    cluster: SwarmCluster, project: str, *, volumes: bool, reporter: Reporter, timeout_s: float = 60.0
+) -> DownReport:
     """`docker stack rm`, wait until its tasks are gone, drop its node pins; volumes only on request."""
     services = cluster.services(project)
     if services:
@@ -82,8 +85,9 @@ def take_down(cluster: SwarmCluster, project: str, *, volumes: bool, reporter: R
         reporter.service(service.service, "removed")
     cluster.set_pins(project, {})
     removed_volumes = cluster.remove_local_volumes(project) if volumes else []
-    return DownReport(tuple(s.name for s in services), (f"{project}_default",) if services else (),
-                      tuple(removed_volumes))
+    return DownReport(
+        tuple(s.name for s in services), (f"{project}_default",) if services else (), tuple(removed_volumes)
+    )
 
 
 # --- what the commands call -------------------------------------------------------------------------
@@ -96,8 +100,9 @@ def swarm_status(out_dir: Any, project: str) -> StackStatus:
     document = read_yaml_data((out_dir / STACK_FILE).read_text(encoding="utf-8"), STACK_FILE) or {}
     from stackgen.runtime.web_access import read_web_access
 
-    return collect_status(SwarmCluster.connect(), project, parse_stack(document, project),
-                          read_web_access(out_dir))
+    return collect_status(
+        SwarmCluster.connect(), project, parse_stack(document, project), read_web_access(out_dir)
+    )
 
 
 def swarm_down(project: str, *, volumes: bool, reporter: Reporter) -> DownReport:
@@ -105,8 +110,9 @@ def swarm_down(project: str, *, volumes: bool, reporter: Reporter) -> DownReport
     return take_down(SwarmCluster.connect(), project, volumes=volumes, reporter=reporter)
 
 
-def swarm_logs(project: str, services: Sequence[str], tail: int | None, follow: bool,
-               since: int | None) -> tuple[list[Any], Iterator[LogLine]]:
+def swarm_logs(
+    project: str, services: Sequence[str], tail: int | None, follow: bool, since: int | None
+) -> tuple[list[Any], Iterator[LogLine]]:
     """The chosen services and their log lines."""
     cluster = SwarmCluster.connect()
     chosen = select_containers(cluster.services(project), services)

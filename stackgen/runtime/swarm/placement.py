@@ -43,12 +43,16 @@ def constraint_matches(constraint: str, node: SwarmNode) -> bool:
     key, op, expected = match.group("key"), match.group("op"), match.group("value")
     actual: str | None
     if key.startswith("node.labels."):
-        actual = node.labels.get(key[len("node.labels."):])
+        actual = node.labels.get(key[len("node.labels.") :])
     elif key.startswith("engine.labels."):
-        actual = node.engine_labels.get(key[len("engine.labels."):])
+        actual = node.engine_labels.get(key[len("engine.labels.") :])
     else:
-        actual = {"node.id": node.id, "node.hostname": node.hostname, "node.role": node.role,
-                  "node.platform.os": node.os}.get(key)
+        actual = {
+            "node.id": node.id,
+            "node.hostname": node.hostname,
+            "node.role": node.role,
+            "node.platform.os": node.os,
+        }.get(key)
     equal = actual is not None and actual.lower() == expected.lower()
     return equal if op == "==" else not equal
 
@@ -70,14 +74,34 @@ def assign_pins(
     for service in pinned:
         label = service.pin_label or ""
         current = next((n for n in nodes if n.labels.get(label) == "true"), None)
-        if current is not None and _fits(service, current, nodes, apply_node, shared_output, by_role,
-                                         max_replicas_per_node, ignore_ready=True):
+        if current is not None and _fits(
+            service,
+            current,
+            nodes,
+            apply_node,
+            shared_output,
+            by_role,
+            max_replicas_per_node,
+            ignore_ready=True,
+        ):
             _take(service, current.id, chosen, by_role, load)
         else:
             undecided.append(service)
     for service in undecided:
-        candidates = [n for n in nodes if _fits(service, n, nodes, apply_node, shared_output, by_role,
-                                                max_replicas_per_node, ignore_ready=False)]
+        candidates = [
+            n
+            for n in nodes
+            if _fits(
+                service,
+                n,
+                nodes,
+                apply_node,
+                shared_output,
+                by_role,
+                max_replicas_per_node,
+                ignore_ready=False,
+            )
+        ]
         if not candidates:
             where = "the node apply runs on" if not shared_output else "any ready node"
             raise RuntimeFailure(
@@ -91,8 +115,16 @@ def assign_pins(
     return chosen
 
 
-def _fits(service: SwarmService, node: SwarmNode, nodes: Sequence[SwarmNode], apply_node: str,
-          shared_output: bool, by_role: Mapping[str, list[str]], max_per_node: int, ignore_ready: bool) -> bool:
+def _fits(
+    service: SwarmService,
+    node: SwarmNode,
+    nodes: Sequence[SwarmNode],
+    apply_node: str,
+    shared_output: bool,
+    by_role: Mapping[str, list[str]],
+    max_per_node: int,
+    ignore_ready: bool,
+) -> bool:
     if not (node.ready or ignore_ready):
         return False
     if (not shared_output or service.role in LOCAL_BUILD_ROLES) and node.id != apply_node:
@@ -102,8 +134,13 @@ def _fits(service: SwarmService, node: SwarmNode, nodes: Sequence[SwarmNode], ap
     return all(constraint_matches(c, node) for c in service.constraints)
 
 
-def _take(service: SwarmService, node_id: str, chosen: dict[str, str], by_role: dict[str, list[str]],
-          load: dict[str, int]) -> None:
+def _take(
+    service: SwarmService,
+    node_id: str,
+    chosen: dict[str, str],
+    by_role: dict[str, list[str]],
+    load: dict[str, int],
+) -> None:
     chosen[service.pin_label or ""] = node_id
     by_role.setdefault(service.role, []).append(node_id)
     load[node_id] = load.get(node_id, 0) + 1

@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackgen.errors import RuntimeFailure
@@ -38,6 +38,7 @@ class SwarmService:
     mounts: tuple[tuple[str, str], ...]  # (source, target) of the binds and volumes
     definition: str  # its stack-file section as canonical JSON
     build_base: str | None = None  # the base image of an image apply builds (the relay)
+    environment: Mapping[str, str] = field(default_factory=dict)
 
     def published_port(self, target: int) -> int | None:
         """The host-mode port that reaches `target` in the task."""
@@ -68,7 +69,9 @@ def parse_stack(document: Mapping[str, Any], project_name: str | None = None) ->
     project = project_name or extension.get("project")
     if not project:
         raise RuntimeFailure("docker-stack.yml: no project name (`x-stackgen: {project: NAME}`)")
-    services = tuple(_service(str(name), body) for name, body in sorted((document.get("services") or {}).items()))
+    services = tuple(
+        _service(str(name), body) for name, body in sorted((document.get("services") or {}).items())
+    )
     return SwarmStackDefinition(
         project=str(project),
         services=services,
@@ -86,7 +89,9 @@ def _service(name: str, body: Mapping[str, Any]) -> SwarmService:
     config_dirs = tuple(_relative(source) for source, _ in mounts if source.startswith("."))
     return SwarmService(
         name=name,
-        role=str((deploy.get("labels") or {}).get(ROLE_LABEL) or (body.get("labels") or {}).get(ROLE_LABEL) or name),
+        role=str(
+            (deploy.get("labels") or {}).get(ROLE_LABEL) or (body.get("labels") or {}).get(ROLE_LABEL) or name
+        ),
         image=str(body.get("image", "")),
         is_global=deploy.get("mode") == "global",
         constraints=tuple(c for c in constraints if not _PIN.match(c.strip())),
@@ -97,6 +102,9 @@ def _service(name: str, body: Mapping[str, Any]) -> SwarmService:
         mounts=mounts,
         definition=json.dumps(body, sort_keys=True, separators=(",", ":"), default=str),
         build_base=(body.get("labels") or {}).get(BUILD_BASE_LABEL),
+        environment={str(k): str(v) for k, v in (body.get("environment") or {}).items()}
+        if isinstance(body.get("environment"), Mapping)
+        else {},
     )
 
 
@@ -114,11 +122,16 @@ def watched_files(service: SwarmService, paths: Iterable[str]) -> frozenset[str]
     """The output-dir files bind-mounted into `service`, less those it watches itself (file_sd)."""
     runtime = role_runtime(service.role)
     prefixes = [f"{d}/" if d else "" for d in service.config_dirs]
-    ignored = [f"{d}/{sub}/" if d else f"{sub}/" for d in service.config_dirs for sub in runtime.self_watched_dirs]
+    ignored = [
+        f"{d}/{sub}/" if d else f"{sub}/" for d in service.config_dirs for sub in runtime.self_watched_dirs
+    ]
     return frozenset(
-        path for path in paths
-        if not path.startswith(".") and "/." not in path
-        and any(path.startswith(p) for p in prefixes) and not any(path.startswith(i) for i in ignored)
+        path
+        for path in paths
+        if not path.startswith(".")
+        and "/." not in path
+        and any(path.startswith(p) for p in prefixes)
+        and not any(path.startswith(i) for i in ignored)
     )
 
 
@@ -136,10 +149,16 @@ def desired_services(
             # a role that cannot reload gets a new task when its mounted files change
             for path in sorted(watched):
                 digest.update(f"\0{path}\0{hashes[path]}".encode())
-        desired.append(DesiredService(
-            name=service.name, role=service.role, image=service.image, config_hash=digest.hexdigest(),
-            watched_files=watched if runtime.can_reload else frozenset(), can_reload=runtime.can_reload,
-        ))
+        desired.append(
+            DesiredService(
+                name=service.name,
+                role=service.role,
+                image=service.image,
+                config_hash=digest.hexdigest(),
+                watched_files=watched if runtime.can_reload else frozenset(),
+                can_reload=runtime.can_reload,
+            )
+        )
     return desired
 
 
@@ -152,7 +171,7 @@ def config_file_of(service: SwarmService) -> str | None:
         for source, target in service.mounts:
             if source.startswith(".") and inside.startswith(target.rstrip("/") + "/"):
                 directory = _relative(source)
-                relative = inside[len(target.rstrip("/")) + 1:]
+                relative = inside[len(target.rstrip("/")) + 1 :]
                 return f"{directory}/{relative}" if directory else relative
     return None
 

@@ -29,20 +29,42 @@ from tests.helpers import REPO_ROOT
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-swarm-node-image.sh"
 NODE_IMAGE = "sgswarm/node:bookworm"
 TEST_LABEL = "io.stackgen.test"
-_NODE_FLAGS = ("--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined",
-               "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined",
-               "--dns", "127.0.0.1")
+_NODE_FLAGS = (
+    "--cap-add",
+    "ALL",
+    "--cap-drop",
+    "SYS_RESOURCE",
+    "--security-opt",
+    "seccomp=unconfined",
+    "--security-opt",
+    "apparmor=unconfined",
+    "--security-opt",
+    "systempaths=unconfined",
+    "--dns",
+    "127.0.0.1",
+)
 
 
-def docker(*arguments: str, host: str | None = None, stdin: bytes | None = None, check: bool = True,
-           timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+def docker(
+    *arguments: str,
+    host: str | None = None,
+    stdin: bytes | None = None,
+    check: bool = True,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[bytes]:
     """Run the docker CLI against the host engine (or `host`, a DOCKER_HOST)."""
     environment = dict(os.environ)
     environment.pop("DOCKER_HOST", None)
     if host:
         environment["DOCKER_HOST"] = host
-    return subprocess.run(["docker", *arguments], input=stdin, capture_output=True, env=environment,
-                          check=check, timeout=timeout)
+    return subprocess.run(
+        ["docker", *arguments],
+        input=stdin,
+        capture_output=True,
+        env=environment,
+        check=check,
+        timeout=timeout,
+    )
 
 
 @dataclass
@@ -110,26 +132,56 @@ def create_swarm(images: Sequence[str], size: int = 3, managers: int = 2) -> Swa
     for number in range(1, size + 1):
         node = SwarmNode(f"{name}-node{number}", f"{name}-{number}", root / f"node{number}")
         node.socket_dir.mkdir()
-        docker("run", "-d", "--name", node.container, "--hostname", node.hostname, "--label", label,
-               "--network", name, *_NODE_FLAGS,
-               "-v", f"{node.container}:/var/lib/docker", "-v", f"{node.socket_dir}:/sgswarm-socket",
-               "-v", f"{swarm.work_dir}:{swarm.work_dir}", NODE_IMAGE,
-               "--host=unix:///sgswarm-socket/docker.sock")
+        docker(
+            "run",
+            "-d",
+            "--name",
+            node.container,
+            "--hostname",
+            node.hostname,
+            "--label",
+            label,
+            "--network",
+            name,
+            *_NODE_FLAGS,
+            "-v",
+            f"{node.container}:/var/lib/docker",
+            "-v",
+            f"{node.socket_dir}:/sgswarm-socket",
+            "-v",
+            f"{swarm.work_dir}:{swarm.work_dir}",
+            NODE_IMAGE,
+            "--host=unix:///sgswarm-socket/docker.sock",
+        )
         swarm.nodes.append(node)
     for node in swarm.nodes:
         _wait_engine(node)
-        node.address = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-                              node.container).stdout.decode().strip()
+        node.address = (
+            docker(
+                "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", node.container
+            )
+            .stdout.decode()
+            .strip()
+        )
     manager = swarm.manager
     docker("swarm", "init", "--advertise-addr", manager.address, host=manager.docker_host)
-    tokens = {role: docker("swarm", "join-token", "-q", role, host=manager.docker_host).stdout.decode().strip()
-              for role in ("manager", "worker")}
+    tokens = {
+        role: docker("swarm", "join-token", "-q", role, host=manager.docker_host).stdout.decode().strip()
+        for role in ("manager", "worker")
+    }
     for number, node in enumerate(swarm.nodes[1:], start=2):
         token = tokens["manager" if number <= managers else "worker"]
         docker("swarm", "join", "--token", token, f"{manager.address}:2377", host=node.docker_host)
     archive = docker("save", *images, timeout=300).stdout
-    loads = [subprocess.Popen(["docker", "load", "-q"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                              env={**os.environ, "DOCKER_HOST": node.docker_host}) for node in swarm.nodes]
+    loads = [
+        subprocess.Popen(
+            ["docker", "load", "-q"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "DOCKER_HOST": node.docker_host},
+        )
+        for node in swarm.nodes
+    ]
     for process in loads:
         process.communicate(archive, timeout=300)
         if process.returncode != 0:

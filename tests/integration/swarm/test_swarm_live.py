@@ -44,10 +44,17 @@ def build_spec(project: str, images: dict[str, str], ding_url: str) -> dict[str,
         "name": project,
         "language": "en",
         "images": images,
-        "deploy": {"engine": "swarm", "shared_output": True,
-                   "placement": {"alertmanager": ["node.role == manager"]}},
-        "prometheus": {"port": PROMETHEUS_PORT, "scrape_interval": "2s", "evaluation_interval": "2s",
-                       "replicas": 2},
+        "deploy": {
+            "engine": "swarm",
+            "shared_output": True,
+            "placement": {"alertmanager": ["node.role == manager"]},
+        },
+        "prometheus": {
+            "port": PROMETHEUS_PORT,
+            "scrape_interval": "2s",
+            "evaluation_interval": "2s",
+            "replicas": 2,
+        },
         "alertmanager": {"port": ALERTMANAGER_PORT, "replicas": 2},
         "relay": {"port": RELAY_PORT},
         "grafana": {"enabled": False},
@@ -56,8 +63,13 @@ def build_spec(project: str, images: dict[str, str], ding_url: str) -> dict[str,
         "targets": [{"job": "stack-self", "targets": ["prometheus-1:9090"]}],
         "rules": {"include": ["swarm"], "params": {"swarm": {"node_down_for": "4s"}}},
         "receivers": [{"name": "ops", "dingtalk": {"url": f"{ding_url}/robot/send?access_token={TOKEN}"}}],
-        "route": {"receiver": "ops", "group_by": ["alertname", "instance"], "group_wait": "1s",
-                  "group_interval": "2s", "repeat_interval": "4h"},
+        "route": {
+            "receiver": "ops",
+            "group_by": ["alertname", "instance"],
+            "group_wait": "1s",
+            "group_interval": "2s",
+            "repeat_interval": "4h",
+        },
     }
 
 
@@ -81,8 +93,14 @@ class SwarmStack(TestStack):
     def cli(self, *args: str) -> Any:
         import subprocess
 
-        return subprocess.run(self.cli_argv(*args), capture_output=True, text=True, cwd=self.directory,
-                              timeout=300, env=self.cli_env(DOCKER_HOST=self.swarm.manager.docker_host))
+        return subprocess.run(
+            self.cli_argv(*args),
+            capture_output=True,
+            text=True,
+            cwd=self.directory,
+            timeout=300,
+            env=self.cli_env(DOCKER_HOST=self.swarm.manager.docker_host),
+        )
 
     @property
     def prometheus_url(self) -> str:
@@ -99,13 +117,24 @@ class SwarmStack(TestStack):
         with talking_to(self.swarm):
             cluster = SwarmCluster.connect()
             definition = parse_stack(document, self.project)
-            return [url for name in ("prometheus-1", "prometheus-2")
-                    for url in task_urls(cluster, definition, name)]
+            return [
+                url
+                for name in ("prometheus-1", "prometheus-2")
+                for url in task_urls(cluster, definition, name)
+            ]
 
     def task_ids(self) -> dict[str, str]:
         """task name -> id of every running task (a new id: a restarted task)."""
-        out = docker("stack", "ps", self.project, "--filter", "desired-state=running", "--format",
-                     "{{.Name}} {{.Node}} {{.ID}}", host=self.swarm.manager.docker_host)
+        out = docker(
+            "stack",
+            "ps",
+            self.project,
+            "--filter",
+            "desired-state=running",
+            "--format",
+            "{{.Name}} {{.Node}} {{.ID}}",
+            host=self.swarm.manager.docker_host,
+        )
         return {" ".join(line.split()[:2]): line.split()[2] for line in out.stdout.decode().splitlines()}
 
 
@@ -126,8 +155,9 @@ def stack(swarm: Swarm, local_images: dict[str, str], ding: FakeDingTalk) -> Ite
     directory = swarm.work_dir / "stack"
     directory.mkdir()
     project = f"sgs{swarm.name[-6:]}"
-    made = SwarmStack(directory, build_spec(project, swarm_images(local_images), ding.url(swarm.gateway())),
-                      swarm)
+    made = SwarmStack(
+        directory, build_spec(project, swarm_images(local_images), ding.url(swarm.gateway())), swarm
+    )
     try:
         yield made
     finally:
@@ -136,16 +166,32 @@ def stack(swarm: Swarm, local_images: dict[str, str], ding: FakeDingTalk) -> Ite
 
 def test_apply_brings_every_node_exporter_up_named_after_its_node(stack: SwarmStack, swarm: Swarm) -> None:
     report, _ = stack.apply()
-    assert set(report.result.summary()["create"]) >= {"prometheus-1", "prometheus-2", "alertmanager-1",
-                                                       "alertmanager-2", "node-exporter", "relay"}
+    assert set(report.result.summary()["create"]) >= {
+        "prometheus-1",
+        "prometheus-2",
+        "alertmanager-1",
+        "alertmanager-2",
+        "node-exporter",
+        "relay",
+    }
     hostnames = {node.hostname for node in swarm.nodes}
-    wait_until(lambda: node_exporter_instances(stack.prometheus_url) == dict.fromkeys(hostnames, "up"),
-               timeout=90, interval=1, message="node-exporter up on every node, instance = hostname")
+    wait_until(
+        lambda: node_exporter_instances(stack.prometheus_url) == dict.fromkeys(hostnames, "up"),
+        timeout=90,
+        interval=1,
+        message="node-exporter up on every node, instance = hostname",
+    )
     # what node-exporter itself reports names the node too ({{.Node.Hostname}})
     answer = get_json(stack.prometheus_url + "/api/v1/query?query=node_uname_info")["data"]["result"]
     assert {r["metric"]["instance"]: r["metric"]["nodename"] for r in answer} == {h: h for h in hostnames}
-    services = docker("stack", "services", stack.project, "--format", "{{.Name}} {{.Mode}} {{.Replicas}}",
-                      host=swarm.manager.docker_host).stdout.decode()
+    services = docker(
+        "stack",
+        "services",
+        stack.project,
+        "--format",
+        "{{.Name}} {{.Mode}} {{.Replicas}}",
+        host=swarm.manager.docker_host,
+    ).stdout.decode()
     assert f"{stack.project}_node-exporter global 3/3" in services
     placed = stack.task_ids()
     nodes_of = {name.split()[0].split(".")[0]: name.split()[1] for name in placed}
@@ -169,12 +215,23 @@ def test_target_and_rule_edits_are_served_without_a_new_task(stack: SwarmStack, 
     stack.edit(lambda spec: spec["targets"][0]["targets"].append("prometheus-2:9090"))
     report, _ = stack.apply()
     assert report.result.summary()["reload"] == []  # file_sd: Prometheus reads it by itself
-    wait_until(lambda: {t["labels"]["instance"] for t in
-                        get_json(stack.prometheus_url + "/api/v1/targets")["data"]["activeTargets"]
-                        if t["labels"]["job"] == "stack-self"} == {"prometheus-1:9090", "prometheus-2:9090"},
-               timeout=30, message="the added target")
-    stack.edit(lambda spec: spec["rules"].update(groups=[{"name": "edited", "rules": [
-        {"record": "sgswarm:edited", "expr": "vector(1)"}]}]))
+    wait_until(
+        lambda: (
+            {
+                t["labels"]["instance"]
+                for t in get_json(stack.prometheus_url + "/api/v1/targets")["data"]["activeTargets"]
+                if t["labels"]["job"] == "stack-self"
+            }
+            == {"prometheus-1:9090", "prometheus-2:9090"}
+        ),
+        timeout=30,
+        message="the added target",
+    )
+    stack.edit(
+        lambda spec: spec["rules"].update(
+            groups=[{"name": "edited", "rules": [{"record": "sgswarm:edited", "expr": "vector(1)"}]}]
+        )
+    )
     report, _ = stack.apply()
     assert set(report.result.summary()["reload"]) == {"prometheus-1", "prometheus-2"}
     for url in stack.replica_urls():
@@ -199,9 +256,14 @@ def test_a_stopped_worker_alerts_once_through_the_relay_and_resolves(
         # both replicas fire it and both Alertmanagers hold it; the second waits one peer timeout
         # (15 s) and finds the first one's notification in the gossiped log
         time.sleep(20)
-        delivered = [(round(r.time - stopped, 1), r.body) for r in ding.accepted
-                     if "SwarmNodeDown" in json.dumps(r.body) and "FIRING" in json.dumps(r.body)]
-        assert len(messages("FIRING")) == 1, f"delivered {len(delivered)} times (first after {fired:.1f} s): {delivered}"
+        delivered = [
+            (round(r.time - stopped, 1), r.body)
+            for r in ding.accepted
+            if "SwarmNodeDown" in json.dumps(r.body) and "FIRING" in json.dumps(r.body)
+        ]
+        assert len(messages("FIRING")) == 1, (
+            f"delivered {len(delivered)} times (first after {fired:.1f} s): {delivered}"
+        )
     finally:
         swarm.start(worker)
     wait_until(lambda: messages("RESOLVED"), timeout=120, interval=0.5, message="SwarmNodeDown resolved")

@@ -1,6 +1,8 @@
 """The relay reads the exporter-toolkit web config: HTTPS, basic auth with bcrypt, and a new password
 or certificate taken on the next connection without a restart."""
 
+# ruff: noqa: E501  (whole URLs and messages)
+
 from __future__ import annotations
 
 import base64

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from stackgen import api
-from tests.unit.core_helpers import CONTRACT, CONTRACT_ENV, base_spec, write_spec
+from tests.unit.core_helpers import CONTRACT_ENV, base_spec, contract_text, write_spec
 
 
 def render(tmp_path: Path, spec: dict[str, Any] | str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -206,6 +206,21 @@ def test_a_resend_delay_in_extra_args_replaces_stackgens(tmp_path: Path) -> None
         assert command[-len(extra):] == extra
 
 
+def test_an_external_url_with_a_path_keeps_the_routes_at_the_root(tmp_path: Path) -> None:
+    # With the path as route prefix, /-/healthy, /-/reload and /metrics answer 404 inside the stack.
+    spec = base_spec(prometheus={"external_url": "https://mon.example.com/prom/"},
+                     alertmanager={"external_url": "https://mon.example.com/alerts"})
+    services = doc(render(tmp_path, spec), "docker-compose.yml")["services"]
+    assert "--web.route-prefix=/" in services["prometheus"]["command"]
+    assert "--web.route-prefix=/" in services["alertmanager"]["command"]
+    plain = doc(render(tmp_path, base_spec(prometheus={"external_url": "https://mon.example.com/"})),
+                "docker-compose.yml")["services"]
+    assert not [arg for arg in plain["prometheus"]["command"] if arg.startswith("--web.route-prefix")]
+    own = base_spec(prometheus={"external_url": "https://x/prom", "extra_args": ["--web.route-prefix=/prom"]})
+    command = doc(render(tmp_path, own), "docker-compose.yml")["services"]["prometheus"]["command"]
+    assert [arg for arg in command if arg.startswith("--web.route-prefix")] == ["--web.route-prefix=/prom"]
+
+
 def test_images_are_pinned_and_overridable(tmp_path: Path) -> None:
     compose = doc(render(tmp_path, base_spec(images={"registry": "mirror.local/m",
                                                      "prometheus": "local/prometheus:2.42.0"})), "docker-compose.yml")
@@ -328,7 +343,7 @@ def test_default_route_and_watchdog(tmp_path: Path) -> None:
 # ---- determinism -------------------------------------------------------------------------------------
 
 def test_contract_renders_deterministically(tmp_path: Path) -> None:
-    spec = write_spec(tmp_path, CONTRACT.read_text(encoding="utf-8"))
+    spec = write_spec(tmp_path, contract_text())
     stack = api.load_stack(spec, CONTRACT_ENV)
     first = api.render_files(stack, tmp_path / "out")
     again = api.render_files(api.load_stack(spec, CONTRACT_ENV), tmp_path / "out")
@@ -347,7 +362,7 @@ def test_contract_renders_deterministically(tmp_path: Path) -> None:
 def test_render_twice_on_disk_is_byte_identical(tmp_path: Path) -> None:
     from tests.unit.core_helpers import tree_digest
 
-    spec = write_spec(tmp_path, CONTRACT.read_text(encoding="utf-8"))
+    spec = write_spec(tmp_path, contract_text())
     out = tmp_path / "out"
     api.render(spec, out, CONTRACT_ENV)
     before = tree_digest(out)
@@ -364,3 +379,24 @@ def test_rule_files_with_the_same_name_in_two_folders(tmp_path: Path) -> None:
     files = render(tmp_path, base_spec(rules={"include": [], "files": ["a/x.yml", "b/x.yml"]}))
     text = b"".join(file.content for path, file in files.items() if path.startswith("prometheus/rules/"))
     assert b"FromA" in text and b"FromB" in text
+
+
+def test_built_in_victoria_metrics(tmp_path: Path) -> None:
+    """The registry's victoria-metrics role: a service, a remote_write target, a self-scrape job and a
+    second Grafana datasource; its port is published on a loopback listen only."""
+    files = render(tmp_path, base_spec(victoria_metrics={"enabled": True, "port": 18428, "retention": "90d"}))
+    service = doc(files, "docker-compose.yml")["services"]["victoria-metrics"]
+    assert service["image"] == "victoriametrics/victoria-metrics:v1.145.0"
+    assert "-retentionPeriod=90d" in service["command"]
+    assert service["ports"] == ["127.0.0.1:18428:8428"]
+    assert service["volumes"] == ["victoria-metrics-data:/victoria-metrics-data"]
+    prometheus = doc(files, "prometheus/prometheus.yml")
+    assert prometheus["remote_write"] == [{"url": "http://victoria-metrics:8428/api/v1/write"}]
+    [job] = [job for job in prometheus["scrape_configs"] if job["job_name"] == "victoria-metrics"]
+    assert job["static_configs"] == [{"targets": ["victoria-metrics:8428"]}]
+    sources = doc(files, "grafana/provisioning/datasources/stackgen.yml")["datasources"]
+    assert {"name": "VictoriaMetrics", "url": "http://victoria-metrics:8428"}.items() <= sources[-1].items()
+    exposed = render(tmp_path / "exposed", base_spec(listen="0.0.0.0", web={"tls": {}, "users": {"admin": "a" * 16}},
+                                                     victoria_metrics={"enabled": True}))
+    assert "ports" not in doc(exposed, "docker-compose.yml")["services"]["victoria-metrics"]
+    assert "victoria-metrics" not in doc(render(tmp_path / "off", base_spec()), "docker-compose.yml")["services"]

@@ -56,6 +56,14 @@ def errors(tmp_path: Path, spec: dict[str, Any]) -> list[str]:
     return [p.format() for p in check_spec(path, {}, display_name="s.yaml").errors]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def quick_bcrypt() -> Any:
+    """bcrypt at its lowest cost here: the hashes are checked the same, ~20x faster than cost 10."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pki, "BCRYPT_COST", 4)
+        yield
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return render(tmp_path_factory.mktemp("web"), web_spec())

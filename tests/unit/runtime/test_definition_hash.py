@@ -46,7 +46,7 @@ COMPOSE = {
 }
 IMAGE_ID = "sha256:" + "1" * 64
 
-# DEFINITION_HASH_FORMAT 2 (stackgen 0.2: Compose v2 names; fields at their default left out)
+# DEFINITION_HASH_FORMAT 2 (with Compose v2 names; fields at their default left out)
 PINNED = {
     "prometheus": "9f088d258ed7c3cd635d9c22b66bff3aee8d6b3db54c64f5b9758f65a58e6595",
     "alertmanager": "6a5970fdb21fe3dfd99a476649759aa0d12c407bfabf489c3ed53492e1146ffe",

@@ -53,7 +53,7 @@ class _Engine(BaseHTTPRequestHandler):
         elif path == "/containers/json":
             summary = {
                 "Id": "c" * 64,
-                "Names": ["/demo_prometheus_1"],
+                "Names": ["/demo-prometheus-1"],
                 "Image": "prom/prometheus:v3",
                 "State": "running",
                 "Status": "Up 3 minutes (healthy)",
@@ -115,7 +115,7 @@ def test_connect_reads_through_the_socket(engine_socket: Path, monkeypatch: pyte
     [container] = engine.containers("demo")
     assert (container.service, container.state, container.health, container.config_hash) == (
         "prometheus", "running", "healthy", "h1")
-    assert container.name == "demo_prometheus_1"
+    assert container.name == "demo-prometheus-1" and not container.legacy_name
     listing = urlsplit(_Engine.requests[-1])
     assert parse_qs(listing.query)["filters"] == [json.dumps({"label": [f"{LABEL_PROJECT}=demo"]})]
     assert parse_qs(listing.query)["all"] == ["1"]

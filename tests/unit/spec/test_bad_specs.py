@@ -76,10 +76,15 @@ EXPECTED_FIRST: dict[str, tuple[int, int, str, str]] = {
                                            'invalid template: unexpected "}" in operand'),
     "49-target-with-a-path.yaml": (7, 9, "targets.0.targets.0",
                                    "write 'api:8080' and `metrics_path: /metrics` on the job"),
-    "50-target-port-out-of-range.yaml": (6, 27, "targets.0.targets.1", "port 99999 of 'host:99999' is out of range"),
+    "50-target-port-out-of-range.yaml": (6, 27, "targets.0.targets.1",
+                                         "port 99999 of 'host:99999' is out of range"),
     "51-target-with-a-space.yaml": (7, 9, "targets.0.targets.0", "'bad host:99' has a space in it"),
     "52-broken-email-subject-template.yaml": (11, 18, "receivers.0.email.headers.Subject",
                                               'invalid template: function "upper" not defined'),
+    "53-listen-without-users.yaml": (5, 9, "listen", "listen 0.0.0.0 would publish Prometheus, Alertmanager, "
+                                     "Pushgateway, the relay and Grafana to the network without a password"),
+    "54-short-web-password.yaml": (9, 12, "web.users.admin", "the password of web user 'admin' has 7 "
+                                   "characters; at least 12 are needed"),
 }
 
 # Bad specs whose refusal is right but whose report is not (yet): name -> reason.

@@ -66,3 +66,19 @@ def test_relabelling_keeps_labelled_containers_and_leaves_the_stacks_own_alone()
     address = next(rule for rule in rules if rule.get("target_label") == "__address__")
     assert address == {"source_labels": ["__meta_docker_port_public"], "target_label": "__address__",
                        "replacement": "host.docker.internal:$1"}
+
+
+def test_on_swarm_the_socket_is_mounted_once_and_the_gid_is_the_user_s(tmp_path: Path) -> None:
+    from stackgen.render.swarm import STACK_FILE
+    from stackgen.spec.problems import Severity
+    from stackgen.spec.validate import check_spec
+
+    spec = base_spec(discovery={"docker": True}, deploy={"engine": "swarm", "docker_gid": 999})
+    path = write_spec(tmp_path, spec)
+    warnings = [p.message for p in check_spec(path, {}).problems if p.severity is Severity.WARNING]
+    assert [m for m in warnings if m.startswith("docker discovery watches the containers of one engine")]
+    files = api.render_files(api.load_stack(path, {}), tmp_path / "out")
+    prometheus = yaml.safe_load(files[STACK_FILE].content)["services"]["prometheus"]
+    sockets = [volume for volume in prometheus["volumes"] if "docker.sock" in volume]
+    assert sockets == ["/var/run/docker.sock:/var/run/docker.sock:ro"]
+    assert "group_add" not in prometheus and prometheus["user"] == "65534:999"
