@@ -26,7 +26,11 @@ def command() -> None:
     metavar="HOSTS",
     help="Only these hosts or groups (comma-separated, repeatable).",
 )
-@click.option("--check", is_flag=True, help="Show what would change on the hosts; change nothing.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Show what would change on the hosts and change nothing there (generated/ is rendered as usual).",
+)
 @click.option("--full", is_flag=True, help="Contact every host, even those whose recorded state matches.")
 def apply_command(
     spec_path: Path, out_dir: Path | None, limit: tuple[str, ...], check: bool, full: bool
