@@ -178,7 +178,8 @@ def main() -> int:
     parser.add_argument("--group-wait", default="1s")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold and recreate measurements")
     parser.add_argument("--resend-delay",
-                        help="Prometheus's --rules.alert.resend-delay (default: stackgen's; upstream's is 1m)")
+                        help="Prometheus's --rules.alert.resend-delay "
+                        "(default: stackgen's; upstream's is 1m)")
     args = parser.parse_args()
 
     import docker

@@ -33,7 +33,8 @@ def make_spec(targets: int, jobs: int = 200, rules: int = 500, receivers: int = 
         "rules": {"groups": [
             {"name": f"group-{g}", "rules": [
                 {"alert": f"Alert{g}x{r}", "expr": f'sum by (job) (rate(http_requests_total{{job="job-{r}",'
-                 f'status=~"5.."}}[5m])) / sum by (job) (rate(http_requests_total{{job="job-{r}"}}[5m])) > 0.05',
+                 f'status=~"5.."}}[5m])) / sum by (job) '
+                 f'(rate(http_requests_total{{job="job-{r}"}}[5m])) > 0.05',
                  "for": "5m", "labels": {"severity": "warning"},
                  "annotations": {"summary": "错误率过高 {{ $labels.job }}", "description": "{{ $value }}"}}
                 for r in range(rules // 25)]}
@@ -41,8 +42,9 @@ def make_spec(targets: int, jobs: int = 200, rules: int = 500, receivers: int = 
         ]},
         "receivers": [{"name": f"recv-{n}", "webhook": {"url": f"http://127.0.0.1:99{n:02d}/hook"}}
                       for n in range(receivers)],
-        "route": {"receiver": "recv-0", "routes": [{"matchers": [f'team="team-{n % 7}"'], "receiver": f"recv-{n}"}
-                                                   for n in range(1, receivers)]},
+        "route": {"receiver": "recv-0",
+                  "routes": [{"matchers": [f'team="team-{n % 7}"'], "receiver": f"recv-{n}"}
+                             for n in range(1, receivers)]},
     }
 
 
@@ -111,7 +113,8 @@ def startup() -> None:
         subprocess.run([sys.executable, "-m", "stackgen", "--help"], check=True, capture_output=True,
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
         runs.append(time.perf_counter() - started)
-    print(f"`stackgen --help` start-up: best {min(runs) * 1000:.0f} ms, median {sorted(runs)[2] * 1000:.0f} ms")
+    best, median = min(runs) * 1000, sorted(runs)[2] * 1000
+    print(f"`stackgen --help` start-up: best {best:.0f} ms, median {median:.0f} ms")
 
 
 def main() -> None:

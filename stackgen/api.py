@@ -69,8 +69,9 @@ def render_files(stack: Stack, out_dir: Path) -> dict[str, RenderedFile]:
     return render_stack(stack, read_existing_secrets(out_dir), utc_now())
 
 
-def render_steps(stack: Stack, out_dir: Path, rotate_credentials: bool = False
-                 ) -> Iterator[dict[str, RenderedFile]]:
+def render_steps(
+    stack: Stack, out_dir: Path, rotate_credentials: bool = False
+) -> Iterator[dict[str, RenderedFile]]:
     """The files of each step apply must converge to, in order: one render, or the three of rotating
     the stack's internal user (accept the new one beside the old, switch the clients, drop the old) so
     that no scrape is refused. Secrets are read again before each step: apply the files of one step
@@ -101,8 +102,9 @@ class RenderOutcome:
     notices: list[Problem]
 
 
-def render(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | None = None,
-           dry_run: bool = False) -> RenderOutcome:
+def render(
+    spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | None = None, dry_run: bool = False
+) -> RenderOutcome:
     """Check the spec, render every file, check them with the upstream tools, and write them atomically.
 
     `dry_run`: only say what would be written (the result), touching nothing."""
@@ -131,8 +133,10 @@ def project_name(spec_path: Path, out_dir: Path | None = None, given: str | None
     if rendered is not None and rendered.project_name:
         return rendered.project_name
     if not spec_path.is_file():
-        raise InvalidInput(f"{spec_path} does not exist and {target / COMPOSE_FILE} neither",
-                           hint="give the project with --project")
+        raise InvalidInput(
+            f"{spec_path} does not exist and {target / COMPOSE_FILE} neither",
+            hint="give the project with --project",
+        )
     return load_stack(spec_path).name
 
 
@@ -146,8 +150,12 @@ class PlanOutcome:
     report: PlanReport
 
 
-def plan(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | None = None,
-         engine: Engine | None = None) -> PlanOutcome:
+def plan(
+    spec_path: Path,
+    out_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    engine: Engine | None = None,
+) -> PlanOutcome:
     """Render in memory and decide what apply would change (files, containers, reloads, pulls)."""
     from stackgen.runtime.apply import plan_files
 
@@ -157,11 +165,19 @@ def plan(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | 
     return PlanOutcome(stack, target, files, plan_files(files, target, stack.name, engine))
 
 
-def apply(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] | None = None, *,
-          pull: PullPolicy | None = None, health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
-          lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S, rotate_credentials: bool = False,
-          reporter: Reporter | None = None, engine: Engine | None = None,
-          warn: Callable[[str], None] | None = None) -> ApplyReport:
+def apply(
+    spec_path: Path,
+    out_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    pull: PullPolicy | None = None,
+    health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    rotate_credentials: bool = False,
+    reporter: Reporter | None = None,
+    engine: Engine | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> ApplyReport:
     """Render, check with promtool/amtool, write, and converge the running stack under the stack's lock.
 
     `rotate_credentials`: give the stack's internal user a new password, in the three converged steps
@@ -184,9 +200,15 @@ def apply(spec_path: Path, out_dir: Path | None = None, env: Mapping[str, str] |
     with stack_lock(spec_path, lock_timeout_s, reporter):
         # one step, or the three steps of rotating the internal user (each converged before the next)
         for files in render_steps(stack, target, rotate_credentials):
-            report = apply_files(files, target, stack.name, reporter=reporter, engine=engine,
-                                 check=partial(check_rendered, record=target / CHECK_RECORD),
-                                 options=ApplyOptions(pull or PullPolicy.MISSING, health_timeout_s))
+            report = apply_files(
+                files,
+                target,
+                stack.name,
+                reporter=reporter,
+                engine=engine,
+                check=partial(check_rendered, record=target / CHECK_RECORD),
+                options=ApplyOptions(pull or PullPolicy.MISSING, health_timeout_s),
+            )
     assert report is not None  # render_steps yields at least one step
     return report
 
@@ -199,9 +221,16 @@ class DownOutcome:
     report: DownReport
 
 
-def down(spec_path: Path, out_dir: Path | None = None, project: str | None = None, *, volumes: bool = False,
-         lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S, reporter: Reporter | None = None,
-         engine: Engine | None = None) -> DownOutcome:
+def down(
+    spec_path: Path,
+    out_dir: Path | None = None,
+    project: str | None = None,
+    *,
+    volumes: bool = False,
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    reporter: Reporter | None = None,
+    engine: Engine | None = None,
+) -> DownOutcome:
     """Remove the stack's containers and network (and named volumes with `volumes`)."""
     from stackgen.runtime.down import take_down
     from stackgen.runtime.engine import Engine
@@ -224,8 +253,9 @@ def down(spec_path: Path, out_dir: Path | None = None, project: str | None = Non
     return DownOutcome(name, report)
 
 
-def status(spec_path: Path, out_dir: Path | None = None, project: str | None = None,
-           engine: Engine | None = None) -> StackStatus:
+def status(
+    spec_path: Path, out_dir: Path | None = None, project: str | None = None, engine: Engine | None = None
+) -> StackStatus:
     """Containers, health, published addresses, targets and firing alerts of the running stack."""
     from stackgen.rendered import read_rendered_if_any
     from stackgen.runtime.engine import Engine
@@ -241,17 +271,23 @@ def status(spec_path: Path, out_dir: Path | None = None, project: str | None = N
 
         return swarm_status(target, name)
     rendered = read_rendered_if_any(target)
-    return collect_status(engine or Engine.connect(), name,
-                          rendered.project_as(name) if rendered is not None else None, read_web_access(target),
-                          docker_discovery=_discovers_docker(target))
+    return collect_status(
+        engine or Engine.connect(),
+        name,
+        rendered.project_as(name) if rendered is not None else None,
+        read_web_access(target),
+        docker_discovery=_discovers_docker(target),
+    )
 
 
 def _discovers_docker(out_dir: Path) -> bool:
     """True when the rendered Prometheus config has the docker discovery job."""
     from stackgen.render.docker_discovery import JOB_NAME
 
-    return any(f"job_name: {JOB_NAME}" in path.read_text(encoding="utf-8", errors="replace")
-               for path in (out_dir / "prometheus").glob("prometheus*.yml"))
+    return any(
+        f"job_name: {JOB_NAME}" in path.read_text(encoding="utf-8", errors="replace")
+        for path in (out_dir / "prometheus").glob("prometheus*.yml")
+    )
 
 
 @dataclass(frozen=True)
@@ -263,9 +299,17 @@ class LogsOutcome:
     lines: Iterator[LogLine]
 
 
-def logs(spec_path: Path, out_dir: Path | None = None, project: str | None = None,
-         services: Sequence[str] = (), *, tail: int | None = 100, follow: bool = False,
-         since_s: int | None = None, engine: Engine | None = None) -> LogsOutcome:
+def logs(
+    spec_path: Path,
+    out_dir: Path | None = None,
+    project: str | None = None,
+    services: Sequence[str] = (),
+    *,
+    tail: int | None = 100,
+    follow: bool = False,
+    since_s: int | None = None,
+    engine: Engine | None = None,
+) -> LogsOutcome:
     """The output of the stack's containers (of `services`, or all), line by line."""
     import time
 

@@ -95,8 +95,11 @@ def main(argv: list[str] | None = None) -> Any:
             raise
         from stackgen.errors import EXIT_BUG
 
-        click.echo(f"stackgen: internal error: {type(error).__name__}: {error}; "
-                   "STACKGEN_DEBUG=1 shows the traceback", err=True)
+        click.echo(
+            f"stackgen: internal error: {type(error).__name__}: {error}; "
+            "STACKGEN_DEBUG=1 shows the traceback",
+            err=True,
+        )
         sys.exit(EXIT_BUG)
 
 

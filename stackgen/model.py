@@ -21,8 +21,10 @@ from stackgen.spec.schema import default
 DEFAULT_IMAGES: dict[str, str] = default_images()
 
 HOST_GATEWAY_NAME = "host.docker.internal"
-_LOCAL_HOST = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)?(?P<host>localhost|127\.0\.0\.1|\[::1\])(?P<rest>[:/].*)?$",
-                         re.IGNORECASE)
+_LOCAL_HOST = re.compile(
+    r"^(?P<scheme>[a-z][a-z0-9+.-]*://)?(?P<host>localhost|127\.0\.0\.1|\[::1\])(?P<rest>[:/].*)?$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class Images:
             return self.overrides[role]
         image = DEFAULT_IMAGES[role]
         if self.registry:
-            return f"{self.registry.rstrip('/')}/{image.split('/', 1)[1] if image.startswith('ghcr.io/') else image}"
+            path = image.split("/", 1)[1] if image.startswith("ghcr.io/") else image
+            return f"{self.registry.rstrip('/')}/{path}"
         return image
 
 
@@ -84,7 +87,7 @@ class GrafanaSettings:
 
 @dataclass(frozen=True)
 class WebSettings:
-    """How the stack's endpoints answer: HTTPS (the stack CA's certificates or the user's own) and basic auth."""
+    """How the stack's endpoints answer: HTTPS (the stack CA's certificates or the user's own), basic auth."""
 
     users: Mapping[str, str] = field(default_factory=dict)  # name -> password
     tls: bool = False
@@ -192,7 +195,7 @@ class Probe:
 class DockerDiscovery:
     """Prometheus lists this engine's labelled containers (docker_sd_configs) and scrapes them."""
 
-    host: str                      # unix:///var/run/docker.sock or tcp://proxy:2375
+    host: str  # unix:///var/run/docker.sock or tcp://proxy:2375
     refresh_interval: str
     # The group that may read the socket, read from it when the stack is rendered (the one fact of
     # this host the model holds): Prometheus runs as nobody and joins that group only.
@@ -201,7 +204,7 @@ class DockerDiscovery:
     @property
     def socket(self) -> str | None:
         """The socket's path on the host, when the API is a unix socket."""
-        return self.host[len("unix://"):] if self.host.startswith("unix://") else None
+        return self.host[len("unix://") :] if self.host.startswith("unix://") else None
 
 
 def docker_discovery(value: Any) -> DockerDiscovery | None:
@@ -342,6 +345,7 @@ class Stack:
         holds it (already joined to spec_dir)."""
         joined = str(self.spec_dir / path)
         return self.spec_files[joined] if joined in self.spec_files else self.spec_files[str(path)]
+
     web: WebSettings = field(default_factory=WebSettings)
     deploy: Deploy = field(default_factory=lambda: Deploy("compose"))
     docker_discovery: DockerDiscovery | None = None
@@ -354,24 +358,50 @@ class Stack:
     @property
     def uses_host_gateway(self) -> bool:
         """True when a target or probe points at the Docker host."""
-        addresses = [t for job in self.jobs for t in job.targets] + [t for p in self.probes for t in p.targets]
+        addresses = [t for job in self.jobs for t in job.targets] + [
+            t for p in self.probes for t in p.targets
+        ]
         return any(HOST_GATEWAY_NAME in address for address in addresses)
 
 
 # What a spec that names no packs or dashboards gets: the ones for what runs in the stack.
-RULE_PACKS_FOR = {"prometheus-self": "always", "alertmanager": "always", "node": "node", "blackbox": "blackbox",
-                  "containers": "cadvisor", "relay": "relay", "watchdog": "always", "swarm": "swarm"}
-DASHBOARDS_FOR = {"overview": "always", "prometheus": "always", "alertmanager": "always", "node": "node",
-                  "blackbox": "blackbox", "containers": "cadvisor", "relay": "relay"}
+RULE_PACKS_FOR = {
+    "prometheus-self": "always",
+    "alertmanager": "always",
+    "node": "node",
+    "blackbox": "blackbox",
+    "containers": "cadvisor",
+    "relay": "relay",
+    "watchdog": "always",
+    "swarm": "swarm",
+}
+DASHBOARDS_FOR = {
+    "overview": "always",
+    "prometheus": "always",
+    "alertmanager": "always",
+    "node": "node",
+    "blackbox": "blackbox",
+    "containers": "cadvisor",
+    "relay": "relay",
+}
 
 
-def _packs_for(exporters: Exporters, grafana: bool, receivers: tuple[Receiver, ...],
-               table: Mapping[str, str], deploy: Deploy, fleet: Fleet | None = None) -> tuple[str, ...]:
-    running = {"always": True, "node": exporters.node.enabled or bool(fleet and fleet.hosts),
-               "blackbox": exporters.blackbox.enabled,
-               "cadvisor": exporters.cadvisor.enabled,
-               "relay": any(c.via_relay for r in receivers for c in r.channels),
-               "swarm": deploy.engine == "swarm" and exporters.node.enabled}
+def _packs_for(
+    exporters: Exporters,
+    grafana: bool,
+    receivers: tuple[Receiver, ...],
+    table: Mapping[str, str],
+    deploy: Deploy,
+    fleet: Fleet | None = None,
+) -> tuple[str, ...]:
+    running = {
+        "always": True,
+        "node": exporters.node.enabled or bool(fleet and fleet.hosts),
+        "blackbox": exporters.blackbox.enabled,
+        "cadvisor": exporters.cadvisor.enabled,
+        "relay": any(c.via_relay for r in receivers for c in r.channels),
+        "swarm": deploy.engine == "swarm" and exporters.node.enabled,
+    }
     from stackgen.content import catalog
 
     shipped = set(catalog.rule_packs() if table is RULE_PACKS_FOR else catalog.dashboards())
@@ -383,8 +413,10 @@ LOCAL_ENDPOINT_KEYS = ("url", "smarthost", "api_url")
 
 
 def _local_endpoints(settings: Mapping[str, Any], local: Any) -> Mapping[str, Any]:
-    return {key: local(value) if key in LOCAL_ENDPOINT_KEYS and isinstance(value, str) else value
-            for key, value in settings.items()}
+    return {
+        key: local(value) if key in LOCAL_ENDPOINT_KEYS and isinstance(value, str) else value
+        for key, value in settings.items()
+    }
 
 
 def rewrite_local_address(address: str) -> str | None:
@@ -476,7 +508,9 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         for probe in data.get("probes", [])
     )
     rules = section("rules")
-    exporters = Exporters(exporter("node"), exporter("cadvisor"), exporter("blackbox"), exporter("pushgateway"))
+    exporters = Exporters(
+        exporter("node"), exporter("cadvisor"), exporter("blackbox"), exporter("pushgateway")
+    )
     receivers = tuple(
         Receiver(
             name=receiver["name"],
@@ -535,23 +569,31 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         language=data.get("language", default("language")),
         host_access=host_access,
         spec_dir=spec_dir,
-        images=Images(registry=images.get("registry", ""),
-                      overrides={k: v for k, v in images.items() if k != "registry"}),
+        images=Images(
+            registry=images.get("registry", ""),
+            overrides={k: v for k, v in images.items() if k != "registry"},
+        ),
         prometheus=prometheus,
         alertmanager=alertmanager,
         grafana=grafana,
         exporters=exporters,
         tracing=tracing,
-        victoria_metrics=VictoriaMetrics(pick("victoria_metrics", "enabled"), pick("victoria_metrics", "port"),
-                                         pick("victoria_metrics", "retention")),
+        victoria_metrics=VictoriaMetrics(
+            pick("victoria_metrics", "enabled"),
+            pick("victoria_metrics", "port"),
+            pick("victoria_metrics", "retention"),
+        ),
         relay_port=pick("relay", "port"),
         relay_timezone=pick("relay", "timezone"),
         jobs=jobs,
         probes=probes,
         blackbox_modules=dict(section("blackbox").get("modules", {})),
         rule_packs=RulePacks(
-            include=tuple(rules["include"] if "include" in rules else
-                          _packs_for(exporters, grafana.enabled, receivers, RULE_PACKS_FOR, deploy, fleet)),
+            include=tuple(
+                rules["include"]
+                if "include" in rules
+                else _packs_for(exporters, grafana.enabled, receivers, RULE_PACKS_FOR, deploy, fleet)
+            ),
             params=dict(rules.get("params", {})),
             disable=tuple(rules.get("disable", [])),
         ),
@@ -561,9 +603,13 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         route=data.get("route"),
         inhibit_rules=tuple(data.get("inhibit_rules", [])),
         time_intervals=tuple(data.get("time_intervals", [])),
-        dashboards=tuple(section("dashboards")["include"] if "include" in section("dashboards") else
-                         _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR, deploy, fleet)
-                         if grafana.enabled else ()),
+        dashboards=tuple(
+            section("dashboards")["include"]
+            if "include" in section("dashboards")
+            else _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR, deploy, fleet)
+            if grafana.enabled
+            else ()
+        ),
         dashboard_files=tuple(spec_dir / p for p in section("dashboards").get("files", [])),
         spec_files=read_spec_files(data, spec_dir),
         fleet=fleet,
@@ -582,7 +628,8 @@ def build_fleet(data: Mapping[str, Any], spec_dir: Path) -> Fleet:
     collectors = exporter.get("collectors") or {}
     version = exporter.get("version", default("fleet", "node_exporter", "version"))
     source = exporter.get("source") or (
-        f"{UPSTREAM_RELEASES}/v{version}/node_exporter-{version}.linux-amd64.tar.gz")
+        f"{UPSTREAM_RELEASES}/v{version}/node_exporter-{version}.linux-amd64.tar.gz"
+    )
     checksums = exporter.get("checksums")
 
     def local(path: str | None) -> str | None:
@@ -592,9 +639,12 @@ def build_fleet(data: Mapping[str, Any], spec_dir: Path) -> Fleet:
 
     key = ssh.get("private_key_file")
     return Fleet(
-        hosts=merged_hosts(data, spec_dir,
-                           ssh.get("user", default("fleet", "ssh", "user")),
-                           ssh.get("port", default("fleet", "ssh", "port"))),
+        hosts=merged_hosts(
+            data,
+            spec_dir,
+            ssh.get("user", default("fleet", "ssh", "user")),
+            ssh.get("port", default("fleet", "ssh", "port")),
+        ),
         private_key_file=(spec_dir / key).resolve() if key else None,
         become=data.get("become", default("fleet", "become")),
         forks=data.get("forks", default("fleet", "forks")),

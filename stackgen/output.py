@@ -128,8 +128,12 @@ def _manifest_after_restore(out_dir: Path, previous: Mapping[str, bytes | None])
         if content is None:
             files.pop(path, None)
         else:
-            files[path] = "secret" if path.startswith(SECRET_DIR + "/") else hashlib.sha256(content).hexdigest()[:16]
-    text = json.dumps({"generated_by": "stackgen", "files": dict(sorted(files.items()))}, indent=1, sort_keys=True)
+            files[path] = (
+                "secret" if path.startswith(SECRET_DIR + "/") else hashlib.sha256(content).hexdigest()[:16]
+            )
+    text = json.dumps(
+        {"generated_by": "stackgen", "files": dict(sorted(files.items()))}, indent=1, sort_keys=True
+    )
     write_file_atomically(out_dir / MANIFEST, (text + "\n").encode(), 0o644)
 
 
@@ -215,7 +219,9 @@ def _write_manifest(out_dir: Path, files: Mapping[str, RenderedFile]) -> None:
         path: ("secret" if file.is_secret else hashlib.sha256(file.content).hexdigest()[:16])
         for path, file in sorted(files.items())
     }
-    content = (json.dumps({"generated_by": "stackgen", "files": entries}, indent=1, sort_keys=True) + "\n").encode()
+    content = (
+        json.dumps({"generated_by": "stackgen", "files": entries}, indent=1, sort_keys=True) + "\n"
+    ).encode()
     if _read(out_dir / MANIFEST) != content:
         write_file_atomically(out_dir / MANIFEST, content, 0o644)
 

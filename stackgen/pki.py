@@ -52,10 +52,12 @@ def stack_ca(stack_name: str, previous: KeyPair | None, now: dt.datetime) -> Key
     if previous is not None and _usable(previous, now) and _is_ca(previous.certificate):
         return previous
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "stackgen"),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"stackgen CA for {stack_name}"),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "stackgen"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"stackgen CA for {stack_name}"),
+        ]
+    )
     public_key = key.public_key()
     certificate = (
         x509.CertificateBuilder()
@@ -66,25 +68,40 @@ def stack_ca(stack_name: str, previous: KeyPair | None, now: dt.datetime) -> Key
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + CA_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .sign(key, hashes.SHA256())
     )
     return KeyPair(certificate.public_bytes(serialization.Encoding.PEM), _key_pem(key))
 
 
-def server_certificate(ca: KeyPair, common_name: str, names: Iterable[str], previous: KeyPair | None,
-                       now: dt.datetime) -> KeyPair:
+def server_certificate(
+    ca: KeyPair, common_name: str, names: Iterable[str], previous: KeyPair | None, now: dt.datetime
+) -> KeyPair:
     """A server certificate from `ca` for `names` (DNS names and IP addresses, in any order).
 
     The previous one is kept while it was signed by this CA, names exactly these, and is not near
     expiry; otherwise a new key and certificate are made."""
     wanted = _subject_alternative_names(names)
-    if previous is not None and _usable(previous, now) and signed_by(previous, ca) \
-            and _names_of(previous.certificate) == set(wanted):
+    if (
+        previous is not None
+        and _usable(previous, now)
+        and signed_by(previous, ca)
+        and _names_of(previous.certificate) == set(wanted)
+    ):
         return previous
     key = ec.generate_private_key(ec.SECP256R1())
     ca_certificate = ca.certificate
@@ -102,8 +119,7 @@ def server_certificate(ca: KeyPair, common_name: str, names: Iterable[str], prev
         .add_extension(x509.SubjectAlternativeName(wanted), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public_key),
-                       critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public_key), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     return KeyPair(certificate.public_bytes(serialization.Encoding.PEM), _key_pem(key))
@@ -127,10 +143,12 @@ def key_matches_certificate(cert_pem: bytes, key_pem: bytes) -> bool:
     """Whether the private key belongs to the certificate (a user's own cert_file/key_file)."""
     key = serialization.load_pem_private_key(key_pem, password=None)
     public = x509.load_pem_x509_certificate(cert_pem).public_key()
-    return bool(key.public_key().public_bytes(serialization.Encoding.DER,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo)
-                == public.public_bytes(serialization.Encoding.DER,
-                                       serialization.PublicFormat.SubjectPublicKeyInfo))
+    return bool(
+        key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        == public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
 
 
 def password_hash(password: str, previous_hash: str | None) -> str:
@@ -182,5 +200,6 @@ def _names_of(certificate: x509.Certificate) -> set[x509.GeneralName]:
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )

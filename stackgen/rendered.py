@@ -46,8 +46,11 @@ class RenderedStack:
 
     def project_as(self, name: str | None) -> ProjectDefinition:
         """The project under another name (`--project`), or its own when `name` is None."""
-        return self.project if name is None or name == self.project_name \
+        return (
+            self.project
+            if name is None or name == self.project_name
             else parse_project(self.compose, self.compose_path, name)
+        )
 
     @property
     def service_names(self) -> list[str]:
@@ -88,7 +91,7 @@ class RenderedStack:
                 continue
             source, target = parts[0], parts[1].rstrip("/")
             if container_path == target or container_path.startswith(target + "/"):
-                relative = container_path[len(target):].lstrip("/")
+                relative = container_path[len(target) :].lstrip("/")
                 base = (self.out_dir / source).resolve() if not source.startswith("/") else Path(source)
                 return base / relative if relative else base
         return None
@@ -107,8 +110,9 @@ def read_rendered(out_dir: Path) -> RenderedStack:
     try:
         content = path.read_bytes()
     except OSError as error:
-        raise InvalidInput(f"{path}: cannot read ({error.strerror or error})",
-                           hint="render or apply the stack first") from error
+        raise InvalidInput(
+            f"{path}: cannot read ({error.strerror or error})", hint="render or apply the stack first"
+        ) from error
     return RenderedStack(out_dir, _parse(content, path, InvalidInput))
 
 
@@ -133,7 +137,9 @@ def url_of_port(spec: str, container_port: int) -> str | None:
     return f"http://{host}:{host_port}"
 
 
-def _parse(content: bytes, path: Path, error_class: type[InvalidInput] | type[RuntimeFailure]) -> Mapping[str, Any]:
+def _parse(
+    content: bytes, path: Path, error_class: type[InvalidInput] | type[RuntimeFailure]
+) -> Mapping[str, Any]:
     from stackgen.spec.load import read_yaml_data
 
     try:

@@ -55,9 +55,15 @@ def render_blueprint(blueprint: Blueprint, stack_name: str) -> str:
     import jinja2
 
     environment = jinja2.Environment(
-        variable_start_string="[[", variable_end_string="]]", block_start_string="[%", block_end_string="%]",
-        comment_start_string="[#", comment_end_string="#]", undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True, autoescape=False,
+        variable_start_string="[[",
+        variable_end_string="]]",
+        block_start_string="[%",
+        block_end_string="%]",
+        comment_start_string="[#",
+        comment_end_string="#]",
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
     )
     text = environment.from_string(blueprint.path.read_text(encoding="utf-8")).render(name=stack_name)
     return _with_descriptions(text)
@@ -71,7 +77,7 @@ def _with_descriptions(text: str) -> str:
     lines = text.splitlines()
     out: list[str] = []
     section = ""
-    for index, line in enumerate(lines):
+    for line in lines:
         top = re.match(r"^([a-z_]+):", line)
         sub = re.match(r"^  ([a-z_]+):\s*(\S.*)?$", line)
         if top:
@@ -82,7 +88,13 @@ def _with_descriptions(text: str) -> str:
                 if out and out[-1].strip():
                     out.append("")
                 out.append(f"# {description}")
-        elif sub and section and "#" not in line and sub.group(2) and not sub.group(2).startswith(("{", "|", ">")):
+        elif (
+            sub
+            and section
+            and "#" not in line
+            and sub.group(2)
+            and not sub.group(2).startswith(("{", "|", ">"))
+        ):
             description = _short(node_at(section, sub.group(1)).get("description", ""))
             if description:
                 line = f"{line}  # {description}"
@@ -95,8 +107,12 @@ def _short(description: str) -> str:
     return re.split(r"(?<=\.)\s", description, maxsplit=1)[0].rstrip(".")
 
 
-def init_stack(directory: Path, blueprint_name: str = DEFAULT_BLUEPRINT, force: bool = False,
-               stack_name: str | None = None) -> list[Path]:
+def init_stack(
+    directory: Path,
+    blueprint_name: str = DEFAULT_BLUEPRINT,
+    force: bool = False,
+    stack_name: str | None = None,
+) -> list[Path]:
     """Write stack.yaml, .gitignore and .env.example into `directory`; return the paths written."""
     blueprint = find_blueprint(blueprint_name)
     spec_path = directory / "stack.yaml"

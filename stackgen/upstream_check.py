@@ -166,5 +166,7 @@ def _run(command: list[str], root: Path, tool: str) -> None:
     if completed.returncode != 0:
         output = (completed.stdout + completed.stderr).replace(str(root) + "/", "")
         lines = [line for line in output.splitlines() if line.strip() and "SUCCESS" not in line]
-        raise RejectedByUpstream(f"{tool} rejected the rendered files:\n  " + "\n  ".join(lines[-15:]),
-                                 hint="this is the upstream tool's own message; fix the spec value it names")
+        raise RejectedByUpstream(
+            f"{tool} rejected the rendered files:\n  " + "\n  ".join(lines[-15:]),
+            hint="this is the upstream tool's own message; fix the spec value it names",
+        )

@@ -27,22 +27,27 @@ class Matcher:
 
     def to_api(self) -> dict[str, Any]:
         """The API v2 form."""
-        return {"name": self.name, "value": self.value, "isRegex": "~" in self.operator,
-                "isEqual": not self.operator.startswith("!")}
+        return {
+            "name": self.name,
+            "value": self.value,
+            "isRegex": "~" in self.operator,
+            "isEqual": not self.operator.startswith("!"),
+        }
 
     def __str__(self) -> str:
         return f'{self.name}{self.operator}"{self.value}"'
 
 
-_MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$')
+_MATCHER = re.compile(r"^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
 
 
 def parse_matcher(text: str) -> Matcher:
     """`alertname=Foo`, `job=~"api.*"`, `severity!="info"`; raises InvalidInput."""
     found = _MATCHER.match(text)
     if not found:
-        raise InvalidInput(f"bad matcher {text!r}: expected NAME=VALUE, NAME!=VALUE, NAME=~REGEX or "
-                           "NAME!~REGEX")
+        raise InvalidInput(
+            f"bad matcher {text!r}: expected NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX"
+        )
     name, operator, value = found.groups()
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = json.loads(value) if "\\" in value else value[1:-1]
@@ -57,8 +62,9 @@ def parse_matcher(text: str) -> Matcher:
 def matcher_from_api(data: dict[str, Any]) -> Matcher:
     """The reverse of Matcher.to_api."""
     operator = ("=" if data.get("isEqual", True) else "!") + ("~" if data.get("isRegex") else "")
-    return Matcher(str(data.get("name")), {"=": "=", "=~": "=~", "!": "!=", "!~": "!~"}[operator],
-                   str(data.get("value")))
+    return Matcher(
+        str(data.get("name")), {"=": "=", "=~": "=~", "!": "!=", "!~": "!~"}[operator], str(data.get("value"))
+    )
 
 
 def rfc3339(moment: datetime) -> str:
@@ -75,19 +81,22 @@ class AlertmanagerAPI:
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.base_url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with self.access.urlopen(request, TIMEOUT) as response:
                 raw = response.read()
         except urllib.error.HTTPError as error:
             detail = error.read().decode("utf-8", "replace").strip()
-            raise RuntimeFailure(f"Alertmanager at {self.base_url} refused {method} {path}: "
-                                 f"HTTP {error.code} {detail}") from error
+            raise RuntimeFailure(
+                f"Alertmanager at {self.base_url} refused {method} {path}: HTTP {error.code} {detail}"
+            ) from error
         except (urllib.error.URLError, OSError) as error:
-            raise RuntimeFailure(f"cannot reach Alertmanager at {self.base_url}: "
-                                 f"{getattr(error, 'reason', error)}",
-                                 hint="is the stack running? (stackgen status)") from error
+            raise RuntimeFailure(
+                f"cannot reach Alertmanager at {self.base_url}: {getattr(error, 'reason', error)}",
+                hint="is the stack running? (stackgen status)",
+            ) from error
         return json.loads(raw) if raw.strip() else None
 
     def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
@@ -107,13 +116,27 @@ class AlertmanagerAPI:
         """GET /api/v2/silences."""
         return list(self._call("GET", "/api/v2/silences") or [])
 
-    def add_silence(self, matchers: list[Matcher], duration: timedelta, comment: str, author: str,
-                    now: datetime | None = None) -> str:
+    def add_silence(
+        self,
+        matchers: list[Matcher],
+        duration: timedelta,
+        comment: str,
+        author: str,
+        now: datetime | None = None,
+    ) -> str:
         """POST /api/v2/silences; returns the new silence's ID."""
         start = now or datetime.now(timezone.utc)
-        answer = self._call("POST", "/api/v2/silences", {
-            "matchers": [m.to_api() for m in matchers], "startsAt": rfc3339(start),
-            "endsAt": rfc3339(start + duration), "createdBy": author, "comment": comment})
+        answer = self._call(
+            "POST",
+            "/api/v2/silences",
+            {
+                "matchers": [m.to_api() for m in matchers],
+                "startsAt": rfc3339(start),
+                "endsAt": rfc3339(start + duration),
+                "createdBy": author,
+                "comment": comment,
+            },
+        )
         return str(answer["silenceID"])
 
     def expire_silence(self, silence_id: str) -> None:

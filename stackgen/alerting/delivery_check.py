@@ -22,8 +22,13 @@ from stackgen.runtime.web_access import WebAccess
 TEST_ALERTNAME = "StackgenNotifyTest"
 SUMMARY = "stackgen 测试通知，无需处理 / stackgen test notification, no action needed"
 # Alertmanager integrations by the receiver keys of alertmanager.yml.
-INTEGRATIONS = {"email_configs": "email", "webhook_configs": "webhook", "wechat_configs": "wechat",
-                "slack_configs": "slack", "pagerduty_configs": "pagerduty"}
+INTEGRATIONS = {
+    "email_configs": "email",
+    "webhook_configs": "webhook",
+    "wechat_configs": "wechat",
+    "slack_configs": "slack",
+    "pagerduty_configs": "pagerduty",
+}
 
 
 @dataclass(frozen=True)
@@ -44,21 +49,39 @@ class Target:
     integrations: tuple[str, ...]
 
 
-def targets_from_config(alertmanager_config: Mapping[str, Any], relay_receivers: Iterable[str],
-                        wanted: Iterable[str]) -> list[Target]:
+def targets_from_config(
+    alertmanager_config: Mapping[str, Any], relay_receivers: Iterable[str], wanted: Iterable[str]
+) -> list[Target]:
     """The receivers to test (all but the null one when none are named), from alertmanager.yml."""
     relay = set(relay_receivers)
     configured = {str(r["name"]): r for r in alertmanager_config.get("receivers") or []}
     names = list(wanted) or [name for name, config in configured.items() if len(config) > 1 or name in relay]
-    return [Target(name, name in relay,
-                   tuple(sorted({INTEGRATIONS.get(key, key) for key in configured.get(name, {})
-                                 if key.endswith("_configs")})))
-            for name in names]
+    return [
+        Target(
+            name,
+            name in relay,
+            tuple(
+                sorted(
+                    {
+                        INTEGRATIONS.get(key, key)
+                        for key in configured.get(name, {})
+                        if key.endswith("_configs")
+                    }
+                )
+            ),
+        )
+        for name in names
+    ]
 
 
-def run_notify_test(am: AlertmanagerAPI, relay_url: str | None, targets: list[Target],
-                    timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep,
-                    clock: Callable[[], float] = time.monotonic) -> list[Verdict]:
+def run_notify_test(
+    am: AlertmanagerAPI,
+    relay_url: str | None,
+    targets: list[Target],
+    timeout: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[Verdict]:
     """Send one test alert per target and wait (up to timeout) for each verdict (the relay is read
     with Alertmanager's access: one stack, one CA and user)."""
     known = set(am.receivers())
@@ -70,12 +93,22 @@ def run_notify_test(am: AlertmanagerAPI, relay_url: str | None, targets: list[Ta
     run_id = uuid.uuid4().hex[:12]
     before = _integration_counts(am) if any(not t.via_relay for t in live) else {}
     now = datetime.now(timezone.utc)
-    am.post_alerts([{
-        "labels": {"alertname": TEST_ALERTNAME, TEST_ROUTE_LABEL: t.name, TEST_ID_LABEL: run_id,
-                   "severity": "info"},
-        "annotations": {"summary": SUMMARY, "description": f"stackgen notify test {run_id}"},
-        "startsAt": rfc3339(now), "endsAt": rfc3339(now + timedelta(minutes=5)),
-    } for t in live])
+    am.post_alerts(
+        [
+            {
+                "labels": {
+                    "alertname": TEST_ALERTNAME,
+                    TEST_ROUTE_LABEL: t.name,
+                    TEST_ID_LABEL: run_id,
+                    "severity": "info",
+                },
+                "annotations": {"summary": SUMMARY, "description": f"stackgen notify test {run_id}"},
+                "startsAt": rfc3339(now),
+                "endsAt": rfc3339(now + timedelta(minutes=5)),
+            }
+            for t in live
+        ]
+    )
     deadline = clock() + timeout
     pending = {t.name: t for t in live}
     routing_checked = False
@@ -84,8 +117,11 @@ def run_notify_test(am: AlertmanagerAPI, relay_url: str | None, targets: list[Ta
         if not routing_checked:
             routing_checked = _check_routing(am, run_id, pending, verdicts)
         for name, target in list(pending.items()):
-            verdict = (_relay_verdict(relay_url, target, run_id, last_error, am.access)
-                       if target.via_relay and relay_url else _alertmanager_verdict(am, target, before))
+            verdict = (
+                _relay_verdict(relay_url, target, run_id, last_error, am.access)
+                if target.via_relay and relay_url
+                else _alertmanager_verdict(am, target, before)
+            )
             if verdict is not None:
                 verdicts[name] = verdict
                 del pending[name]
@@ -98,24 +134,29 @@ def run_notify_test(am: AlertmanagerAPI, relay_url: str | None, targets: list[Ta
     return [verdicts[t.name] for t in targets]
 
 
-def _check_routing(am: AlertmanagerAPI, run_id: str, pending: dict[str, Target],
-                   verdicts: dict[str, Verdict]) -> bool:
+def _check_routing(
+    am: AlertmanagerAPI, run_id: str, pending: dict[str, Target], verdicts: dict[str, Verdict]
+) -> bool:
     alerts = am.alerts([f'{TEST_ID_LABEL}="{run_id}"'])
     if not alerts:
-        return False                    # not ingested yet: look again next round
+        return False  # not ingested yet: look again next round
     for alert in alerts:
         name = alert.get("labels", {}).get(TEST_ROUTE_LABEL)
         routed = sorted(str(r.get("name")) for r in alert.get("receivers") or [])
         if name in pending and name not in routed:
             verdicts[name] = Verdict(
-                name, False, f"Alertmanager routes the test alert to {', '.join(routed)}, not to this "
-                "receiver: its alertmanager.yml has no notify-test route (apply with this stackgen)")
+                name,
+                False,
+                f"Alertmanager routes the test alert to {', '.join(routed)}, not to this "
+                "receiver: its alertmanager.yml has no notify-test route (apply with this stackgen)",
+            )
             del pending[name]
     return True
 
 
-def _relay_verdict(relay_url: str, target: Target, run_id: str, last_error: dict[str, str],
-                   access: WebAccess) -> Verdict | None:
+def _relay_verdict(
+    relay_url: str, target: Target, run_id: str, last_error: dict[str, str], access: WebAccess
+) -> Verdict | None:
     url = f"{relay_url.rstrip('/')}/api/v1/deliveries?receiver={quote(target.name, safe='')}"
     try:
         with access.urlopen(url, 10) as response:
@@ -141,7 +182,7 @@ def _relay_verdict(relay_url: str, target: Target, run_id: str, last_error: dict
     return None
 
 
-_SAMPLE = re.compile(r'^(alertmanager_notifications(?:_failed)?_total)\{([^}]*)\}\s+([0-9.eE+-]+)', re.M)
+_SAMPLE = re.compile(r"^(alertmanager_notifications(?:_failed)?_total)\{([^}]*)\}\s+([0-9.eE+-]+)", re.M)
 
 
 def _integration_counts(am: AlertmanagerAPI) -> dict[tuple[str, str], float]:
@@ -154,18 +195,25 @@ def _integration_counts(am: AlertmanagerAPI) -> dict[tuple[str, str], float]:
     return counts
 
 
-def _alertmanager_verdict(am: AlertmanagerAPI, target: Target, before: dict[tuple[str, str], float]
-                          ) -> Verdict | None:
+def _alertmanager_verdict(
+    am: AlertmanagerAPI, target: Target, before: dict[tuple[str, str], float]
+) -> Verdict | None:
     # Alertmanager counts per integration, not per receiver: good enough for one test run.
     now = _integration_counts(am)
     for integration in target.integrations:
-        sent = now.get(("alertmanager_notifications_total", integration), 0.0) - \
-            before.get(("alertmanager_notifications_total", integration), 0.0)
-        failed = now.get(("alertmanager_notifications_failed_total", integration), 0.0) - \
-            before.get(("alertmanager_notifications_failed_total", integration), 0.0)
+        sent = now.get(("alertmanager_notifications_total", integration), 0.0) - before.get(
+            ("alertmanager_notifications_total", integration), 0.0
+        )
+        failed = now.get(("alertmanager_notifications_failed_total", integration), 0.0) - before.get(
+            ("alertmanager_notifications_failed_total", integration), 0.0
+        )
         if failed > 0:
-            return Verdict(target.name, False, f"Alertmanager's {integration} notification failed (the "
-                                               "reason is in the log of the alertmanager container)")
+            return Verdict(
+                target.name,
+                False,
+                f"Alertmanager's {integration} notification failed (the "
+                "reason is in the log of the alertmanager container)",
+            )
         if sent > 0:
             return Verdict(target.name, True, f"delivered by Alertmanager ({integration})")
     return None

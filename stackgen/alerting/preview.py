@@ -12,23 +12,40 @@ from stackgen.errors import InvalidInput
 def sample_payload(receiver: str) -> dict[str, Any]:
     """One firing alert, as Alertmanager would send it."""
     return {
-        "version": "4", "status": "firing", "receiver": receiver, "groupKey": "{}:{alertname=\"Example\"}",
+        "version": "4",
+        "status": "firing",
+        "receiver": receiver,
+        "groupKey": '{}:{alertname="Example"}',
         "groupLabels": {"alertname": "Example"},
         "commonLabels": {"alertname": "Example", "severity": "warning", "job": "api"},
         "commonAnnotations": {"summary": "示例告警 / example alert"},
-        "externalURL": "", "truncatedAlerts": 0,
-        "alerts": [{"status": "firing",
-                    "labels": {"alertname": "Example", "severity": "warning", "job": "api",
-                               "instance": "api-1:8080"},
-                    "annotations": {"summary": "示例告警 / example alert",
-                                    "description": "stackgen notify preview"},
-                    "startsAt": "2024-05-01T12:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
-                    "generatorURL": "", "fingerprint": "0"}],
+        "externalURL": "",
+        "truncatedAlerts": 0,
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {
+                    "alertname": "Example",
+                    "severity": "warning",
+                    "job": "api",
+                    "instance": "api-1:8080",
+                },
+                "annotations": {
+                    "summary": "示例告警 / example alert",
+                    "description": "stackgen notify preview",
+                },
+                "startsAt": "2024-05-01T12:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "",
+                "fingerprint": "0",
+            }
+        ],
     }
 
 
-def preview_requests(config_path: Path, receiver: str, payload: Any,
-                     path_map: Callable[[Path], Path] | None) -> list[tuple[str, list[dict[str, Any]]]]:
+def preview_requests(
+    config_path: Path, receiver: str, payload: Any, path_map: Callable[[Path], Path] | None
+) -> list[tuple[str, list[dict[str, Any]]]]:
     """(channel description, request bodies) for each channel of receiver."""
     from stackgen.relay.config import load_config
     from stackgen.relay.dispatch import Relay
@@ -41,8 +58,13 @@ def preview_requests(config_path: Path, receiver: str, payload: Any,
     if payload is None:
         payload = sample_payload(receiver)
     elif isinstance(payload, list):
-        payload = {**sample_payload(receiver), "alerts": payload, "commonLabels": {}, "groupLabels": {},
-                   "commonAnnotations": {}}
+        payload = {
+            **sample_payload(receiver),
+            "alerts": payload,
+            "commonLabels": {},
+            "groupLabels": {},
+            "commonAnnotations": {},
+        }
     try:
         notification = parse_notification(payload)
     except BadPayload as error:

@@ -51,10 +51,16 @@ def command(
     from stackgen.commands.console import ConsoleReporter, print_json
     from stackgen.runtime.images import PullPolicy
 
-    report = api.apply(spec_path, out_dir, pull=PullPolicy(pull), health_timeout_s=timeout_s,
-                       lock_timeout_s=lock_timeout_s, rotate_credentials=rotate_credentials,
-                       reporter=ConsoleReporter(quiet=quiet or as_json),
-                       warn=lambda message: click.echo(f"warning: {message}", err=True))
+    report = api.apply(
+        spec_path,
+        out_dir,
+        pull=PullPolicy(pull),
+        health_timeout_s=timeout_s,
+        lock_timeout_s=lock_timeout_s,
+        rotate_credentials=rotate_credentials,
+        reporter=ConsoleReporter(quiet=quiet or as_json),
+        warn=lambda message: click.echo(f"warning: {message}", err=True),
+    )
     if as_json:
         print_json(report.to_data())
         return

@@ -29,6 +29,8 @@ def export(spec_path: Path, out_dir: Path | None) -> None:
     try:
         pem = (target / CLIENT_CA).read_bytes()
     except OSError as error:
-        raise InvalidInput(f"{target / CLIENT_CA}: no CA certificate ({error.strerror or error})",
-                           hint="set web.tls in the spec, then stackgen render or apply") from error
+        raise InvalidInput(
+            f"{target / CLIENT_CA}: no CA certificate ({error.strerror or error})",
+            hint="set web.tls in the spec, then stackgen render or apply",
+        ) from error
     click.echo(pem.decode("ascii"), nl=False)

@@ -72,8 +72,15 @@ def file_diff(path: str, before: bytes | None, after: bytes | None) -> list[str]
         return ["    (a secret file: its content is not shown)"]
     old = (before or b"").decode("utf-8", "replace").splitlines()
     new = (after or b"").decode("utf-8", "replace").splitlines()
-    return list(difflib.unified_diff(old, new, f"a/{path}" if before is not None else "/dev/null",
-                                     f"b/{path}" if after is not None else "/dev/null", lineterm=""))
+    return list(
+        difflib.unified_diff(
+            old,
+            new,
+            f"a/{path}" if before is not None else "/dev/null",
+            f"b/{path}" if after is not None else "/dev/null",
+            lineterm="",
+        )
+    )
 
 
 def styled_diff_line(line: str) -> str:

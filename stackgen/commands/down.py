@@ -22,8 +22,14 @@ def command(
     from stackgen import api
     from stackgen.commands.console import ConsoleReporter
 
-    outcome = api.down(spec_path, out_dir, project, volumes=volumes, lock_timeout_s=lock_timeout_s,
-                       reporter=ConsoleReporter())
+    outcome = api.down(
+        spec_path,
+        out_dir,
+        project,
+        volumes=volumes,
+        lock_timeout_s=lock_timeout_s,
+        reporter=ConsoleReporter(),
+    )
     name, report = outcome.project, outcome.report
     kept = "" if volumes else " (volumes kept; --volumes removes them)"
     click.echo(

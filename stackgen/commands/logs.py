@@ -28,25 +28,53 @@ def _complete_services(ctx: click.Context, param: click.Parameter, incomplete: s
 @output_dir
 @click.argument("services", nargs=-1, shell_complete=_complete_services)
 @project
-@click.option("--follow", is_flag=True,
-              help="Keep printing new lines until interrupted (-f is the spec file).")
-@click.option("-n", "--tail", "tail", default="100", show_default=True,
-              help="Lines from the end of each container's log, or 'all'.")
-@click.option("--since", "since_s", type=click.IntRange(min=1), default=None,
-              help="Only lines from the last this many seconds.")
-def command(spec_path: Path, out_dir: Path | None, services: tuple[str, ...], project: str | None,
-            follow: bool, tail: str, since_s: int | None) -> None:
+@click.option(
+    "--follow", is_flag=True, help="Keep printing new lines until interrupted (-f is the spec file)."
+)
+@click.option(
+    "-n",
+    "--tail",
+    "tail",
+    default="100",
+    show_default=True,
+    help="Lines from the end of each container's log, or 'all'.",
+)
+@click.option(
+    "--since",
+    "since_s",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only lines from the last this many seconds.",
+)
+def command(
+    spec_path: Path,
+    out_dir: Path | None,
+    services: tuple[str, ...],
+    project: str | None,
+    follow: bool,
+    tail: str,
+    since_s: int | None,
+) -> None:
     """Print the logs of the stack's services (all, or those named)."""
     from stackgen import api
     from stackgen.errors import InvalidInput
 
     if tail != "all" and not tail.isdigit():
         raise InvalidInput(f"--tail: expected a number of lines or 'all', not {tail!r}")
-    outcome = api.logs(spec_path, out_dir, project, services, tail=None if tail == "all" else int(tail),
-                       follow=follow, since_s=since_s)
+    outcome = api.logs(
+        spec_path,
+        out_dir,
+        project,
+        services,
+        tail=None if tail == "all" else int(tail),
+        follow=follow,
+        since_s=since_s,
+    )
     if not outcome.containers:
-        click.echo(f"{outcome.project}: no containers (the stack is not running; `stackgen apply` starts it)",
-                   err=True)
+        click.echo(
+            f"{outcome.project}: no containers (the stack is not running; `stackgen apply` starts it)",
+            err=True,
+        )
         return
     width = max((len(c.service) + 2 for c in outcome.containers), default=0)
     try:

@@ -23,8 +23,14 @@ def command() -> None:
 @click.option("--alertmanager-url", help="Alertmanager to send through [default: its published port].")
 @click.option("--relay-url", help="The relay, for its delivery records [default: its published port].")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for each verdict.")
-def test(spec_path: Path, out_dir: Path | None, receivers: tuple[str, ...], alertmanager_url: str | None,
-         relay_url: str | None, timeout: float) -> None:
+def test(
+    spec_path: Path,
+    out_dir: Path | None,
+    receivers: tuple[str, ...],
+    alertmanager_url: str | None,
+    relay_url: str | None,
+    timeout: float,
+) -> None:
     """Send a marked test alert through the running Alertmanager to each RECEIVER (default: all)."""
     from stackgen.alerting.alertmanager_api import AlertmanagerAPI
     from stackgen.alerting.delivery_check import run_notify_test, targets_from_config
@@ -52,12 +58,20 @@ def test(spec_path: Path, out_dir: Path | None, receivers: tuple[str, ...], aler
 @spec_file
 @output_dir
 @click.argument("receiver")
-@click.option("--alerts", "alerts_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Alertmanager webhook JSON, or a JSON list of alerts [default: a sample alert].")
-@click.option("--relay-config", type=click.Path(dir_okay=False, path_type=Path),
-              help="relay.yml to use [default: generated/relay/relay.yml].")
-def preview(spec_path: Path, out_dir: Path | None, receiver: str, alerts_file: Path | None,
-            relay_config: Path | None) -> None:
+@click.option(
+    "--alerts",
+    "alerts_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Alertmanager webhook JSON, or a JSON list of alerts [default: a sample alert].",
+)
+@click.option(
+    "--relay-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="relay.yml to use [default: generated/relay/relay.yml].",
+)
+def preview(
+    spec_path: Path, out_dir: Path | None, receiver: str, alerts_file: Path | None, relay_config: Path | None
+) -> None:
     """Print the request bodies RECEIVER's channels would send (signatures are added at send time)."""
     from stackgen.alerting.preview import preview_requests
     from stackgen.commands.stack_paths import relay_paths

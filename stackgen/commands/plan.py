@@ -13,8 +13,12 @@ from stackgen.commands.options import output_dir, spec_file
 @spec_file
 @output_dir
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@click.option("--diff", "show_diff", is_flag=True,
-              help="Show each changed file as a unified diff (secret files are only named).")
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Show each changed file as a unified diff (secret files are only named).",
+)
 def command(spec_path: Path, out_dir: Path | None, as_json: bool, show_diff: bool) -> None:
     """Show the file changes and container actions apply would make."""
     from stackgen import api
@@ -23,15 +27,21 @@ def command(spec_path: Path, out_dir: Path | None, as_json: bool, show_diff: boo
     outcome = api.plan(spec_path, out_dir)
     files, target, report = outcome.files, outcome.out_dir, outcome.report
     changes = report.files
-    touched = [(verb, path, changes.previous.get(path), files[path].content if path in files else None)
-               for verb, paths in (("created", changes.created), ("changed", changes.changed),
-                                   ("removed", changes.removed))
-               for path in paths]
+    touched = [
+        (verb, path, changes.previous.get(path), files[path].content if path in files else None)
+        for verb, paths in (
+            ("created", changes.created),
+            ("changed", changes.changed),
+            ("removed", changes.removed),
+        )
+        for path in paths
+    ]
     if as_json:
         data = report.to_data()
         if show_diff:
-            data["diff"] = {path: "\n".join(file_diff(path, before, after))
-                            for _, path, before, after in touched}
+            data["diff"] = {
+                path: "\n".join(file_diff(path, before, after)) for _, path, before, after in touched
+            }
         print_json(data)
         return
     click.echo(f"files ({target}): " + (f"{len(touched)} to write" if touched else "up to date"))

@@ -12,8 +12,12 @@ from stackgen.commands.options import output_dir, spec_file
 @click.command("render")
 @spec_file
 @output_dir
-@click.option("--check", "check_only", is_flag=True,
-              help="Write nothing; exit 1 when the output dir is not what the spec renders (for CI).")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 when the output dir is not what the spec renders (for CI).",
+)
 def command(spec_path: Path, out_dir: Path | None, check_only: bool) -> None:
     """Render the stack into generated/ (or -o DIR); unchanged files are left untouched."""
     from stackgen.api import render
@@ -21,10 +25,16 @@ def command(spec_path: Path, out_dir: Path | None, check_only: bool) -> None:
     outcome = render(spec_path, out_dir, dry_run=check_only)
     if check_only:
         # Secrets are made per machine and never committed: a checked-in render is compared without them.
-        stale = [(verb, path) for verb, paths in (("missing", outcome.result.created),
-                                                   ("differs", outcome.result.changed),
-                                                   ("extra", outcome.result.removed))
-                 for path in paths if not path.startswith("secrets/")]
+        stale = [
+            (verb, path)
+            for verb, paths in (
+                ("missing", outcome.result.created),
+                ("differs", outcome.result.changed),
+                ("extra", outcome.result.removed),
+            )
+            for path in paths
+            if not path.startswith("secrets/")
+        ]
         for verb, path in stale:
             click.echo(f"  {verb:8} {path}")
         if stale:
@@ -42,7 +52,9 @@ def command(spec_path: Path, out_dir: Path | None, check_only: bool) -> None:
             click.echo(f"  {verb:8} {path}")
     total = len(result.created) + len(result.changed) + len(result.removed)
     if total:
-        click.echo(f"{outcome.out_dir}: {len(result.created)} created, {len(result.changed)} changed, "
-                   f"{len(result.removed)} removed, {len(result.unchanged)} unchanged")
+        click.echo(
+            f"{outcome.out_dir}: {len(result.created)} created, {len(result.changed)} changed, "
+            f"{len(result.removed)} removed, {len(result.unchanged)} unchanged"
+        )
     else:
         click.echo(f"{outcome.out_dir}: up to date ({len(result.unchanged)} files)")

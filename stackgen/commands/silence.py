@@ -39,8 +39,15 @@ def _api(spec_path: Path, out_dir: Path | None, url: str | None) -> Alertmanager
 @click.option("-d", "--duration", default="2h", show_default=True, help="How long, e.g. 30m, 2h, 1d.")
 @click.option("-c", "--comment", required=True, help="Why (shown to everyone who sees the silence).")
 @click.option("--author", default=None, help="Who [default: the current user].")
-def add(spec_path: Path, out_dir: Path | None, alertmanager_url: str | None, matchers: tuple[str, ...],
-        duration: str, comment: str, author: str | None) -> None:
+def add(
+    spec_path: Path,
+    out_dir: Path | None,
+    alertmanager_url: str | None,
+    matchers: tuple[str, ...],
+    duration: str,
+    comment: str,
+    author: str | None,
+) -> None:
     """Silence alerts matching every MATCHER (alertname=X, job=~"api.*", severity!=info)."""
     from stackgen.alerting.alertmanager_api import parse_duration, parse_matcher
 
@@ -58,13 +65,17 @@ def add(spec_path: Path, out_dir: Path | None, alertmanager_url: str | None, mat
 @alertmanager_url
 @click.option("--all", "show_all", is_flag=True, help="Also expired silences.")
 @click.option("--json", "as_json", is_flag=True, help="The API's records as JSON.")
-def list_(spec_path: Path, out_dir: Path | None, alertmanager_url: str | None, show_all: bool,
-          as_json: bool) -> None:
+def list_(
+    spec_path: Path, out_dir: Path | None, alertmanager_url: str | None, show_all: bool, as_json: bool
+) -> None:
     """List active and pending silences."""
     from stackgen.alerting.alertmanager_api import matcher_from_api
 
-    silences = [s for s in _api(spec_path, out_dir, alertmanager_url).silences()
-                if show_all or s.get("status", {}).get("state") != "expired"]
+    silences = [
+        s
+        for s in _api(spec_path, out_dir, alertmanager_url).silences()
+        if show_all or s.get("status", {}).get("state") != "expired"
+    ]
     silences.sort(key=lambda s: str(s.get("endsAt")))
     if as_json:
         click.echo(json.dumps(silences, ensure_ascii=False, indent=2))
@@ -75,8 +86,10 @@ def list_(spec_path: Path, out_dir: Path | None, alertmanager_url: str | None, s
     for s in silences:
         matchers = ", ".join(str(matcher_from_api(m)) for m in s.get("matchers", []))
         ends = _local(str(s.get("endsAt", "")))
-        click.echo(f"{s.get('id')}  {s.get('status', {}).get('state', '?'):8} until {ends}  "
-                   f"{{{matchers}}}  {s.get('createdBy', '')}: {s.get('comment', '')}")
+        click.echo(
+            f"{s.get('id')}  {s.get('status', {}).get('state', '?'):8} until {ends}  "
+            f"{{{matchers}}}  {s.get('createdBy', '')}: {s.get('comment', '')}"
+        )
 
 
 def _local(stamp: str) -> str:
@@ -92,8 +105,9 @@ def _local(stamp: str) -> str:
 @output_dir
 @alertmanager_url
 @click.argument("silence_ids", nargs=-1, required=True)
-def expire(spec_path: Path, out_dir: Path | None, alertmanager_url: str | None,
-           silence_ids: tuple[str, ...]) -> None:
+def expire(
+    spec_path: Path, out_dir: Path | None, alertmanager_url: str | None, silence_ids: tuple[str, ...]
+) -> None:
     """Expire the silences with these IDs."""
     api = _api(spec_path, out_dir, alertmanager_url)
     for silence_id in silence_ids:

@@ -18,8 +18,9 @@ def _out_dir(spec_path: Path, out_dir: Path | None) -> Path:
     return out_dir if out_dir is not None else default_output_dir(spec_path)
 
 
-def endpoints(spec_path: Path, out_dir: Path | None, alertmanager_url: str | None,
-              relay_url: str | None) -> tuple[RenderedStack, str, str | None]:
+def endpoints(
+    spec_path: Path, out_dir: Path | None, alertmanager_url: str | None, relay_url: str | None
+) -> tuple[RenderedStack, str, str | None]:
     """The rendered files, Alertmanager's URL and the relay's (None if it is not published)."""
     directory = _out_dir(spec_path, out_dir)
     if alertmanager_url and relay_url:
@@ -27,22 +28,25 @@ def endpoints(spec_path: Path, out_dir: Path | None, alertmanager_url: str | Non
     files = read_rendered(directory)
     am = alertmanager_url or files.published_url(9093, *ALERTMANAGER_SERVICES)
     if not am:
-        raise InvalidInput("Alertmanager's port is not published by this stack",
-                           hint="give its address with --alertmanager-url")
+        raise InvalidInput(
+            "Alertmanager's port is not published by this stack",
+            hint="give its address with --alertmanager-url",
+        )
     relay = None if relay_url == "-" else (relay_url or files.published_url(9095, *RELAY_SERVICE))
     return files, am, relay
 
 
-def relay_paths(spec_path: Path, out_dir: Path | None, relay_config: Path | None
-                ) -> tuple[Path, Any]:
+def relay_paths(spec_path: Path, out_dir: Path | None, relay_config: Path | None) -> tuple[Path, Any]:
     """relay.yml on this host, and a function from the container's paths to this host's."""
     if relay_config is not None:
         return relay_config, None
     directory = _out_dir(spec_path, out_dir)
     config = directory / "relay" / "relay.yml"
     if not config.exists():
-        raise InvalidInput(f"{config} does not exist: this stack has no relay receivers, or was not rendered",
-                           hint="stackgen render first, or give --relay-config")
+        raise InvalidInput(
+            f"{config} does not exist: this stack has no relay receivers, or was not rendered",
+            hint="stackgen render first, or give --relay-config",
+        )
     try:
         files = read_rendered(directory)
     except InvalidInput:
@@ -61,8 +65,9 @@ def read_yaml(path: Path, missing_ok: bool = False) -> dict[str, Any]:
     except OSError as error:
         if missing_ok:
             return {}
-        raise InvalidInput(f"{path}: cannot read ({error.strerror or error})",
-                           hint="render or apply the stack first") from error
+        raise InvalidInput(
+            f"{path}: cannot read ({error.strerror or error})", hint="render or apply the stack first"
+        ) from error
     from stackgen.spec.load import read_yaml_data
 
     try:

@@ -14,9 +14,14 @@ from stackgen.spec.validate import CheckedSpec
 @click.command("validate")
 @spec_file
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when the spec is valid.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default="text",
-              show_default=True,
-              help="json: every problem as data on stdout; github: GitHub Actions annotations.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="json: every problem as data on stdout; github: GitHub Actions annotations.",
+)
 def command(spec_path: Path, quiet: bool, output_format: str) -> None:
     """Check a spec: YAML, ${VAR}s, schema, then meaning (receivers, PromQL, duplicates, ...)."""
     from stackgen.api import load_stack, validate
@@ -30,8 +35,13 @@ def command(spec_path: Path, quiet: bool, output_format: str) -> None:
             from stackgen.commands.console import print_json
 
             ordered = sorted(problems, key=lambda problem: problem.sort_key)
-            print_json({"file": str(checked.loaded.file), "valid": not checked.errors,
-                        "problems": [problem.to_data() for problem in ordered]})
+            print_json(
+                {
+                    "file": str(checked.loaded.file),
+                    "valid": not checked.errors,
+                    "problems": [problem.to_data() for problem in ordered],
+                }
+            )
         else:
             for problem in problems:
                 click.echo(problem.github_annotation())
@@ -47,7 +57,8 @@ def command(spec_path: Path, quiet: bool, output_format: str) -> None:
         rules = sum(len(group.get("rules") or []) for group in stack.rule_groups)
         click.echo(
             f"{checked.loaded.file}: valid — {len(stack.jobs)} jobs, {len(stack.probes)} probes, "
-            f"{rules} rules of your own + {len(stack.rule_packs.include)} packs, {len(stack.receivers)} receivers"
+            f"{rules} rules of your own + {len(stack.rule_packs.include)} packs, "
+            f"{len(stack.receivers)} receivers"
         )
 
 
@@ -67,13 +78,25 @@ def _with_discovery_preview(checked: CheckedSpec) -> CheckedSpec:
         return checked
     found, failure = preview(settings.socket)
     where = ("discovery", "docker")
-    added = [checked.loaded.problem(where, f"docker discovery cannot look at the engine now: {failure}",
-                                    severity=Severity.NOTICE)] if failure else []
+    added = (
+        [
+            checked.loaded.problem(
+                where, f"docker discovery cannot look at the engine now: {failure}", severity=Severity.NOTICE
+            )
+        ]
+        if failure
+        else []
+    )
     for container in found:
         if container.address:
-            added.append(checked.loaded.problem(
-                where, f"discovers {container.container} (job {container.job}) at "
-                f"{container.address}{container.metrics_path}", severity=Severity.NOTICE))
+            added.append(
+                checked.loaded.problem(
+                    where,
+                    f"discovers {container.container} (job {container.job}) at "
+                    f"{container.address}{container.metrics_path}",
+                    severity=Severity.NOTICE,
+                )
+            )
         elif container.state == "running":
             message = f"cannot scrape {container.container}: {container.reason}"
             added.append(checked.loaded.problem(where, message, severity=Severity.WARNING))

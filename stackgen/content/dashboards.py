@@ -22,7 +22,10 @@ PANEL_TYPES = ("timeseries", "stat", "gauge", "bargauge", "table")
 DEFAULT_HEIGHT = {"timeseries": 8, "table": 8, "bargauge": 8, "stat": 4, "gauge": 6}
 # What Grafana substitutes into queries, and values Prometheus accepts in their place (for checks).
 GRAFANA_VARIABLES = {
-    "__rate_interval": "1m", "__interval": "15s", "__range": "1h", "datasource": "prometheus",
+    "__rate_interval": "1m",
+    "__interval": "15s",
+    "__range": "1h",
+    "datasource": "prometheus",
 }
 
 
@@ -66,10 +69,18 @@ def build(name: str) -> dict[str, Any]:
         "fiscalYearStartMonth": 0,
         "graphTooltip": 1,  # a shared crosshair: time lines up across panels
         "id": None,
-        "links": [{
-            "asDropdown": True, "icon": "external link", "includeVars": True, "keepTime": True,
-            "tags": ["stackgen"], "targetBlank": False, "title": "stackgen", "type": "dashboards",
-        }],
+        "links": [
+            {
+                "asDropdown": True,
+                "icon": "external link",
+                "includeVars": True,
+                "keepTime": True,
+                "tags": ["stackgen"],
+                "targetBlank": False,
+                "title": "stackgen",
+                "type": "dashboards",
+            }
+        ],
         "panels": list(_panels(name, spec)),
         "refresh": spec.get("refresh", "30s"),
         "schemaVersion": SCHEMA_VERSION,
@@ -93,11 +104,14 @@ def queries(name: str) -> list[dict[str, Any]]:
     for row in _read(name)["rows"]:
         for panel in row.get("panels") or []:
             for target in panel.get("targets") or []:
-                found.append({
-                    "panel": panel["title"], "expr": target["expr"],
-                    "instant": panel.get("type", "timeseries") in ("stat", "gauge", "bargauge", "table"),
-                    "needs": target.get("needs", panel.get("needs")),
-                })
+                found.append(
+                    {
+                        "panel": panel["title"],
+                        "expr": target["expr"],
+                        "instant": panel.get("type", "timeseries") in ("stat", "gauge", "bargauge", "table"),
+                        "needs": target.get("needs", panel.get("needs")),
+                    }
+                )
     return found
 
 
@@ -116,13 +130,25 @@ def concrete_query(expr: str, variables: Mapping[str, str] | None = None) -> str
 
 # -- variables -------------------------------------------------------------------------------------
 
+
 def _variables(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
     source = spec.get("variables_from", "up")
-    variables = [{
-        "current": {}, "hide": 0, "includeAll": False, "label": "Data source", "multi": False,
-        "name": "datasource", "options": [], "query": "prometheus", "refresh": 1, "regex": "",
-        "skipUrlSync": False, "type": "datasource",
-    }]
+    variables = [
+        {
+            "current": {},
+            "hide": 0,
+            "includeAll": False,
+            "label": "Data source",
+            "multi": False,
+            "name": "datasource",
+            "options": [],
+            "query": "prometheus",
+            "refresh": 1,
+            "regex": "",
+            "skipUrlSync": False,
+            "type": "datasource",
+        }
+    ]
     variables.append(_query_variable("job", "Job", f"label_values({source}, job)"))
     if spec.get("group_variable"):
         # Fleet hosts carry a `group` label (stackgen fleet); hosts without one stay listed under All
@@ -130,8 +156,9 @@ def _variables(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
         group = _query_variable("group", "Group", f'label_values({source}{{job=~"$job"}}, group)')
         group["allValue"] = ".*"
         variables.append(group)
-        instance = _query_variable("instance", "Instance",
-                                   f'label_values({source}{{job=~"$job", group=~"$group"}}, instance)')
+        instance = _query_variable(
+            "instance", "Instance", f'label_values({source}{{job=~"$job", group=~"$group"}}, instance)'
+        )
         del instance["allValue"]
         variables.append(instance)
     else:
@@ -166,12 +193,18 @@ def _query_variable(name: str, label: str, query: str) -> dict[str, Any]:
 
 def _builtin_annotations() -> dict[str, Any]:
     return {
-        "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
-        "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard",
+        "builtIn": 1,
+        "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+        "enable": True,
+        "hide": True,
+        "iconColor": "rgba(0, 211, 255, 1)",
+        "name": "Annotations & Alerts",
+        "type": "dashboard",
     }
 
 
 # -- layout ----------------------------------------------------------------------------------------
+
 
 def _panels(name: str, spec: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """Rows one under the other; in a row, panels left to right, wrapping at the grid's width."""
@@ -180,8 +213,12 @@ def _panels(name: str, spec: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     for row in spec["rows"]:
         panel_id += 1
         yield {
-            "collapsed": False, "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": y}, "id": panel_id,
-            "panels": [], "title": row["title"], "type": "row",
+            "collapsed": False,
+            "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": y},
+            "id": panel_id,
+            "panels": [],
+            "title": row["title"],
+            "type": "row",
         }
         y += 1
         panels = row.get("panels") or []
@@ -206,6 +243,7 @@ def _panels(name: str, spec: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 
 # -- panels ----------------------------------------------------------------------------------------
 
+
 def _panel(panel: Mapping[str, Any], kind: str, panel_id: int, grid: dict[str, int]) -> dict[str, Any]:
     instant = kind in ("stat", "gauge", "bargauge", "table")
     defaults: dict[str, Any] = {
@@ -219,7 +257,11 @@ def _panel(panel: Mapping[str, Any], kind: str, panel_id: int, grid: dict[str, i
             defaults[key] = panel[key]
     if kind == "timeseries":
         defaults["custom"] = {
-            "drawStyle": "line", "fillOpacity": 10, "lineWidth": 1, "showPoints": "never", "spanNulls": False,
+            "drawStyle": "line",
+            "fillOpacity": 10,
+            "lineWidth": 1,
+            "showPoints": "never",
+            "spanNulls": False,
             "stacking": {"group": "A", "mode": "normal" if panel.get("stack") else "none"},
         }
     return {
@@ -251,14 +293,28 @@ def _options(kind: str) -> dict[str, Any]:
             "tooltip": {"mode": "multi", "sort": "desc"},
         }
     if kind == "stat":
-        return {"colorMode": "value", "graphMode": "area", "justifyMode": "auto", "orientation": "auto",
-                "reduceOptions": reduce, "textMode": "auto"}
+        return {
+            "colorMode": "value",
+            "graphMode": "area",
+            "justifyMode": "auto",
+            "orientation": "auto",
+            "reduceOptions": reduce,
+            "textMode": "auto",
+        }
     if kind == "gauge":
-        return {"orientation": "auto", "reduceOptions": reduce, "showThresholdLabels": False,
-                "showThresholdMarkers": True}
+        return {
+            "orientation": "auto",
+            "reduceOptions": reduce,
+            "showThresholdLabels": False,
+            "showThresholdMarkers": True,
+        }
     if kind == "bargauge":
-        return {"displayMode": "gradient", "orientation": "horizontal", "reduceOptions": reduce,
-                "showUnfilled": True}
+        return {
+            "displayMode": "gradient",
+            "orientation": "horizontal",
+            "reduceOptions": reduce,
+            "showUnfilled": True,
+        }
     return {"cellHeight": "sm", "footer": {"show": False}, "showHeader": True}
 
 

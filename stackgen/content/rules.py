@@ -63,8 +63,11 @@ def _read_pack(name: str) -> dict[str, Any]:
 
 def pack_rule_names(name: str) -> list[str]:
     """The alert and recording rule names of a pack (what `rules.disable` can name)."""
-    return [str(rule.get("alert") or rule.get("record")) for group in _read_pack(name)["groups"]
-            for rule in group.get("rules") or []]
+    return [
+        str(rule.get("alert") or rule.get("record"))
+        for group in _read_pack(name)["groups"]
+        for rule in group.get("rules") or []
+    ]
 
 
 def pack_params(name: str) -> dict[str, Any]:

@@ -50,7 +50,7 @@ class Common:
     """What every channel of a receiver has."""
 
     receiver: str
-    index: int                  # position in the receiver's list, for log lines and metrics
+    index: int  # position in the receiver's list, for log lines and metrics
     template: Path | None
     send_resolved: bool
     api_url: str | None
@@ -80,7 +80,7 @@ class WeComRobotChannel(Common):
     key: Secret
     mentioned_list: tuple[str, ...]
     mentioned_mobile_list: tuple[str, ...]
-    msgtype: str                # markdown | text
+    msgtype: str  # markdown | text
     kind: str = "wecom_robot"
 
 
@@ -94,7 +94,7 @@ class WeComAppChannel(Common):
     to_user: str
     to_party: str
     to_tag: str
-    msgtype: str                # markdown | text
+    msgtype: str  # markdown | text
     kind: str = "wecom"
 
 
@@ -143,8 +143,7 @@ def load_config(path: Path, read_secrets: bool = True, path_map: PathMap | None 
     except OSError as error:
         raise RelayConfigError(f"{path}: cannot read: {error.strerror or error}") from error
     data = parse_document(text, str(path))
-    return build_config(data, base_dir=path.parent, source=path, read_secrets=read_secrets,
-                        path_map=path_map)
+    return build_config(data, base_dir=path.parent, source=path, read_secrets=read_secrets, path_map=path_map)
 
 
 def parse_document(text: str, name: str) -> Any:
@@ -174,8 +173,13 @@ _CHANNEL_KEYS = {
 _TOP_KEYS = {"listen", "language", "timezone", "links", "receivers", "web_config_file"}
 
 
-def build_config(data: Any, base_dir: Path, source: Path | None = None, read_secrets: bool = True,
-                 path_map: PathMap | None = None) -> RelayConfig:
+def build_config(
+    data: Any,
+    base_dir: Path,
+    source: Path | None = None,
+    read_secrets: bool = True,
+    path_map: PathMap | None = None,
+) -> RelayConfig:
     """Check parsed relay.yml data and read the secret files it names."""
     reader = _Reader(base_dir, read_secrets, path_map)
     if data is None:
@@ -200,9 +204,16 @@ def build_config(data: Any, base_dir: Path, source: Path | None = None, read_sec
             reader.channel(str(name), index, entry) for index, entry in enumerate(entries)
         )
     web_config = top.get("web_config_file")
-    return RelayConfig(host=host, port=port, language=language, links=links, receivers=receivers,
-                       source=source, timezone=zone_name,
-                       web_config_file=base_dir / str(web_config) if web_config else None)
+    return RelayConfig(
+        host=host,
+        port=port,
+        language=language,
+        links=links,
+        receivers=receivers,
+        source=source,
+        timezone=zone_name,
+        web_config_file=base_dir / str(web_config) if web_config else None,
+    )
 
 
 def load_zone(name: str) -> tzinfo:
@@ -241,8 +252,9 @@ class _Reader:
         unknown = sorted(str(k) for k in value if k not in allowed)
         if unknown:
             prefix = f"{where}: " if where else ""
-            raise RelayConfigError(f"{prefix}unknown key {unknown[0]!r} (expected one of "
-                                   f"{', '.join(sorted(allowed))})")
+            raise RelayConfigError(
+                f"{prefix}unknown key {unknown[0]!r} (expected one of {', '.join(sorted(allowed))})"
+            )
 
     def channel(self, receiver: str, index: int, entry: Any) -> Channel:
         where = f"receivers.{receiver}[{index}]"
@@ -273,8 +285,9 @@ class _Reader:
                 **common,
                 key=self.secret(entry, "key_file", where),
                 mentioned_list=self.strings(entry.get("mentioned_list"), f"{where}.mentioned_list"),
-                mentioned_mobile_list=self.strings(entry.get("mentioned_mobile_list"),
-                                                   f"{where}.mentioned_mobile_list"),
+                mentioned_mobile_list=self.strings(
+                    entry.get("mentioned_mobile_list"), f"{where}.mentioned_mobile_list"
+                ),
                 msgtype=self.msgtype(entry, where),
             )
         if kind == "wecom":

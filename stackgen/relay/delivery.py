@@ -33,15 +33,20 @@ class DeliveryError(Exception):
         return "retryable" if self.retryable else "permanent"
 
 
-def post_json(url: str, body: Mapping[str, Any], timeout: float = DEFAULT_TIMEOUT,
-              redact: str = "") -> dict[str, Any]:
+def post_json(
+    url: str, body: Mapping[str, Any], timeout: float = DEFAULT_TIMEOUT, redact: str = ""
+) -> dict[str, Any]:
     """POST body as UTF-8 JSON and decode the JSON answer; raises DeliveryError.
 
     `redact` is the part of the URL to hide in messages (the query string holds keys and tokens).
     """
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=data, method="POST", headers={
-        "Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT},
+    )
     return _exchange(request, timeout, redact)
 
 
@@ -72,8 +77,13 @@ def _exchange(request: urllib.request.Request, timeout: float, redact: str) -> d
     return answer
 
 
-def check_answer(answer: Mapping[str, Any], api: str, retryable_codes: Collection[int],
-                 code_key: str = "errcode", message_key: str = "errmsg") -> None:
+def check_answer(
+    answer: Mapping[str, Any],
+    api: str,
+    retryable_codes: Collection[int],
+    code_key: str = "errcode",
+    message_key: str = "errmsg",
+) -> None:
     """Raise DeliveryError when an HTTP 200 answer carries a non-zero error code."""
     code = answer.get(code_key, 0)
     try:
@@ -83,8 +93,9 @@ def check_answer(answer: Mapping[str, Any], api: str, retryable_codes: Collectio
     if code == 0:
         return
     message = str(answer.get(message_key) or answer.get("msg") or "no message")
-    raise DeliveryError(f"{api} refused the message: errcode {code}: {message}",
-                        retryable=code in retryable_codes, code=code)
+    raise DeliveryError(
+        f"{api} refused the message: errcode {code}: {message}", retryable=code in retryable_codes, code=code
+    )
 
 
 def safe_url(url: str, redact: str = "") -> str:

@@ -27,8 +27,7 @@ RATE = (20, 60.0)
 
 def sign(secret: str, timestamp_ms: int) -> str:
     """The base64 signature (not yet URL-encoded) of a timestamp in milliseconds."""
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
 
 
@@ -56,11 +55,14 @@ class DingTalkSender:
         footer = self._footer(message)
         parts = split_message(message.header, message.alerts, footer, DINGTALK_LIMIT)
         at = {"atMobiles": list(self.channel.mobiles), "isAtAll": self.channel.mention_all}
-        return [{
-            "msgtype": "markdown",
-            "markdown": {"title": f"{message.title} {part.label}".strip(), "text": part.text},
-            "at": at,
-        } for part in parts]
+        return [
+            {
+                "msgtype": "markdown",
+                "markdown": {"title": f"{message.title} {part.label}".strip(), "text": part.text},
+                "at": at,
+            }
+            for part in parts
+        ]
 
     def _footer(self, message: Message) -> str:
         lines = [message.footer] if message.footer else []

@@ -55,7 +55,7 @@ class DeliveryRecord:
     receiver: str
     channel: str
     index: int
-    result: str                     # sent | queued | failed
+    result: str  # sent | queued | failed
     error: str = ""
     retryable: bool = False
     parts: int = 0
@@ -102,14 +102,18 @@ class Route:
 class Relay:
     """Routes notifications to channels; keeps rate-limit state and tokens across reloads."""
 
-    def __init__(self, config: RelayConfig, metrics: RelayMetrics | None = None,
-                 retry_delays: Sequence[float] = (5.0, 30.0, 120.0),
-                 clock: Callable[[], float] = time.monotonic,
-                 rates: dict[str, tuple[int, float]] | None = None) -> None:
+    def __init__(
+        self,
+        config: RelayConfig,
+        metrics: RelayMetrics | None = None,
+        retry_delays: Sequence[float] = (5.0, 30.0, 120.0),
+        clock: Callable[[], float] = time.monotonic,
+        rates: dict[str, tuple[int, float]] | None = None,
+    ) -> None:
         self.metrics = metrics or RelayMetrics()
         self.retry_delays = tuple(retry_delays)
         self.clock = clock
-        self.rates = rates or {}            # kind -> (limit, period), overrides for tests
+        self.rates = rates or {}  # kind -> (limit, period), overrides for tests
         self.deliveries: deque[DeliveryRecord] = deque(maxlen=HISTORY)
         self._lock = threading.Lock()
         self._windows: dict[str, SlidingWindow] = {}
@@ -124,8 +128,10 @@ class Relay:
     def apply(self, config: RelayConfig) -> None:
         """Switch to a new configuration; raises (leaving the old one in place) if it cannot be used."""
         with self._lock:
-            routes = {name: [self._route(channel, config) for channel in channels]
-                      for name, channels in config.receivers.items()}
+            routes = {
+                name: [self._route(channel, config) for channel in channels]
+                for name, channels in config.receivers.items()
+            }
             self.config, self.routes = config, routes
         self.metrics.reload_success.set(1)
         self.metrics.reload_timestamp.set(time.time())
@@ -156,8 +162,14 @@ class Relay:
         else:
             sender = FeishuSender(channel)  # type: ignore[arg-type]
         errors = self.metrics.template_errors.labels(receiver, channel.kind)
-        renderer = MessageRenderer(config.language, config.links, sender.flavour, channel.template,
-                                   on_error=lambda error: errors.inc(), zone=config.zone)
+        renderer = MessageRenderer(
+            config.language,
+            config.links,
+            sender.flavour,
+            channel.template,
+            on_error=lambda error: errors.inc(),
+            zone=config.zone,
+        )
         instrumented = InstrumentedSender(sender, receiver, self.metrics)
         rate = self.rates.get(channel.kind, sender.rate)
         queue = None
@@ -174,22 +186,35 @@ class Relay:
             queue = self._queue(channel, window, instrumented, config.language, renderer)
         return Route(channel, renderer, instrumented, queue)
 
-    def _queue(self, channel: Channel, window: SlidingWindow, sender: InstrumentedSender,
-               language: str, renderer: MessageRenderer) -> RobotQueue:
+    def _queue(
+        self,
+        channel: Channel,
+        window: SlidingWindow,
+        sender: InstrumentedSender,
+        language: str,
+        renderer: MessageRenderer,
+    ) -> RobotQueue:
         key = (channel.receiver, channel.index)
         queue = self._queues.get(key)
         if queue is None:
             depth = self.metrics.queue_depth.labels(channel.receiver, channel.kind)
             waits = self.metrics.rate_limit_waits.labels(channel.receiver, channel.kind)
             queue = RobotQueue(
-                f"{channel.kind} robot of receiver {channel.receiver!r}", window, sender, language,
-                report=self._reporter(channel), retry_delays=self.retry_delays,
-                on_depth=depth.set, on_wait=waits.inc)
+                f"{channel.kind} robot of receiver {channel.receiver!r}",
+                window,
+                sender,
+                language,
+                report=self._reporter(channel),
+                retry_delays=self.retry_delays,
+                on_depth=depth.set,
+                on_wait=waits.inc,
+            )
             self._queues[key] = queue
         # Keep what is queued; send it with the new configuration.
         queue.window, queue.sender, queue.language = window, sender, language
         queue.merge = lambda batch: renderer.render(
-            merge_notifications([ticket["notification"] for _, ticket in batch]))
+            merge_notifications([ticket["notification"] for _, ticket in batch])
+        )
         return queue
 
     def _reporter(self, channel: Channel) -> Callable[[Sequence[Any], DeliveryError | None, int], None]:
@@ -197,8 +222,14 @@ class Relay:
             # One record per queued notification, so that each can be found again (notify test).
             for ticket in tickets:
                 details = {k: v for k, v in ticket.items() if k != "notification"}
-                self._record(channel, "failed" if error else "sent", error=error, parts=parts,
-                             **{**details, "status": f"{details['status']} (merged)"})
+                self._record(
+                    channel,
+                    "failed" if error else "sent",
+                    error=error,
+                    parts=parts,
+                    **{**details, "status": f"{details['status']} (merged)"},
+                )
+
         return report
 
     def stop(self) -> None:
@@ -224,8 +255,9 @@ class Relay:
             routes = self.routes.get(receiver)
         if routes is None:
             # Alertmanager may have been reloaded before the relay: let it retry.
-            log.error("receiver %r is not in relay.yml (not reloaded yet?); asking Alertmanager to retry",
-                      receiver)
+            log.error(
+                "receiver %r is not in relay.yml (not reloaded yet?); asking Alertmanager to retry", receiver
+            )
             return Outcome(503, f"unknown receiver {receiver!r}")
         failures: list[DeliveryError] = []
         for route in routes:
@@ -245,10 +277,15 @@ class Relay:
             notification = notification.without_resolved()
         if not notification.alerts:
             return None
-        test_ids = tuple(sorted({a.labels[TEST_ID_LABEL] for a in notification.alerts
-                                 if TEST_ID_LABEL in a.labels}))
-        details: dict[str, Any] = {"alerts": len(notification.alerts), "status": notification.status,
-                   "group_key": notification.group_key, "test_ids": test_ids}
+        test_ids = tuple(
+            sorted({a.labels[TEST_ID_LABEL] for a in notification.alerts if TEST_ID_LABEL in a.labels})
+        )
+        details: dict[str, Any] = {
+            "alerts": len(notification.alerts),
+            "status": notification.status,
+            "group_key": notification.group_key,
+            "test_ids": test_ids,
+        }
         parts = 0
         try:
             message = route.renderer.render(notification)
@@ -263,23 +300,41 @@ class Relay:
                 for body in bodies:
                     route.sender.send(body)
         except DeliveryError as error:
-            log.error("%s (%s): not delivered (%s): %s", channel.where, channel.kind, error.reason,
-                      error.message)
+            log.error(
+                "%s (%s): not delivered (%s): %s", channel.where, channel.kind, error.reason, error.message
+            )
             self._record(channel, "failed", error=error, parts=parts, **details)
             return error
-        log.info("%s (%s): delivered %d alert(s) in %d message(s)", channel.where, channel.kind,
-                 len(notification.alerts), parts)
+        log.info(
+            "%s (%s): delivered %d alert(s) in %d message(s)",
+            channel.where,
+            channel.kind,
+            len(notification.alerts),
+            parts,
+        )
         self._record(channel, "sent", parts=parts, **details)
         return None
 
-    def _record(self, channel: Channel, result: str, error: DeliveryError | None = None,
-                **details: Any) -> None:
-        self.deliveries.append(DeliveryRecord(
-            time=time.time(), receiver=channel.receiver, channel=channel.kind, index=channel.index,
-            result=result, error=error.message if error else "",
-            retryable=bool(error and error.retryable), **details))
+    def _record(
+        self, channel: Channel, result: str, error: DeliveryError | None = None, **details: Any
+    ) -> None:
+        self.deliveries.append(
+            DeliveryRecord(
+                time=time.time(),
+                receiver=channel.receiver,
+                channel=channel.kind,
+                index=channel.index,
+                result=result,
+                error=error.message if error else "",
+                retryable=bool(error and error.retryable),
+                **details,
+            )
+        )
 
     def history(self, receiver: str | None = None) -> list[dict[str, Any]]:
         """Recent deliveries, newest last, optionally of one receiver."""
-        return [asdict(record) for record in list(self.deliveries)
-                if receiver is None or record.receiver == receiver]
+        return [
+            asdict(record)
+            for record in list(self.deliveries)
+            if receiver is None or record.receiver == receiver
+        ]

@@ -60,16 +60,19 @@ class FeishuSender:
         envelope = json_size(json.dumps(self._card(message.title, "", message.status), ensure_ascii=False))
         limit = FEISHU_LIMIT - envelope - _ENVELOPE_RESERVE
         parts = split_message(message.header, message.alerts, message.footer, limit, size=json_size)
-        return [self._card(f"{message.title} {part.label}".strip(), part.text, message.status)
-                for part in parts]
+        return [
+            self._card(f"{message.title} {part.label}".strip(), part.text, message.status) for part in parts
+        ]
 
     def _card(self, title: str, text: str, status: str) -> dict[str, Any]:
         return {
             "msg_type": "interactive",
             "card": {
                 "config": {"wide_screen_mode": True},
-                "header": {"title": {"tag": "plain_text", "content": title},
-                           "template": "green" if status == "resolved" else "red"},
+                "header": {
+                    "title": {"tag": "plain_text", "content": title},
+                    "template": "green" if status == "resolved" else "red",
+                },
                 "elements": [{"tag": "markdown", "content": text}],
             },
         }
@@ -78,8 +81,11 @@ class FeishuSender:
         """POST one card; raises DeliveryError."""
         if self.channel.secret is not None:
             timestamp = int(self.clock())
-            body = {"timestamp": str(timestamp), "sign": sign(self.channel.secret.reveal(), timestamp),
-                    **body}
+            body = {
+                "timestamp": str(timestamp),
+                "sign": sign(self.channel.secret.reveal(), timestamp),
+                **body,
+            }
         answer = post_json(self.url, body, redact=self.token)
         if "code" not in answer and "StatusCode" in answer:
             # Older hooks answer with StatusCode/StatusMessage only.

@@ -5,8 +5,9 @@ relay runs on, copied from this interpreter's installed copies (stackgen itself,
 — its pure fallback —, prometheus_client, ruamel.yaml for YAML relay.yml, click so that
 `python3 -m stackgen relay` works too, tzdata for message times in any zone whatever the base
 image has, bcrypt for web config passwords). Compiled extensions are left out, except
-bcrypt's stable-ABI one (any CPython >= 3.10 base of the same platform works). The image's label carries a hash of the copied sources: a changed stackgen gets a new
-tag from `relay_image_tag`, and `ensure_relay_image` rebuilds an image whose label differs.
+bcrypt's stable-ABI one (any CPython >= 3.10 base of the same platform works). The image's label
+carries a hash of the copied sources: a changed stackgen gets a new tag from `relay_image_tag`, and
+`ensure_relay_image` rebuilds an image whose label differs.
 
 This module never imports docker: the client is passed in by runtime/.
 """
@@ -32,8 +33,16 @@ SOURCE_HASH_LABEL = "io.stackgen.relay.source-hash"
 SITE = "/opt/stackgen/site"
 CONFIG = "/etc/stackgen-relay/relay.yml"
 # Import names of the packages copied beside stackgen (all pure Python, or with a pure fallback).
-PACKAGES = ("stackgen", "jinja2", "markupsafe", "prometheus_client", "ruamel.yaml", "click", "tzdata",
-            "bcrypt")
+PACKAGES = (
+    "stackgen",
+    "jinja2",
+    "markupsafe",
+    "prometheus_client",
+    "ruamel.yaml",
+    "click",
+    "tzdata",
+    "bcrypt",
+)
 # Compiled extensions kept: bcrypt's is built for CPython's stable ABI (abi3), so it loads in any
 # CPython 3 of the same platform; the relay checks web config passwords with it.
 _KEPT_EXTENSIONS = (".abi3.so",)
@@ -52,18 +61,20 @@ class BuildContext:
 def dockerfile(base_image: str) -> str:
     """The relay image's Dockerfile."""
     probe = "import urllib.request; urllib.request.urlopen('http://localhost:9095/-/healthy', timeout=4)"
-    return "\n".join([
-        f"FROM {base_image}",
-        f"COPY site {SITE}",
-        # Our copies first, so the image runs exactly what was tested, whatever the base carries.
-        f"ENV PYTHONPATH={SITE} PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
-        "USER 65534:65534",
-        "EXPOSE 9095",
-        "HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=5 "
-        f'CMD ["python3", "-c", "{probe}"]',
-        f'ENTRYPOINT ["python3", "-m", "stackgen.relay", "--config", "{CONFIG}"]',
-        "",
-    ])
+    return "\n".join(
+        [
+            f"FROM {base_image}",
+            f"COPY site {SITE}",
+            # Our copies first, so the image runs exactly what was tested, whatever the base carries.
+            f"ENV PYTHONPATH={SITE} PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
+            "USER 65534:65534",
+            "EXPOSE 9095",
+            "HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=5 "
+            f'CMD ["python3", "-c", "{probe}"]',
+            f'ENTRYPOINT ["python3", "-m", "stackgen.relay", "--config", "{CONFIG}"]',
+            "",
+        ]
+    )
 
 
 def package_files() -> list[tuple[str, Path]]:
@@ -72,8 +83,10 @@ def package_files() -> list[tuple[str, Path]]:
     for name in PACKAGES:
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
-            raise RuntimeFailure(f"cannot build the relay image: package {name} is not installed",
-                                 hint=f"pip install {name.replace('_', '-')}")
+            raise RuntimeFailure(
+                f"cannot build the relay image: package {name} is not installed",
+                hint=f"pip install {name.replace('_', '-')}",
+            )
         root = Path(next(iter(spec.submodule_search_locations)))
         prefix = name.replace(".", "/")
         for path in sorted(_walk(root)):
@@ -125,12 +138,18 @@ def ensure_relay_image(client: Any, tag: str, base_image: str, pull: str) -> Non
     _ensure_base(client, base_image, pull)
     try:
         client.images.build(
-            fileobj=io.BytesIO(context.tar), custom_context=True, tag=tag, pull=False, rm=True,
-            forcerm=True, labels={SOURCE_HASH_LABEL: context.source_hash, "io.stackgen.role": "relay"},
+            fileobj=io.BytesIO(context.tar),
+            custom_context=True,
+            tag=tag,
+            pull=False,
+            rm=True,
+            forcerm=True,
+            labels={SOURCE_HASH_LABEL: context.source_hash, "io.stackgen.role": "relay"},
         )
     except Exception as error:
-        raise RuntimeFailure(f"building the relay image {tag} from {base_image} failed: "
-                             f"{_build_failure(error)}") from error
+        raise RuntimeFailure(
+            f"building the relay image {tag} from {base_image} failed: {_build_failure(error)}"
+        ) from error
 
 
 def _local_image(client: Any, reference: str) -> Any | None:
@@ -144,15 +163,19 @@ def _ensure_base(client: Any, base_image: str, pull: str) -> None:
         if not present:
             raise RuntimeFailure(
                 f"the relay's base image {base_image} is not present locally and --pull is never",
-                hint="load it (`docker load`) or apply with --pull missing")
+                hint="load it (`docker load`) or apply with --pull missing",
+            )
         return
-    repository, _, tag = base_image.rpartition(":") if ":" in base_image.rsplit("/", 1)[-1] else (
-        base_image, "", "latest")
+    repository, _, tag = (
+        base_image.rpartition(":") if ":" in base_image.rsplit("/", 1)[-1] else (base_image, "", "latest")
+    )
     try:
         client.images.pull(repository, tag=tag)
     except Exception as error:
-        raise RuntimeFailure(f"cannot pull the relay's base image {base_image}: {error}",
-                             hint="set images.relay-base to a local Python 3.10+ image") from error
+        raise RuntimeFailure(
+            f"cannot pull the relay's base image {base_image}: {error}",
+            hint="set images.relay-base to a local Python 3.10+ image",
+        ) from error
 
 
 def _build_failure(error: Exception) -> str:

@@ -15,8 +15,11 @@ def run(config: Path, log_level: str = "info") -> int:
     from stackgen.errors import StackgenError
     from stackgen.relay.messages import TemplateProblem
 
-    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     from stackgen.relay.server import serve
 
     try:

@@ -41,16 +41,21 @@ class Message:
     header: str
     alerts: tuple[str, ...]
     footer: str
-    status: str                 # firing | resolved: channels colour their cards by it
+    status: str  # firing | resolved: channels colour their cards by it
 
 
 class MessageRenderer:
     """Renders notifications for one channel: its language, links and (optional) own template."""
 
-    def __init__(self, language: str, links: Mapping[str, str], flavour: str,
-                 template: Path | None = None,
-                 on_error: Callable[[Exception], None] | None = None,
-                 zone: tzinfo = timezone.utc) -> None:
+    def __init__(
+        self,
+        language: str,
+        links: Mapping[str, str],
+        flavour: str,
+        template: Path | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+        zone: tzinfo = timezone.utc,
+    ) -> None:
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {FLAVOURS}")
         self.language = language
@@ -73,8 +78,13 @@ class MessageRenderer:
                 self.on_error(error)
                 message = _render(self.default, self.default, context, notification.status)
                 note = f"(template {self.template_path.name if self.template_path else ''} failed: {error})"
-                return Message(message.title, message.header, message.alerts,
-                               f"{message.footer}\n{note}".strip(), message.status)
+                return Message(
+                    message.title,
+                    message.header,
+                    message.alerts,
+                    f"{message.footer}\n{note}".strip(),
+                    message.status,
+                )
         return _render(self.default, self.default, context, notification.status)
 
 
@@ -95,16 +105,20 @@ def merge_messages(messages: Sequence[Message], language: str) -> Message:
         chunks.append(f"{message.header}\n\n{first}".strip())
         chunks.extend(rest)
     status = "firing" if any(m.status == "firing" for m in messages) else "resolved"
-    return Message(title=title, header=header, alerts=tuple(chunks), footer=messages[-1].footer,
-                   status=status)
+    return Message(
+        title=title, header=header, alerts=tuple(chunks), footer=messages[-1].footer, status=status
+    )
 
 
-def template_context(notification: Notification, language: str, links: Mapping[str, str],
-                     zone: tzinfo = timezone.utc) -> dict[str, Any]:
+def template_context(
+    notification: Notification, language: str, links: Mapping[str, str], zone: tzinfo = timezone.utc
+) -> dict[str, Any]:
     """The variables a template sees (documented in the default templates); times are shown in `zone`."""
     common = dict(notification.common_labels)
-    alerts = [_alert_view(alert, index, common, language, zone)
-              for index, alert in enumerate(notification.alerts, start=1)]
+    alerts = [
+        _alert_view(alert, index, common, language, zone)
+        for index, alert in enumerate(notification.alerts, start=1)
+    ]
     return {
         "status": notification.status,
         "receiver": notification.receiver,
@@ -138,8 +152,9 @@ def _alertname(notification: Notification, language: str) -> str:
     return shown + ("…" if len(names) > 3 else "")
 
 
-def _alert_view(alert: Alert, index: int, common: Mapping[str, str], language: str,
-                zone: tzinfo) -> dict[str, Any]:
+def _alert_view(
+    alert: Alert, index: int, common: Mapping[str, str], language: str, zone: tzinfo
+) -> dict[str, Any]:
     return {
         "index": index,
         "status": alert.status,
@@ -192,13 +207,15 @@ def _escape(value: str) -> str:
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-def _render(template: jinja2.Template, default: jinja2.Template, context: dict[str, Any],
-            status: str) -> Message:
+def _render(
+    template: jinja2.Template, default: jinja2.Template, context: dict[str, Any], status: str
+) -> Message:
     if not template.blocks:
         # A template without blocks is one body: it can only be split between lines.
         body = _tidy(template.render(context))
-        return Message(title=_block(default, "title", context), header=body, alerts=(), footer="",
-                       status=status)
+        return Message(
+            title=_block(default, "title", context), header=body, alerts=(), footer="", status=status
+        )
     source = {name: (template if name in template.blocks else default) for name in BLOCKS}
     alerts = tuple(
         _block(source["alert"], "alert", {**context, "alert": alert}) for alert in context["alerts"]
@@ -227,7 +244,7 @@ def _environment(extra_dir: Path | None) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,       # markdown, not HTML
+        autoescape=False,  # markdown, not HTML
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,

@@ -44,16 +44,22 @@ class Notification:
     external_url: str
     group_key: str
     truncated_alerts: int
-    merged: int = 1             # how many notifications this one stands for (robot rate limits)
+    merged: int = 1  # how many notifications this one stands for (robot rate limits)
 
     def without_resolved(self) -> Notification:
         """The same notification with its resolved alerts left out (for send_resolved: false)."""
         firing = tuple(alert for alert in self.alerts if alert.status != "resolved")
         return Notification(
-            receiver=self.receiver, status="firing" if firing else "resolved", alerts=firing,
-            group_labels=self.group_labels, common_labels=self.common_labels,
-            common_annotations=self.common_annotations, external_url=self.external_url,
-            group_key=self.group_key, truncated_alerts=self.truncated_alerts, merged=self.merged,
+            receiver=self.receiver,
+            status="firing" if firing else "resolved",
+            alerts=firing,
+            group_labels=self.group_labels,
+            common_labels=self.common_labels,
+            common_annotations=self.common_annotations,
+            external_url=self.external_url,
+            group_key=self.group_key,
+            truncated_alerts=self.truncated_alerts,
+            merged=self.merged,
         )
 
 

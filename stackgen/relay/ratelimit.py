@@ -33,8 +33,9 @@ class SlidingWindow:
     is shared by every span, so completing it moves it in all of them.
     """
 
-    def __init__(self, limit: int, period: float, clock: Clock = time.monotonic,
-                 burst: tuple[int, float] | None = None) -> None:
+    def __init__(
+        self, limit: int, period: float, clock: Clock = time.monotonic, burst: tuple[int, float] | None = None
+    ) -> None:
         spans = [(limit, period), *([burst] if burst else [])]
         if any(count < 1 or seconds <= 0 for count, seconds in spans):
             raise ValueError("limit must be >= 1 and period > 0")
@@ -43,7 +44,8 @@ class SlidingWindow:
         self.burst = burst
         self.clock = clock
         self._spans: list[tuple[int, float, deque[list[float]]]] = [
-            (count, seconds, deque()) for count, seconds in spans]
+            (count, seconds, deque()) for count, seconds in spans
+        ]
         self._lock = threading.Lock()
 
     def _expire(self, now: float) -> None:
@@ -106,11 +108,18 @@ Report = Callable[[Sequence[Any], "DeliveryError | None", int], None]
 class RobotQueue:
     """Sends one channel's messages under its robot's window; merges and sends later what must wait."""
 
-    def __init__(self, name: str, window: SlidingWindow, sender: Sender, language: str,
-                 report: Report, retry_delays: Sequence[float] = (5.0, 30.0, 120.0),
-                 on_depth: Callable[[int], None] | None = None,
-                 on_wait: Callable[[], None] | None = None,
-                 merge: Callable[[list[tuple[Message, Any]]], Message] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        window: SlidingWindow,
+        sender: Sender,
+        language: str,
+        report: Report,
+        retry_delays: Sequence[float] = (5.0, 30.0, 120.0),
+        on_depth: Callable[[int], None] | None = None,
+        on_wait: Callable[[], None] | None = None,
+        merge: Callable[[list[tuple[Message, Any]]], Message] | None = None,
+    ) -> None:
         self.name = name
         self.window = window
         self.sender = sender
@@ -156,9 +165,15 @@ class RobotQueue:
             self.on_depth(depth)
             # One warning per backlog, not one per notification: a burst would flood the log.
             level = logging.WARNING if depth == 1 else logging.DEBUG
-            log.log(level, "rate limit: %s allows %d messages per %.0fs; queueing notifications, "
-                    "to be merged and sent in %.0fs", self.name, self.window.limit, self.window.period,
-                    self.window.wait_time())
+            log.log(
+                level,
+                "rate limit: %s allows %d messages per %.0fs; queueing notifications, "
+                "to be merged and sent in %.0fs",
+                self.name,
+                self.window.limit,
+                self.window.period,
+                self.window.wait_time(),
+            )
             return False
         for body, slot in zip(bodies, slots or [], strict=True):
             try:
@@ -196,8 +211,12 @@ class RobotQueue:
     def _send_batch(self, batch: list[tuple[Message, Any]]) -> None:
         merged = self.merge(batch)
         bodies = self.sender.bodies(merged)
-        log.warning("rate limit: %s sends %d queued notification(s) merged into %d message(s)",
-                 self.name, len(batch), len(bodies))
+        log.warning(
+            "rate limit: %s sends %d queued notification(s) merged into %d message(s)",
+            self.name,
+            len(batch),
+            len(bodies),
+        )
         failure: DeliveryError | None = None
         for body in bodies:
             if self._stopped.is_set():

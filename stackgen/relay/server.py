@@ -28,7 +28,7 @@ from stackgen.relay.web_auth import WebGuard
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 32 * 1024 * 1024     # Alertmanager sends every alert of a group: allow large groups
+MAX_BODY = 32 * 1024 * 1024  # Alertmanager sends every alert of a group: allow large groups
 
 
 class RelayServer(ThreadingHTTPServer):
@@ -124,7 +124,7 @@ class RelayHandler(BaseHTTPRequestHandler):
             return
         relay = self.server.relay
         if path.startswith("/alert/"):
-            receiver = unquote(path[len("/alert/"):])
+            receiver = unquote(path[len("/alert/") :])
             outcome = relay.notify(receiver, body)
             self._reply(outcome.code, (outcome.detail + "\n").encode("utf-8"))
         elif path == "/-/reload":
@@ -174,8 +174,13 @@ def serve(config_path: Path) -> None:
     relay = Relay(config)
     guard = WebGuard(config.web_config_file) if config.web_config_file else None
     server = RelayServer((config.host, config.port), relay, guard)
-    log.info("stackgen relay listening on %s:%d (%s) with %d receiver(s)", config.host, config.port,
-             guard.scheme if guard else "http", len(config.receivers))
+    log.info(
+        "stackgen relay listening on %s:%d (%s) with %d receiver(s)",
+        config.host,
+        config.port,
+        guard.scheme if guard else "http",
+        len(config.receivers),
+    )
 
     def stop(signum: int, frame: Any) -> None:
         log.info("signal %d: stopping", signum)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 Size = Callable[[str], int]
 
-DINGTALK_LIMIT = 20_000            # bytes of markdown.text
-WECOM_MARKDOWN_LIMIT = 4_096       # bytes of markdown.content
-WECOM_TEXT_LIMIT = 2_048           # bytes of text.content
-FEISHU_LIMIT = 20 * 1024           # bytes of the whole request body
+DINGTALK_LIMIT = 20_000  # bytes of markdown.text
+WECOM_MARKDOWN_LIMIT = 4_096  # bytes of markdown.content
+WECOM_TEXT_LIMIT = 2_048  # bytes of text.content
+FEISHU_LIMIT = 20 * 1024  # bytes of the whole request body
 
 SEPARATOR = "\n\n"
 # Room kept for " (999/999)": the numbering is only known once the parts are counted.
@@ -41,8 +41,9 @@ class Part:
         return f"({self.number}/{self.total})" if self.total > 1 else ""
 
 
-def split_message(header: str, chunks: Sequence[str], footer: str, limit: int,
-                  size: Size = utf8_size) -> list[Part]:
+def split_message(
+    header: str, chunks: Sequence[str], footer: str, limit: int, size: Size = utf8_size
+) -> list[Part]:
     """Pack header, chunks and footer into as few parts as fit `limit` (measured by `size`).
 
     `size` must be additive over concatenation (UTF-8 bytes are; so is JSON-escaped length without
@@ -63,7 +64,7 @@ def split_message(header: str, chunks: Sequence[str], footer: str, limit: int,
         pieces.extend([chunk] if size(chunk) + sep <= budget else cut(chunk, budget - sep, size))
 
     groups: list[list[str]] = []
-    used = budget + 1                       # forces a first group
+    used = budget + 1  # forces a first group
     for piece in pieces:
         cost = size(piece) + sep
         if used + cost > budget:
@@ -108,7 +109,7 @@ def cut(text: str, limit: int, size: Size = utf8_size) -> list[str]:
         while size(line) > limit:
             head = _longest_prefix(line, limit, size)
             pieces.append(head)
-            line = line[len(head):]
+            line = line[len(head) :]
         current = line
     if current:
         pieces.append(current)

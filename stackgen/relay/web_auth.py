@@ -25,8 +25,17 @@ from stackgen.relay.config import parse_document
 log = logging.getLogger(__name__)
 
 _TOP_KEYS = {"tls_server_config", "basic_auth_users", "http_server_config"}
-_TLS_KEYS = {"cert_file", "key_file", "min_version", "max_version", "cipher_suites", "curve_preferences",
-             "prefer_server_cipher_suites", "client_auth_type", "client_ca_file"}
+_TLS_KEYS = {
+    "cert_file",
+    "key_file",
+    "min_version",
+    "max_version",
+    "cipher_suites",
+    "curve_preferences",
+    "prefer_server_cipher_suites",
+    "client_auth_type",
+    "client_ca_file",
+}
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,6 @@ class WebGuard:
         return ok
 
 
-
 def _file_stamp(path: Path | None) -> tuple[int, int, int] | None:
     if path is None:
         return None
@@ -170,8 +178,10 @@ def _crypt_matches(password: str, hashed: str) -> bool:
         try:
             import crypt
         except ImportError as error:
-            raise RelayConfigError("cannot check bcrypt passwords: neither bcrypt nor crypt(3) is available "
-                                   "(use a relay-base image with libgcc_s, e.g. python:3.12-slim)") from error
+            raise RelayConfigError(
+                "cannot check bcrypt passwords: neither bcrypt nor crypt(3) is available "
+                "(use a relay-base image with libgcc_s, e.g. python:3.12-slim)"
+            ) from error
     result = crypt.crypt(password, hashed)
     return result is not None and hmac.compare_digest(result, hashed)
 

@@ -22,7 +22,7 @@ from stackgen.relay.split import WECOM_TEXT_LIMIT, split_message
 log = logging.getLogger(__name__)
 
 RETRYABLE_CODES = frozenset({45009, -1})
-TOKEN_CODES = frozenset({40014, 42001})     # invalid / expired access_token: fetch a new one
+TOKEN_CODES = frozenset({40014, 42001})  # invalid / expired access_token: fetch a new one
 # Application messages, markdown or text, take 2048 bytes of content.
 CONTENT_LIMIT = WECOM_TEXT_LIMIT
 # Fetch a new token this long before WeCom says it expires.
@@ -32,8 +32,9 @@ EXPIRY_MARGIN = 300.0
 class TokenCache:
     """One application's access token, shared by threads, refreshed before expiry or on demand."""
 
-    def __init__(self, fetch: Callable[[], tuple[str, float]], clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+    def __init__(
+        self, fetch: Callable[[], tuple[str, float]], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.fetch = fetch
         self.clock = clock
         self._token: str | None = None
@@ -60,7 +61,7 @@ class WeComAppSender:
     """Builds and sends WeCom application messages for one configured application."""
 
     kind = "wecom"
-    rate = None                         # application messages have no per-minute robot limit
+    rate = None  # application messages have no per-minute robot limit
 
     def __init__(self, channel: WeComAppChannel, tokens: TokenCache | None = None) -> None:
         self.channel = channel
@@ -96,14 +97,17 @@ class WeComAppSender:
             agent_id: int | str = int(self.channel.agent_id)
         except ValueError:
             agent_id = self.channel.agent_id
-        return [{
-            "touser": self.channel.to_user,
-            "toparty": self.channel.to_party,
-            "totag": self.channel.to_tag,
-            "msgtype": msgtype,
-            "agentid": agent_id,
-            msgtype: {"content": part.text},
-        } for part in parts]
+        return [
+            {
+                "touser": self.channel.to_user,
+                "toparty": self.channel.to_party,
+                "totag": self.channel.to_tag,
+                "msgtype": msgtype,
+                "agentid": agent_id,
+                msgtype: {"content": part.text},
+            }
+            for part in parts
+        ]
 
     def send(self, body: dict[str, Any]) -> None:
         """POST one request, fetching a new token once if the current one is refused."""
@@ -114,8 +118,11 @@ class WeComAppSender:
                 check_answer(answer, "WeCom app", RETRYABLE_CODES)
             except DeliveryError as error:
                 if error.code in TOKEN_CODES and attempt == 1:
-                    log.info("WeCom app %s: access token refused (%s); fetching a new one",
-                             self.channel.where, error.code)
+                    log.info(
+                        "WeCom app %s: access token refused (%s); fetching a new one",
+                        self.channel.where,
+                        error.code,
+                    )
                     self.tokens.invalidate(token)
                     continue
                 raise

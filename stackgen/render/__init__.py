@@ -13,8 +13,12 @@ if TYPE_CHECKING:
     from stackgen.render.web import Overlap
 
 
-def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
-                 now: dt.datetime | None = None, overlap: Overlap | None = None) -> dict[str, RenderedFile]:
+def render_stack(
+    stack: Stack,
+    existing_secrets: Mapping[str, bytes],
+    now: dt.datetime | None = None,
+    overlap: Overlap | None = None,
+) -> dict[str, RenderedFile]:
     """Every file of the stack by relative path. `existing_secrets` keeps generated secrets stable;
     `now` decides which certificates are due for renewal (default: the current time); `overlap`: a
     step of rotating the internal user (render/web.py rotation_steps)."""
@@ -59,8 +63,9 @@ def render_stack(stack: Stack, existing_secrets: Mapping[str, bytes],
     return dict(sorted(files.items()))
 
 
-def _fleet(stack: Stack, existing: Mapping[str, bytes], now: dt.datetime
-           ) -> tuple[dict[str, RenderedFile], tuple[dict[str, Any], ...]]:
+def _fleet(
+    stack: Stack, existing: Mapping[str, bytes], now: dt.datetime
+) -> tuple[dict[str, RenderedFile], tuple[dict[str, Any], ...]]:
     """The fleet's files (ansible/, host certificates, Prometheus' side) and its scrape job."""
     if stack.fleet is None:
         return {}, ()

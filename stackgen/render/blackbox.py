@@ -11,13 +11,23 @@ from stackgen.render.dump import yaml_bytes
 from stackgen.render.secrets import SecretFiles, tls_files
 
 BUILTIN_MODULES: dict[str, dict[str, Any]] = {
-    "http_2xx": {"prober": "http", "timeout": "5s",
-                 "http": {"preferred_ip_protocol": "ip4", "follow_redirects": True}},
-    "http_post_2xx": {"prober": "http", "timeout": "5s", "http": {"method": "POST", "preferred_ip_protocol": "ip4"}},
+    "http_2xx": {
+        "prober": "http",
+        "timeout": "5s",
+        "http": {"preferred_ip_protocol": "ip4", "follow_redirects": True},
+    },
+    "http_post_2xx": {
+        "prober": "http",
+        "timeout": "5s",
+        "http": {"method": "POST", "preferred_ip_protocol": "ip4"},
+    },
     "tcp_connect": {"prober": "tcp", "timeout": "5s", "tcp": {"preferred_ip_protocol": "ip4"}},
     "icmp": {"prober": "icmp", "timeout": "5s", "icmp": {"preferred_ip_protocol": "ip4"}},
-    "dns": {"prober": "dns", "timeout": "5s",
-            "dns": {"query_name": ".", "query_type": "NS", "preferred_ip_protocol": "ip4"}},
+    "dns": {
+        "prober": "dns",
+        "timeout": "5s",
+        "dns": {"query_name": ".", "query_type": "NS", "preferred_ip_protocol": "ip4"},
+    },
 }
 
 
@@ -46,8 +56,10 @@ def _module(name: str, module: Mapping[str, Any], secrets: SecretFiles) -> dict[
         where = f"module-{name}"
         if isinstance(settings.get("tls_config"), Mapping):
             settings["tls_config"] = tls_files(settings["tls_config"], where, secrets)
-        for key, inline, as_file in (("basic_auth", "password", "password_file"),
-                                     ("authorization", "credentials", "credentials_file")):
+        for key, inline, as_file in (
+            ("basic_auth", "password", "password_file"),
+            ("authorization", "credentials", "credentials_file"),
+        ):
             block = settings.get(key)
             if isinstance(block, Mapping) and inline in block:
                 kept = {name: value for name, value in block.items() if name != inline}

@@ -19,8 +19,9 @@ CA_CERT_PATH = f"{SECRET_DIR}/ca/ca.pem"
 CA_KEY_PATH = f"{SECRET_DIR}/ca/ca.key"
 
 
-def stack_ca_files(stack_name: str, existing_secrets: Mapping[str, bytes],
-                   now: dt.datetime) -> tuple[pki.KeyPair, dict[str, RenderedFile]]:
+def stack_ca_files(
+    stack_name: str, existing_secrets: Mapping[str, bytes], now: dt.datetime
+) -> tuple[pki.KeyPair, dict[str, RenderedFile]]:
     """The stack CA (the previous render's while it is usable) and its two 0600 files."""
     previous = previous_pair(existing_secrets, CA_CERT_PATH, CA_KEY_PATH)
     from stackgen import pki

@@ -48,9 +48,16 @@ def compose_services(stack: Stack) -> dict[str, dict[str, Any]]:
     """Each compose service's definition by name (what docker-compose.yml lists, and what the swarm
     renderer converts)."""
     builders = {
-        "prometheus": _prometheus, "alertmanager": _alertmanager, "grafana": _grafana,
-        "node-exporter": _node_exporter, "cadvisor": _cadvisor, "blackbox-exporter": _blackbox,
-        "pushgateway": _pushgateway, "relay": _relay, "jaeger": _jaeger, "otel-collector": _otel_collector,
+        "prometheus": _prometheus,
+        "alertmanager": _alertmanager,
+        "grafana": _grafana,
+        "node-exporter": _node_exporter,
+        "cadvisor": _cadvisor,
+        "blackbox-exporter": _blackbox,
+        "pushgateway": _pushgateway,
+        "relay": _relay,
+        "jaeger": _jaeger,
+        "otel-collector": _otel_collector,
         "victoria-metrics": _victoria_metrics,
     }
     service_configs: dict[str, dict[str, Any]] = {}
@@ -91,8 +98,20 @@ def render_compose(stack: Stack) -> dict[str, RenderedFile]:
     }
 
 
-_KEY_ORDER = ("image", "command", "environment", "user", "group_add", "volumes", "ports", "extra_hosts",
-              "depends_on", "healthcheck", "restart", "labels")
+_KEY_ORDER = (
+    "image",
+    "command",
+    "environment",
+    "user",
+    "group_add",
+    "volumes",
+    "ports",
+    "extra_hosts",
+    "depends_on",
+    "healthcheck",
+    "restart",
+    "labels",
+)
 
 
 def _ordered(config: dict[str, Any]) -> dict[str, Any]:
@@ -107,10 +126,14 @@ def _port(stack: Stack, host_port: int, container_port: int, role: str | None = 
     return f"{listen}:{host_port}:{container_port}"
 
 
-def _wget_check(stack: Stack, port: int, path: str, interval: str = "10s", authenticated: bool = True,
-                web: bool = True) -> dict[str, Any]:
-    test = wget_test(stack, port, path, authenticated) if web else \
-        ["CMD", "wget", "-q", "-O", "/dev/null", f"http://localhost:{port}{path}"]
+def _wget_check(
+    stack: Stack, port: int, path: str, interval: str = "10s", authenticated: bool = True, web: bool = True
+) -> dict[str, Any]:
+    test = (
+        wget_test(stack, port, path, authenticated)
+        if web
+        else ["CMD", "wget", "-q", "-O", "/dev/null", f"http://localhost:{port}{path}"]
+    )
     return {"test": test, "interval": interval, "timeout": "5s", "retries": 5, "start_period": "20s"}
 
 
@@ -177,8 +200,12 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
     config: dict[str, Any] = {
         "image": stack.images.image_for("prometheus"),
         "command": command,
-        "volumes": ["./prometheus:/etc/prometheus:ro", _secrets_mount("prometheus"),
-                    f"{service.name}-data:/prometheus", *_docker_socket_mount(stack)],
+        "volumes": [
+            "./prometheus:/etc/prometheus:ro",
+            _secrets_mount("prometheus"),
+            f"{service.name}-data:/prometheus",
+            *_docker_socket_mount(stack),
+        ],
         "ports": [_port(stack, settings.port + offset, 9090)],
         **_host_gateway(stack, always=stack.docker_discovery is not None),
         **_docker_socket_group(stack),
@@ -220,7 +247,7 @@ def _flag_given(args: tuple[str, ...] | list[str], flag: str) -> bool:
 def _feature_enabled(args: tuple[str, ...] | list[str], feature: str) -> bool:
     """True when `--enable-feature=a,b` flags among `args` already name `feature`."""
     prefix = "--enable-feature="
-    return any(feature in arg[len(prefix):].split(",") for arg in args if arg.startswith(prefix))
+    return any(feature in arg[len(prefix) :].split(",") for arg in args if arg.startswith(prefix))
 
 
 def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
@@ -241,12 +268,17 @@ def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
         command.append("--cluster.listen-address=")
     else:
         command.append(f"--cluster.listen-address=0.0.0.0:{ALERTMANAGER_CLUSTER_PORT}")
-        command += [f"--cluster.peer={peer.name}:{ALERTMANAGER_CLUSTER_PORT}" for peer in members if peer != service]
+        command += [
+            f"--cluster.peer={peer.name}:{ALERTMANAGER_CLUSTER_PORT}" for peer in members if peer != service
+        ]
     return {
         "image": stack.images.image_for("alertmanager"),
         "command": command,
-        "volumes": ["./alertmanager:/etc/alertmanager:ro", _secrets_mount("alertmanager"),
-                    f"{service.name}-data:/alertmanager"],
+        "volumes": [
+            "./alertmanager:/etc/alertmanager:ro",
+            _secrets_mount("alertmanager"),
+            f"{service.name}-data:/alertmanager",
+        ],
         "ports": [_port(stack, settings.port + offset, 9093)],
         **_host_gateway(stack),
         "healthcheck": _wget_check(stack, 9093, "/-/ready"),
@@ -272,9 +304,12 @@ def _grafana(stack: Stack, service: Service) -> dict[str, Any]:
     return {
         "image": stack.images.image_for("grafana"),
         "environment": environment,
-        "volumes": ["./grafana/provisioning:/etc/grafana/provisioning:ro",
-                    "./grafana/dashboards:/etc/grafana/dashboards:ro",
-                    _secrets_mount("grafana"), "grafana-data:/var/lib/grafana"],
+        "volumes": [
+            "./grafana/provisioning:/etc/grafana/provisioning:ro",
+            "./grafana/dashboards:/etc/grafana/dashboards:ro",
+            _secrets_mount("grafana"),
+            "grafana-data:/var/lib/grafana",
+        ],
         "ports": [_port(stack, settings.port, 3000)],
         **_healthy_first([by_role(stack, "prometheus")[0]]),
         "healthcheck": _wget_check(stack, 3000, "/api/health", authenticated=False),
@@ -289,8 +324,12 @@ def _node_exporter(stack: Stack, service: Service) -> dict[str, Any]:
     return {
         "image": stack.images.image_for("node-exporter"),
         # The systemd collector needs the host's D-Bus; off here as in upstream's default.
-        "command": ["--path.rootfs=/host", "--no-collector.systemd", "--web.listen-address=:9100",
-                    *web_config_flags(stack)],
+        "command": [
+            "--path.rootfs=/host",
+            "--no-collector.systemd",
+            "--web.listen-address=:9100",
+            *web_config_flags(stack),
+        ],
         "volumes": ["/:/host:ro", *_web_secrets(stack, "node-exporter")],
         "pid": "host",
         **_published(stack, stack.exporters.node.port, 9100, "node-exporter"),
@@ -302,8 +341,13 @@ def _cadvisor(stack: Stack, service: Service) -> dict[str, Any]:
     return {
         "image": stack.images.image_for("cadvisor"),
         "command": ["--docker_only=true", "--housekeeping_interval=15s"],
-        "volumes": ["/:/rootfs:ro", "/var/run:/var/run:ro", "/sys:/sys:ro", "/var/lib/docker:/var/lib/docker:ro",
-                    "/dev/disk:/dev/disk:ro"],
+        "volumes": [
+            "/:/rootfs:ro",
+            "/var/run:/var/run:ro",
+            "/sys:/sys:ro",
+            "/var/lib/docker:/var/lib/docker:ro",
+            "/dev/disk:/dev/disk:ro",
+        ],
         "privileged": True,
         "devices": ["/dev/kmsg"],
         **_published(stack, stack.exporters.cadvisor.port, 8080, "cadvisor"),
@@ -315,8 +359,11 @@ def _cadvisor(stack: Stack, service: Service) -> dict[str, Any]:
 def _blackbox(stack: Stack, service: Service) -> dict[str, Any]:
     config: dict[str, Any] = {
         "image": stack.images.image_for("blackbox-exporter"),
-        "command": ["--config.file=/etc/blackbox_exporter/blackbox.yml", "--web.listen-address=:9115",
-                    *web_config_flags(stack)],
+        "command": [
+            "--config.file=/etc/blackbox_exporter/blackbox.yml",
+            "--web.listen-address=:9115",
+            *web_config_flags(stack),
+        ],
         "volumes": ["./blackbox:/etc/blackbox_exporter:ro", _secrets_mount("blackbox-exporter")],
         **_published(stack, stack.exporters.blackbox.port, 9115, "blackbox-exporter"),
         **_host_gateway(stack),
@@ -328,8 +375,12 @@ def _blackbox(stack: Stack, service: Service) -> dict[str, Any]:
 def _pushgateway(stack: Stack, service: Service) -> dict[str, Any]:
     return {
         "image": stack.images.image_for("pushgateway"),
-        "command": ["--web.listen-address=:9091", "--persistence.file=/data/pushgateway.data",
-                    "--persistence.interval=1m", *web_config_flags(stack)],
+        "command": [
+            "--web.listen-address=:9091",
+            "--persistence.file=/data/pushgateway.data",
+            "--persistence.interval=1m",
+            *web_config_flags(stack),
+        ],
         "volumes": ["pushgateway-data:/data", *_web_secrets(stack, "pushgateway")],
         **_published(stack, stack.exporters.pushgateway.port, 9091, "pushgateway"),
         "healthcheck": _wget_check(stack, 9091, "/-/healthy", "30s"),
@@ -345,7 +396,11 @@ def _relay(stack: Stack, service: Service) -> dict[str, Any]:
         **_host_gateway(stack),
         "healthcheck": {
             "test": python_test(stack, 9095, "/-/healthy"),
-            "interval": "10s", "timeout": "5s", "retries": 5, "start_period": "10s"},
+            "interval": "10s",
+            "timeout": "5s",
+            "retries": 5,
+            "start_period": "10s",
+        },
         "labels": {BUILD_BASE_LABEL: stack.images.image_for("relay-base")},
     }
 
@@ -363,8 +418,10 @@ def _otel_collector(stack: Stack, service: Service) -> dict[str, Any]:
         "image": stack.images.image_for("otel-collector"),
         "command": ["--config=/etc/otelcol/config.yml"],
         "volumes": ["./otel-collector:/etc/otelcol:ro"],
-        "ports": [_port(stack, stack.tracing.otlp_grpc_port, 4317, "otel-collector"),
-                  _port(stack, stack.tracing.otlp_http_port, 4318, "otel-collector")],
+        "ports": [
+            _port(stack, stack.tracing.otlp_grpc_port, 4317, "otel-collector"),
+            _port(stack, stack.tracing.otlp_http_port, 4318, "otel-collector"),
+        ],
         "depends_on": ["jaeger"],
     }
 
@@ -373,8 +430,11 @@ def _victoria_metrics(stack: Stack, service: Service) -> dict[str, Any]:
     settings = stack.victoria_metrics
     config: dict[str, Any] = {
         "image": stack.images.image_for("victoria-metrics"),
-        "command": ["-storageDataPath=/victoria-metrics-data", f"-retentionPeriod={settings.retention}",
-                    f"-httpListenAddr=:{service.port}"],
+        "command": [
+            "-storageDataPath=/victoria-metrics-data",
+            f"-retentionPeriod={settings.retention}",
+            f"-httpListenAddr=:{service.port}",
+        ],
         "volumes": [f"{service.name}-data:/victoria-metrics-data"],
         "healthcheck": _wget_check(stack, service.port, "/health", "30s", web=False),
     }

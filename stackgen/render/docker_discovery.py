@@ -48,39 +48,58 @@ def docker_scrape_config(discovery: DockerDiscovery) -> dict[str, Any]:
 
 def _last_wins(labels: tuple[str, ...], target: str, regex: str = "(.+)") -> list[dict[str, Any]]:
     """Copy the first of `labels` that is set into `target`: the lowest precedence is written first."""
-    return [{"source_labels": [meta(label)], "regex": regex, "target_label": target}
-            for label in reversed(labels)]
+    return [
+        {"source_labels": [meta(label)], "regex": regex, "target_label": target} for label in reversed(labels)
+    ]
 
 
 def relabel_configs() -> list[dict[str, Any]]:
     """One target per container: its wanted port, published on the host; job and labels from compose."""
     return [
         # Labelled containers only, and not a stackgen stack's own services.
-        {"source_labels": [meta(label) for label in SCRAPE_LABELS], "regex": "true;.*|.*;true",
-         "action": "keep"},
+        {
+            "source_labels": [meta(label) for label in SCRAPE_LABELS],
+            "regex": "true;.*|.*;true",
+            "action": "keep",
+        },
         {"source_labels": [meta(STACK_ROLE_LABEL)], "regex": ".+", "action": "drop"},
         # Host networking: no ports listed; the service listens on the host at its port label.
         *_last_wins(PORT_LABELS, "__tmp_port"),
-        {"source_labels": ["__meta_docker_container_network_mode", "__tmp_port"], "regex": "host;(.+)",
-         "target_label": "__meta_docker_port_private"},
-        {"source_labels": ["__meta_docker_container_network_mode", "__tmp_port"], "regex": "host;(.+)",
-         "target_label": "__meta_docker_port_public"},
+        {
+            "source_labels": ["__meta_docker_container_network_mode", "__tmp_port"],
+            "regex": "host;(.+)",
+            "target_label": "__meta_docker_port_private",
+        },
+        {
+            "source_labels": ["__meta_docker_container_network_mode", "__tmp_port"],
+            "regex": "host;(.+)",
+            "target_label": "__meta_docker_port_public",
+        },
         # One row per (network, port): keep the port the labels name (any port when none does).
         {"source_labels": ["__meta_docker_port_private"], "target_label": "__tmp_wanted"},
         *_last_wins(PORT_LABELS, "__tmp_wanted"),
-        {"source_labels": ["__meta_docker_port_private"], "target_label": "__tmp_wanted",
-         "action": "keepequal"},  # Prometheus 2.41 and later
+        {
+            "source_labels": ["__meta_docker_port_private"],
+            "target_label": "__tmp_wanted",
+            "action": "keepequal",
+        },  # Prometheus 2.41 and later
         # Reached through the host: published, and not on loopback only.
         {"source_labels": ["__meta_docker_port_public"], "regex": ".+", "action": "keep"},
         {"source_labels": ["__meta_docker_port_public_ip"], "regex": LOOPBACK_ONLY, "action": "drop"},
-        {"source_labels": ["__meta_docker_port_public"], "target_label": "__address__",
-         "replacement": f"{HOST_GATEWAY_NAME}:$1"},
+        {
+            "source_labels": ["__meta_docker_port_public"],
+            "target_label": "__address__",
+            "replacement": f"{HOST_GATEWAY_NAME}:$1",
+        },
         *_last_wins(PATH_LABELS, "__metrics_path__", "(/.*)"),
         *_last_wins(SCHEME_LABELS, "__scheme__", "(https?)"),
         # Names: the container (without Docker's leading slash), its compose project and service.
         {"source_labels": ["__meta_docker_container_name"], "regex": "/?(.+)", "target_label": "container"},
-        {"source_labels": ["container", "__meta_docker_port_private"], "separator": ":",
-         "target_label": "instance"},
+        {
+            "source_labels": ["container", "__meta_docker_port_private"],
+            "separator": ":",
+            "target_label": "instance",
+        },
         {"source_labels": [meta(COMPOSE_PROJECT)], "regex": "(.+)", "target_label": "compose_project"},
         {"source_labels": [meta(COMPOSE_SERVICE)], "regex": "(.+)", "target_label": "compose_service"},
         {"source_labels": ["container"], "target_label": "job"},

@@ -20,8 +20,9 @@ DASHBOARDS_MOUNT = "/etc/grafana/dashboards"
 ADMIN_PASSWORD_FILE = GRAFANA_ADMIN_PASSWORD_FILE
 
 
-def render_grafana(stack: Stack, existing_secrets: dict[str, bytes],
-                   client: WebClient | None = None) -> dict[str, RenderedFile]:
+def render_grafana(
+    stack: Stack, existing_secrets: dict[str, bytes], client: WebClient | None = None
+) -> dict[str, RenderedFile]:
     """Everything under grafana/ and Grafana's admin password (generated once, then kept)."""
     secrets = SecretFiles("grafana")
     password = stack.grafana.admin_password or generated_secret(existing_secrets, ADMIN_PASSWORD_FILE)
@@ -42,25 +43,55 @@ def datasources(stack: Stack, client: WebClient | None = None) -> dict[str, Any]
     scheme = client.scheme if client else "http"
     prometheus_json: dict[str, Any] = {"httpMethod": "POST", "timeInterval": stack.prometheus.scrape_interval}
     sources: list[dict[str, Any]] = [
-        {"name": "Prometheus", "type": "prometheus", "uid": "prometheus", "access": "proxy",
-         "url": f"{scheme}://{prometheus.address}", "isDefault": True, "editable": False,
-         "jsonData": prometheus_json},
-        {"name": "Alertmanager", "type": "alertmanager", "uid": "alertmanager", "access": "proxy",
-         "url": f"{scheme}://{alertmanager.address}", "editable": False,
-         "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False}},
+        {
+            "name": "Prometheus",
+            "type": "prometheus",
+            "uid": "prometheus",
+            "access": "proxy",
+            "url": f"{scheme}://{prometheus.address}",
+            "isDefault": True,
+            "editable": False,
+            "jsonData": prometheus_json,
+        },
+        {
+            "name": "Alertmanager",
+            "type": "alertmanager",
+            "uid": "alertmanager",
+            "access": "proxy",
+            "url": f"{scheme}://{alertmanager.address}",
+            "editable": False,
+            "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
+        },
     ]
     if client:
         for source in sources:
             _with_credentials(source, client)
     for storage in by_role(stack, "victoria-metrics"):  # the same series, kept for longer
-        sources.append({"name": "VictoriaMetrics", "type": "prometheus", "uid": "victoria-metrics",
-                        "access": "proxy", "url": f"http://{storage.address}", "editable": False,
-                        "jsonData": {"httpMethod": "POST", "timeInterval": stack.prometheus.scrape_interval}})
+        sources.append(
+            {
+                "name": "VictoriaMetrics",
+                "type": "prometheus",
+                "uid": "victoria-metrics",
+                "access": "proxy",
+                "url": f"http://{storage.address}",
+                "editable": False,
+                "jsonData": {"httpMethod": "POST", "timeInterval": stack.prometheus.scrape_interval},
+            }
+        )
     if stack.tracing.enabled:
         # Exemplars carry trace ids: link them from Prometheus panels to the trace in Jaeger.
         prometheus_json["exemplarTraceIdDestinations"] = [{"name": "trace_id", "datasourceUid": "jaeger"}]
-        sources.append({"name": "Jaeger", "type": "jaeger", "uid": "jaeger", "access": "proxy",
-                        "url": "http://jaeger:16686", "editable": False, "jsonData": {}})
+        sources.append(
+            {
+                "name": "Jaeger",
+                "type": "jaeger",
+                "uid": "jaeger",
+                "access": "proxy",
+                "url": "http://jaeger:16686",
+                "editable": False,
+                "jsonData": {},
+            }
+        )
     return {"apiVersion": 1, "datasources": sources}
 
 
@@ -82,10 +113,18 @@ def _with_credentials(source: dict[str, Any], client: WebClient) -> None:
 def dashboard_provider() -> dict[str, Any]:
     return {
         "apiVersion": 1,
-        "providers": [{
-            "name": "stackgen", "orgId": 1, "folder": "stackgen", "type": "file", "disableDeletion": True,
-            "allowUiUpdates": False, "updateIntervalSeconds": 30, "options": {"path": DASHBOARDS_MOUNT},
-        }],
+        "providers": [
+            {
+                "name": "stackgen",
+                "orgId": 1,
+                "folder": "stackgen",
+                "type": "file",
+                "disableDeletion": True,
+                "allowUiUpdates": False,
+                "updateIntervalSeconds": 30,
+                "options": {"path": DASHBOARDS_MOUNT},
+            }
+        ],
     }
 
 

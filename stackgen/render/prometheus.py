@@ -24,8 +24,9 @@ TARGETS_DIR = "targets"
 SELF_SCRAPED = {str(role): entry.metrics_path for role, entry in REGISTRY.items() if entry.metrics_path}
 
 
-def render_prometheus(stack: Stack, web: WebClient | None = None,
-                      extra_jobs: tuple[Mapping[str, Any], ...] = ()) -> dict[str, RenderedFile]:
+def render_prometheus(
+    stack: Stack, web: WebClient | None = None, extra_jobs: tuple[Mapping[str, Any], ...] = ()
+) -> dict[str, RenderedFile]:
     """prometheus.yml and file_sd target files (paths relative to the output dir), plus secrets.
 
     `web`: how Prometheus reaches the stack's web-configured endpoints (None: plain HTTP);
@@ -45,20 +46,26 @@ def render_prometheus(stack: Stack, web: WebClient | None = None,
             "alerting": alerting_config(stack, web),
             "scrape_configs": scrape_configs,
         }
-        remote_write = [remote_write_config(index, entry, secrets)
-                        for index, entry in enumerate(stack.prometheus.remote_write)]
-        remote_write += [{"url": f"http://{member.address}/api/v1/write"}  # the built-in long-term storage
-                         for member in by_role(stack, "victoria-metrics")]
+        remote_write = [
+            remote_write_config(index, entry, secrets)
+            for index, entry in enumerate(stack.prometheus.remote_write)
+        ]
+        remote_write += [
+            {"url": f"http://{member.address}/api/v1/write"}  # the built-in long-term storage
+            for member in by_role(stack, "victoria-metrics")
+        ]
         if remote_write:
             config["remote_write"] = remote_write
         files[f"prometheus/{config_file_name(replica)}"] = RenderedFile(yaml_bytes(config))
     for job in stack.jobs:
         if job.consul is None and job.dns is None:
             files[f"prometheus/{TARGETS_DIR}/{slug(job.name)}.json"] = RenderedFile(
-                json_bytes([{"targets": list(job.targets), "labels": dict(job.labels)}]))
+                json_bytes([{"targets": list(job.targets), "labels": dict(job.labels)}])
+            )
     for probe in stack.probes:
         files[f"prometheus/{TARGETS_DIR}/{probe_file_stem(probe)}.json"] = RenderedFile(
-            json_bytes([{"targets": list(probe.targets), "labels": dict(probe.labels)}]))
+            json_bytes([{"targets": list(probe.targets), "labels": dict(probe.labels)}])
+        )
     files.update(secrets.files)
     return files
 
@@ -160,8 +167,9 @@ def job_config(job: Job, secrets: SecretFiles) -> dict[str, Any]:
             if key in job.consul:
                 consul[key] = job.consul[key]
         if "token" in job.consul:
-            consul["authorization"] = {"credentials_file": secrets.put(f"consul-{job.name}.token",
-                                                                       job.consul["token"])}
+            consul["authorization"] = {
+                "credentials_file": secrets.put(f"consul-{job.name}.token", job.consul["token"])
+            }
         config["consul_sd_configs"] = [consul]
         if job.labels:
             config["relabel_configs"] = _static_labels(job.labels)
@@ -186,11 +194,19 @@ def _static_labels(labels: Mapping[str, str]) -> list[dict[str, Any]]:
     return [{"target_label": name, "replacement": value} for name, value in labels.items()]
 
 
-def _http_client(config: dict[str, Any], basic_auth: Mapping[str, str] | None, bearer_token: str | None,
-                 tls_config: Mapping[str, Any] | None, name: str, secrets: SecretFiles) -> None:
+def _http_client(
+    config: dict[str, Any],
+    basic_auth: Mapping[str, str] | None,
+    bearer_token: str | None,
+    tls_config: Mapping[str, Any] | None,
+    name: str,
+    secrets: SecretFiles,
+) -> None:
     if basic_auth:
-        config["basic_auth"] = {"username": basic_auth["username"],
-                                "password_file": secrets.put(f"{name}.password", basic_auth["password"])}
+        config["basic_auth"] = {
+            "username": basic_auth["username"],
+            "password_file": secrets.put(f"{name}.password", basic_auth["password"]),
+        }
     if bearer_token:
         config["authorization"] = {"credentials_file": secrets.put(f"{name}.token", bearer_token)}
     if tls_config:
@@ -199,7 +215,11 @@ def _http_client(config: dict[str, Any], basic_auth: Mapping[str, str] | None, b
 
 def probe_config(probe: Probe, web: WebClient | None = None) -> dict[str, Any]:
     """A blackbox probe job: the target becomes the `target` parameter and the instance label."""
-    config: dict[str, Any] = {"job_name": probe.name, "metrics_path": "/probe", "params": {"module": [probe.module]}}
+    config: dict[str, Any] = {
+        "job_name": probe.name,
+        "metrics_path": "/probe",
+        "params": {"module": [probe.module]},
+    }
     if web:
         config.update(web.scrape_config())
     if probe.interval:
@@ -219,8 +239,14 @@ def remote_write_config(index: int, entry: Mapping[str, Any], secrets: SecretFil
     config: dict[str, Any] = {"url": entry["url"]}
     if "name" in entry:
         config["name"] = entry["name"]
-    _http_client(config, entry.get("basic_auth"), entry.get("bearer_token"), entry.get("tls_config"),
-                 f"remote-write-{entry.get('name', index)}", secrets)
+    _http_client(
+        config,
+        entry.get("basic_auth"),
+        entry.get("bearer_token"),
+        entry.get("tls_config"),
+        f"remote-write-{entry.get('name', index)}",
+        secrets,
+    )
     for key in ("headers", "write_relabel_configs", "queue_config"):
         if key in entry:
             config[key] = entry[key]

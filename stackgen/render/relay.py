@@ -12,7 +12,12 @@ from stackgen.render.topology import INTERNAL_PORTS, SECRETS_MOUNT, public_url, 
 
 RELAY_CONFIG_DIR = "/etc/stackgen-relay"
 # Per channel: which settings are secrets (stored as files, passed as <key>_file) and which pass as is.
-SECRET_KEYS = {"dingtalk": ("url", "secret"), "wecom_robot": ("key",), "wecom": ("secret",), "feishu": ("url", "secret")}
+SECRET_KEYS = {
+    "dingtalk": ("url", "secret"),
+    "wecom_robot": ("key",),
+    "wecom": ("secret",),
+    "feishu": ("url", "secret"),
+}
 
 
 def render_relay(stack: Stack) -> dict[str, RenderedFile]:
@@ -28,7 +33,9 @@ def render_relay(stack: Stack) -> dict[str, RenderedFile]:
             entry: dict[str, Any] = {"channel": channel.kind}
             for key, value in channel.settings.items():
                 if key in SECRET_KEYS[channel.kind]:
-                    entry[f"{key}_file"] = secrets.put(f"{receiver.name}.{channel.kind}-{index}.{key}", str(value))
+                    entry[f"{key}_file"] = secrets.put(
+                        f"{receiver.name}.{channel.kind}-{index}.{key}", str(value)
+                    )
                 elif key == "template":
                     name = f"templates/{slug(receiver.name)}-{channel.kind}-{index}.j2"
                     files[f"relay/{name}"] = RenderedFile(stack.read(value))

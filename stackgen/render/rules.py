@@ -18,10 +18,13 @@ def render_rules(stack: Stack) -> dict[str, RenderedFile]:
     files: dict[str, RenderedFile] = {}
     for group in stack.rule_groups:
         files[f"prometheus/{RULE_DIRS['groups']}/{slug(str(group['name']))}.yml"] = RenderedFile(
-            yaml_bytes({"groups": [group]}))
+            yaml_bytes({"groups": [group]})
+        )
     # Packs and included files have folders of their own, so no group name can take their file.
     for pack, groups in pack_groups(stack).items():
-        files[f"prometheus/{RULE_DIRS['packs']}/{slug(pack)}.yml"] = RenderedFile(yaml_bytes({"groups": groups}))
+        files[f"prometheus/{RULE_DIRS['packs']}/{slug(pack)}.yml"] = RenderedFile(
+            yaml_bytes({"groups": groups})
+        )
     for path in stack.rule_files:
         # Kept byte for byte: whatever promtool accepts, Prometheus gets exactly as written.
         source = Path(path)

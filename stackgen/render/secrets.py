@@ -33,7 +33,8 @@ class SecretFiles:
         file_name = slug(name)
         content = value.encode("utf-8") if isinstance(value, str) else value
         self.files[f"{SECRET_DIR}/{self.service}/{file_name}"] = RenderedFile(
-            content, 0o600, CONTAINER_UIDS.get(self.service))
+            content, 0o600, CONTAINER_UIDS.get(self.service)
+        )
         return f"{SECRETS_MOUNT}/{file_name}"
 
     def copy(self, name: str, path: str) -> str:
@@ -48,8 +49,10 @@ TLS_FILE_KEYS = ("ca_file", "cert_file", "key_file")
 
 def tls_files(settings: Mapping[str, Any], name: str, secrets: SecretFiles) -> dict[str, Any]:
     """A spec tls_config for the upstream config: its files copied into the service's secrets."""
-    return {key: secrets.copy(f"{name}.{key.removesuffix('_file')}.pem", value)
-            if key in TLS_FILE_KEYS else value for key, value in settings.items()}
+    return {
+        key: secrets.copy(f"{name}.{key.removesuffix('_file')}.pem", value) if key in TLS_FILE_KEYS else value
+        for key, value in settings.items()
+    }
 
 
 def generated_secret(existing: Mapping[str, bytes], path: str) -> str:

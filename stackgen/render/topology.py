@@ -49,8 +49,11 @@ def services(stack: Stack) -> list[Service]:
     found = replicated("prometheus", stack.prometheus.replicas)
     found += replicated("alertmanager", stack.alertmanager.replicas)
     # every other role is one container, there when the model attribute its registry entry names is true
-    found += [Service(str(role), str(role)) for role, entry in REGISTRY.items()
-              if entry.enabled_by and _attribute(stack, entry.enabled_by)]
+    found += [
+        Service(str(role), str(role))
+        for role, entry in REGISTRY.items()
+        if entry.enabled_by and _attribute(stack, entry.enabled_by)
+    ]
     return found
 
 

@@ -35,8 +35,14 @@ if TYPE_CHECKING:  # imported where used: cryptography costs a render without TL
     from stackgen import pki
 
 # Roles that serve through the exporter-toolkit web config (the relay: stackgen's own reader of it).
-WEB_CONFIG_ROLES = ("prometheus", "alertmanager", "pushgateway", "blackbox-exporter", "node-exporter",
-                    "relay")
+WEB_CONFIG_ROLES = (
+    "prometheus",
+    "alertmanager",
+    "pushgateway",
+    "blackbox-exporter",
+    "node-exporter",
+    "relay",
+)
 # Roles that call the others as clients (they get the internal user's password and the CA certificate).
 CLIENT_ROLES = ("prometheus", "alertmanager", "grafana")
 WEB_CONFIG = "web.yml"
@@ -133,8 +139,13 @@ def internal_username(password: str) -> str:
     return INTERNAL_USER_PREFIX + hashlib.sha256(password.encode()).hexdigest()[:8]
 
 
-def render_web(stack: Stack, client: WebClient | None, existing_secrets: Mapping[str, bytes],
-               now: dt.datetime, overlap: Overlap | None = None) -> dict[str, RenderedFile]:
+def render_web(
+    stack: Stack,
+    client: WebClient | None,
+    existing_secrets: Mapping[str, bytes],
+    now: dt.datetime,
+    overlap: Overlap | None = None,
+) -> dict[str, RenderedFile]:
     """Every web config, certificate and client credential file of the stack.
 
     `client`: the internal user (web_client), whose password is kept in secrets/stackgen/; `overlap`:
@@ -152,8 +163,10 @@ def render_web(stack: Stack, client: WebClient | None, existing_secrets: Mapping
         if user is not None and user.username and user.password:
             users[user.username] = user.password
     hashes = _hashes(users, _previous_hashes(existing_secrets), _fingerprints(existing_secrets))
-    files[HASH_RECORD] = RenderedFile(json_bytes({name: _fingerprint(users[name], hashed)
-                                                  for name, hashed in sorted(hashes.items())}), 0o600)
+    files[HASH_RECORD] = RenderedFile(
+        json_bytes({name: _fingerprint(users[name], hashed) for name, hashed in sorted(hashes.items())}),
+        0o600,
+    )
     ca_pem = b""
     ca: pki.KeyPair | None = None
     if stack.web.tls and stack.web.cert_file is None:
@@ -168,8 +181,11 @@ def render_web(stack: Stack, client: WebClient | None, existing_secrets: Mapping
         if role in WEB_CONFIG_ROLES or role == "grafana":
             files.update(_server_files(stack, role, ca, hashes, existing_secrets, now))
         files.update(_client_files(role, client, ca_pem, also_accepted))
-    record: dict[str, Any] = {"scheme": client.scheme, "username": client.username,
-                              "password": client.password}
+    record: dict[str, Any] = {
+        "scheme": client.scheme,
+        "username": client.username,
+        "password": client.password,
+    }
     if ca_pem:
         files[CLIENT_CA] = RenderedFile(ca_pem, 0o600)
         record["ca_file"] = CLIENT_CA
@@ -179,8 +195,14 @@ def render_web(stack: Stack, client: WebClient | None, existing_secrets: Mapping
 
 def certificate_names(stack: Stack, role: str) -> list[str]:
     """The names and addresses a role's endpoint is reached at: in the stack, on this host, from outside."""
-    names = {role, *(service.name for service in by_role(stack, role)), "localhost", "127.0.0.1", "::1",
-             *stack.web.names}
+    names = {
+        role,
+        *(service.name for service in by_role(stack, role)),
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        *stack.web.names,
+    }
     if stack.listen not in ("0.0.0.0", "::"):
         names.add(stack.listen)
     for url in (stack.prometheus.external_url, stack.alertmanager.external_url, stack.grafana.root_url):
@@ -194,15 +216,23 @@ def web_config(stack: Stack, hashes: Mapping[str, str]) -> dict[str, Any]:
     """One exporter-toolkit web config: tls_server_config and basic_auth_users (bcrypt)."""
     config: dict[str, Any] = {}
     if stack.web.tls:
-        config["tls_server_config"] = {"cert_file": f"{SECRETS_MOUNT}/{CERTIFICATE}",
-                                       "key_file": f"{SECRETS_MOUNT}/{PRIVATE_KEY}"}
+        config["tls_server_config"] = {
+            "cert_file": f"{SECRETS_MOUNT}/{CERTIFICATE}",
+            "key_file": f"{SECRETS_MOUNT}/{PRIVATE_KEY}",
+        }
     if hashes:
         config["basic_auth_users"] = dict(sorted(hashes.items()))
     return config
 
 
-def _server_files(stack: Stack, role: str, ca: pki.KeyPair | None, hashes: Mapping[str, str],
-                  existing: Mapping[str, bytes], now: dt.datetime) -> dict[str, RenderedFile]:
+def _server_files(
+    stack: Stack,
+    role: str,
+    ca: pki.KeyPair | None,
+    hashes: Mapping[str, str],
+    existing: Mapping[str, bytes],
+    now: dt.datetime,
+) -> dict[str, RenderedFile]:
     owner = CONTAINER_UIDS.get(role)
     directory = f"{SECRET_DIR}/{role}"
     files: dict[str, RenderedFile] = {}
@@ -224,8 +254,9 @@ def _server_files(stack: Stack, role: str, ca: pki.KeyPair | None, hashes: Mappi
     return files
 
 
-def _client_files(role: str, client: WebClient, ca_pem: bytes, also_accepted: WebClient | None = None
-                  ) -> dict[str, RenderedFile]:
+def _client_files(
+    role: str, client: WebClient, ca_pem: bytes, also_accepted: WebClient | None = None
+) -> dict[str, RenderedFile]:
     """Clients get the internal user's password and the CA; web-configured services the Authorization
     header their healthcheck sends (the relay's check also verifies the CA)."""
     owner = CONTAINER_UIDS.get(role)
@@ -263,8 +294,9 @@ def _previous_hashes(existing: Mapping[str, bytes]) -> dict[str, str]:
     return found
 
 
-def _hashes(users: Mapping[str, str], previous: Mapping[str, str], fingerprints: Mapping[str, str]
-            ) -> dict[str, str]:
+def _hashes(
+    users: Mapping[str, str], previous: Mapping[str, str], fingerprints: Mapping[str, str]
+) -> dict[str, str]:
     """A bcrypt hash per user: the previous one while it matches (known from its fingerprint, else
     checked by bcrypt), else a new one."""
     hashes = {}
@@ -299,6 +331,7 @@ def read_client_record(content: bytes) -> dict[str, Any]:
 
 # --- what docker-compose.yml needs (compose.py calls these, so that it stays unaware of the format) ---
 
+
 def web_config_flags(stack: Stack) -> list[str]:
     """`--web.config.file=...` for the exporter-toolkit services, when the stack has web configs."""
     return [f"--web.config.file={SECRETS_MOUNT}/{WEB_CONFIG}"] if stack.web.enabled else []
@@ -331,24 +364,40 @@ def python_test(stack: Stack, port: int, path: str) -> list[str]:
     url = f"{stack.web.scheme}://localhost:{port}{path}"
     if not stack.web.enabled:
         return ["CMD", "python3", "-c", f"import urllib.request; urllib.request.urlopen('{url}', timeout=4)"]
-    headers = f"{{'Authorization': open('{SECRETS_MOUNT}/{AUTHORIZATION}').read().strip()}}" \
-        if stack.web.users else "{}"
-    context = f", context=ssl.create_default_context(cafile='{SECRETS_MOUNT}/{CA_COPY}')" \
-        if stack.web.tls else ""
-    return ["CMD", "python3", "-c", f"import ssl, urllib.request as u; u.urlopen(u.Request('{url}', "
-            f"headers={headers}), timeout=4{context})"]
+    headers = (
+        f"{{'Authorization': open('{SECRETS_MOUNT}/{AUTHORIZATION}').read().strip()}}"
+        if stack.web.users
+        else "{}"
+    )
+    context = (
+        f", context=ssl.create_default_context(cafile='{SECRETS_MOUNT}/{CA_COPY}')" if stack.web.tls else ""
+    )
+    return [
+        "CMD",
+        "python3",
+        "-c",
+        f"import ssl, urllib.request as u; u.urlopen(u.Request('{url}', "
+        f"headers={headers}), timeout=4{context})",
+    ]
 
 
 def grafana_environment(stack: Stack) -> dict[str, str]:
     """Grafana's own TLS settings ([server] protocol, cert_file, cert_key) and no anonymous access."""
     if not stack.web.enabled:
         return {}
-    environment = {"GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_AUTH_BASIC_ENABLED": "true",
-                   "GF_AUTH_DISABLE_LOGIN_FORM": "false"}
+    environment = {
+        "GF_AUTH_ANONYMOUS_ENABLED": "false",
+        "GF_AUTH_BASIC_ENABLED": "true",
+        "GF_AUTH_DISABLE_LOGIN_FORM": "false",
+    }
     if stack.web.tls:
-        environment.update({"GF_SERVER_PROTOCOL": "https",
-                            "GF_SERVER_CERT_FILE": f"{SECRETS_MOUNT}/{CERTIFICATE}",
-                            "GF_SERVER_CERT_KEY": f"{SECRETS_MOUNT}/{PRIVATE_KEY}"})
+        environment.update(
+            {
+                "GF_SERVER_PROTOCOL": "https",
+                "GF_SERVER_CERT_FILE": f"{SECRETS_MOUNT}/{CERTIFICATE}",
+                "GF_SERVER_CERT_KEY": f"{SECRETS_MOUNT}/{PRIVATE_KEY}",
+            }
+        )
     return environment
 
 

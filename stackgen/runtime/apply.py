@@ -170,7 +170,9 @@ def apply_files(
     if SWARM_STACK_FILE in files:  # the seam: a swarm stack goes to the swarm engine
         from stackgen.runtime.swarm.converge import apply_files as apply_swarm_files
 
-        return apply_swarm_files(files, out_dir, project_name, reporter=reporter, options=options, check=check)
+        return apply_swarm_files(
+            files, out_dir, project_name, reporter=reporter, options=options, check=check
+        )
     started = time.monotonic()
     reporter = reporter or SilentReporter()
     options = options or ApplyOptions()

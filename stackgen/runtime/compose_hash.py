@@ -34,8 +34,9 @@ def compose_commands() -> list[list[str]]:
 def compose_hashes(compose_file: Path, project: str) -> dict[str, str]:
     """service -> Compose v2's config hash for it; empty when no Compose v2 here can say."""
     for command in compose_commands():
-        completed = _run([*command, "-p", project, "-f", str(compose_file), "config", "--hash", "*"],
-                         compose_file.parent)
+        completed = _run(
+            [*command, "-p", project, "-f", str(compose_file), "config", "--hash", "*"], compose_file.parent
+        )
         if completed is None or completed.returncode != 0:
             continue  # e.g. `docker compose` where the plugin is not installed
         hashes = dict(_pairs(completed.stdout))
@@ -48,8 +49,9 @@ def _run(argv: list[str], cwd: Path | None = None) -> subprocess.CompletedProces
     # COMPOSE_* in the caller's environment (COMPOSE_FILE, COMPOSE_PROFILES, ...) would change the answer
     environment = {key: value for key, value in os.environ.items() if not key.startswith("COMPOSE_")}
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False,
-                              cwd=cwd, env=environment)
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False, cwd=cwd, env=environment
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
 

@@ -165,9 +165,13 @@ class Converger:
 
     def _create_and_start(self, service: ServiceDefinition) -> str:
         compose_hash = self._compose_hash(service.name)
-        container_id = self.engine.create_container(self.project, service, self.hashes[service.name],
-                                                    compose_hash=compose_hash,
-                                                    image_id=self.image_ids.get(service.name))
+        container_id = self.engine.create_container(
+            self.project,
+            service,
+            self.hashes[service.name],
+            compose_hash=compose_hash,
+            image_id=self.image_ids.get(service.name),
+        )
         try:
             self.engine.start(container_id, service.name)
         except RuntimeFailure:

@@ -55,10 +55,13 @@ def discovered(summary: Mapping[str, Any]) -> DiscoveredContainer:
     name = ((summary.get("Names") or ["/?"])[0]).lstrip("/")
     service = labels.get(COMPOSE_SERVICE, "")
     found = DiscoveredContainer(
-        container=name, project=labels.get(COMPOSE_PROJECT, ""), service=service,
+        container=name,
+        project=labels.get(COMPOSE_PROJECT, ""),
+        service=service,
         job=_first(labels, (*JOB_LABELS, COMPOSE_SERVICE)) or name,
         state=str(summary.get("State") or "unknown"),
-        metrics_path=_first(labels, PATH_LABELS) or "/metrics")
+        metrics_path=_first(labels, PATH_LABELS) or "/metrics",
+    )
     address, reason = _reach(summary, labels)
     return DiscoveredContainer(**{**found.__dict__, "address": address, "reason": reason})
 
@@ -78,19 +81,23 @@ def _reach(summary: Mapping[str, Any], labels: Mapping[str, str]) -> tuple[str |
         ports = [port for port in ports if str(port.get("PrivatePort")) == wanted]
     if not ports:
         if wanted is None:
-            return None, "exposes no TCP port: set io.stackgen.port and publish it (ports: [\"PORT\"])"
-        return None, f"port {wanted} is neither exposed nor published: publish it (ports: [\"{wanted}\"])"
+            return None, 'exposes no TCP port: set io.stackgen.port and publish it (ports: ["PORT"])'
+        return None, f'port {wanted} is neither exposed nor published: publish it (ports: ["{wanted}"])'
     published = [port for port in ports if port.get("PublicPort")]
     if not published:
         private = wanted or ports[0].get("PrivatePort")
-        return None, (f"port {private} is not published: containers of other networks cannot reach it; "
-                      f"add ports: [\"{private}\"] (any free host port)")
+        return None, (
+            f"port {private} is not published: containers of other networks cannot reach it; "
+            f'add ports: ["{private}"] (any free host port)'
+        )
     reachable = [port for port in published if not _loopback(str(port.get("IP") or ""))]
     if not reachable:
         port = published[0]
-        return None, (f"port {port.get('PrivatePort')} is published on {port.get('IP')} only, which "
-                      "containers cannot reach: publish it on 0.0.0.0, or on the docker bridge's address "
-                      "to keep it off the network")
+        return None, (
+            f"port {port.get('PrivatePort')} is published on {port.get('IP')} only, which "
+            "containers cannot reach: publish it on 0.0.0.0, or on the docker bridge's address "
+            "to keep it off the network"
+        )
     return f"{HOST_GATEWAY_NAME}:{reachable[0]['PublicPort']}", None
 
 
@@ -98,13 +105,19 @@ def _loopback(ip: str) -> bool:
     return ip.startswith("127.") or ip == "::1"
 
 
-def with_health(found: DiscoveredContainer,
-                active_targets: Iterable[Mapping[str, Any]]) -> DiscoveredContainer:
+def with_health(
+    found: DiscoveredContainer, active_targets: Iterable[Mapping[str, Any]]
+) -> DiscoveredContainer:
     """Add what Prometheus says of the container's target (matched by its `container` label)."""
     for target in active_targets:
         if (target.get("labels") or {}).get("container") == found.container:
-            return DiscoveredContainer(**{**found.__dict__, "health": target.get("health"),
-                                          "last_error": target.get("lastError") or None})
+            return DiscoveredContainer(
+                **{
+                    **found.__dict__,
+                    "health": target.get("health"),
+                    "last_error": target.get("lastError") or None,
+                }
+            )
     return found
 
 

@@ -194,8 +194,9 @@ class Engine:
             return ""
         return output.decode("utf-8", "replace").strip()
 
-    def log_chunks(self, container_id: str, tail: int | None, follow: bool, since: int | None = None
-                   ) -> Iterator[bytes]:
+    def log_chunks(
+        self, container_id: str, tail: int | None, follow: bool, since: int | None = None
+    ) -> Iterator[bytes]:
         """A container's output (stdout and stderr as the engine interleaves them), in chunks."""
         options: dict[str, Any] = {"stream": True, "follow": follow, "tail": "all" if tail is None else tail}
         if since is not None:
@@ -292,8 +293,13 @@ class Engine:
 
     # --- containers ---------------------------------------------------------------------------
     def create_container(
-        self, project: ProjectDefinition, service: ServiceDefinition, config_hash: str, number: int = 1,
-        compose_hash: str | None = None, image_id: str | None = None,
+        self,
+        project: ProjectDefinition,
+        service: ServiceDefinition,
+        config_hash: str,
+        number: int = 1,
+        compose_hash: str | None = None,
+        image_id: str | None = None,
     ) -> str:
         """Create (not start) the container of `service`; returns its ID.
 

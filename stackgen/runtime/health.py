@@ -91,8 +91,9 @@ def _wait_one(engine: Engine, item: Started, deadline: float, timeout_s: float, 
         time.sleep(_POLL_S)
 
 
-def confirm_reload(service: str, role: str, base_url: str, expected_jobs: set[str] | None,
-                   access: WebAccess | None = None) -> None:
+def confirm_reload(
+    service: str, role: str, base_url: str, expected_jobs: set[str] | None, access: WebAccess | None = None
+) -> None:
     """Check the service's own word that the reload took (metric, and for Prometheus its job list)."""
     metrics = http.request("GET", base_url + "/metrics", access=access, server_name=service)
     if metrics.ok and reload_confirmed(role, metrics.body) is False:

@@ -33,9 +33,17 @@ class Response:
         return json.loads(self.body)
 
 
-def request(method: str, url: str, *, timeout: float = 10.0, auth: tuple[str, str] | None = None,
-            access: WebAccess | None = None, server_name: str | None = None, body: bytes | None = None,
-            content_type: str | None = None) -> Response:
+def request(
+    method: str,
+    url: str,
+    *,
+    timeout: float = 10.0,
+    auth: tuple[str, str] | None = None,
+    access: WebAccess | None = None,
+    server_name: str | None = None,
+    body: bytes | None = None,
+    content_type: str | None = None,
+) -> Response:
     """Send one request; HTTP errors come back as a Response, connection errors as status 0.
 
     `access`: the stack's scheme, CA and internal user (its user is the default `auth`);
@@ -55,8 +63,9 @@ def request(method: str, url: str, *, timeout: float = 10.0, auth: tuple[str, st
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
         context = (access.ssl_context if access else None) or ssl.create_default_context()
-        connection = _VerifyingConnection(host, port, timeout=timeout, context=context,
-                                          verify_name=server_name or host)
+        connection = _VerifyingConnection(
+            host, port, timeout=timeout, context=context, verify_name=server_name or host
+        )
     else:
         connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:

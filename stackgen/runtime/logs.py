@@ -25,8 +25,9 @@ class LogLine:
     text: str
 
 
-def select_containers(observed: Sequence[ObservedContainer],
-                      services: Sequence[str]) -> list[ObservedContainer]:
+def select_containers(
+    observed: Sequence[ObservedContainer], services: Sequence[str]
+) -> list[ObservedContainer]:
     """The containers of the named services (all when none is named); an unknown name is an error."""
     known = sorted({container.service for container in observed})
     unknown = [name for name in services if name not in known]
@@ -48,8 +49,13 @@ def lines_of(chunks: Iterable[bytes]) -> Iterator[str]:
         yield pending.decode("utf-8", "replace").rstrip("\r")
 
 
-def read_logs(engine: Engine, containers: Sequence[ObservedContainer], tail: int | None, follow: bool,
-              since: int | None = None) -> Iterator[LogLine]:
+def read_logs(
+    engine: Engine,
+    containers: Sequence[ObservedContainer],
+    tail: int | None,
+    follow: bool,
+    since: int | None = None,
+) -> Iterator[LogLine]:
     """Every line of the containers: one after the other, or merged as they come when following."""
     several = {c.service for c in containers if sum(o.service == c.service for o in containers) > 1}
     labels = {c.id: f"{c.service}-{c.number}" if c.service in several else c.service for c in containers}

@@ -158,9 +158,11 @@ def watched_files(service: ServiceDefinition, paths: Iterable[str]) -> frozenset
     for path in paths:
         if path.startswith(".") or "/." in path:
             continue  # stackgen's own bookkeeping (manifest, applied state), never read by a service
-        if any(path.startswith(prefix) for prefix in prefixes) and not any(
-            path.startswith(i) for i in ignored
-        ) and not _secret_named(runtime.self_read_secrets, path):
+        if (
+            any(path.startswith(prefix) for prefix in prefixes)
+            and not any(path.startswith(i) for i in ignored)
+            and not _secret_named(runtime.self_read_secrets, path)
+        ):
             selected.add(path)
     return frozenset(selected)
 

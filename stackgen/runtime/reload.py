@@ -12,15 +12,21 @@ if TYPE_CHECKING:
     from stackgen.runtime.web_access import WebAccess
 
 
-def reload_service(service: str, role: str, base_url: str, auth: tuple[str, str] | None = None,
-                   access: WebAccess | None = None) -> None:
+def reload_service(
+    service: str,
+    role: str,
+    base_url: str,
+    auth: tuple[str, str] | None = None,
+    access: WebAccess | None = None,
+) -> None:
     """POST the role's reload endpoint(s); a refusal raises ReloadRefused with the upstream message.
 
     `access`: TLS and the internal user for a stack with web configs (`auth` overrides the user);
     the certificate is verified against the service's name."""
     for path in role_runtime(role).reload_paths:
-        answer = http.request("POST", base_url + path, timeout=60.0, auth=auth, access=access,
-                              server_name=service)
+        answer = http.request(
+            "POST", base_url + path, timeout=60.0, auth=auth, access=access, server_name=service
+        )
         if answer.status == 0:
             raise RuntimeFailure(f"{service}: cannot reach {base_url}{path} to reload: {answer.body}")
         if not answer.ok:

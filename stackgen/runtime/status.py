@@ -102,8 +102,13 @@ class StackStatus:
         }
 
 
-def collect_status(engine: Engine, project_name: str, project: ProjectDefinition | None,
-                   access: WebAccess = PLAIN, docker_discovery: bool = False) -> StackStatus:
+def collect_status(
+    engine: Engine,
+    project_name: str,
+    project: ProjectDefinition | None,
+    access: WebAccess = PLAIN,
+    docker_discovery: bool = False,
+) -> StackStatus:
     """Ask the engine, then the stack's Prometheus, how things are (`access`: TLS and the internal user
     of a stack with web configs; with `docker_discovery`: and what became of each labelled container)."""
     observed = {container.service: container for container in engine.containers(project_name)}
@@ -145,8 +150,9 @@ def collect_status(engine: Engine, project_name: str, project: ProjectDefinition
     return StackStatus(project_name, tuple(services), targets, alerts, notes, tuple(members), found)
 
 
-def _discovered(engine: Engine, prometheus_urls: Sequence[tuple[str, str]],
-                access: WebAccess) -> tuple[DiscoveredContainer, ...]:
+def _discovered(
+    engine: Engine, prometheus_urls: Sequence[tuple[str, str]], access: WebAccess
+) -> tuple[DiscoveredContainer, ...]:
     """Labelled containers, with the health Prometheus gives their targets."""
     active: list[dict[str, Any]] = []
     if prometheus_urls:

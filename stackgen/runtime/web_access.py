@@ -70,8 +70,12 @@ def web_access_from_files(files: Mapping[str, bytes]) -> WebAccess:
         return PLAIN
     data = json.loads(record.decode("utf-8"))
     ca_path = data.get("ca_file")
-    return WebAccess(str(data.get("scheme") or "http"), data.get("username"), data.get("password"),
-                     files.get(ca_path) if ca_path else None)
+    return WebAccess(
+        str(data.get("scheme") or "http"),
+        data.get("username"),
+        data.get("password"),
+        files.get(ca_path) if ca_path else None,
+    )
 
 
 def read_web_access(out_dir: Path) -> WebAccess:

@@ -35,7 +35,9 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[Interpolat
         if token == "$$":
             return "$"
         if match.group("bad") is not None:
-            errors.append(InterpolationError(f"invalid interpolation {token!r}", "write ${NAME} or $$ for a literal $"))
+            errors.append(
+                InterpolationError(f"invalid interpolation {token!r}", "write ${NAME} or $$ for a literal $")
+            )
             return token
         name, op, arg = match.group("name"), match.group("op"), match.group("arg") or ""
         value = env.get(name)
@@ -54,7 +56,8 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[Interpolat
             errors.append(
                 InterpolationError(
                     f"undefined variable ${{{name}}}",
-                    f"set {name} in the environment or in .env beside the spec, or write ${{{name}:-default}}",
+                    f"set {name} in the environment or in .env beside the spec, "
+                    f"or write ${{{name}:-default}}",
                 )
             )
             return ""

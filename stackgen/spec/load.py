@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from stackgen.spec.interpolate import interpolate
 from stackgen.spec.problems import Path as DataPath
@@ -25,8 +25,9 @@ MAX_VALUES = 1_000_000  # far above any real spec; stops alias bombs expanding w
 class _TooLarge(Exception):
     """The spec expands (through aliases) to more values than any real spec has."""
 
-    def __init__(self, node: Any = None, path: tuple[Any, ...] = (), loop: bool = False,
-                 deep: bool = False) -> None:
+    def __init__(
+        self, node: Any = None, path: tuple[Any, ...] = (), loop: bool = False, deep: bool = False
+    ) -> None:
         super().__init__()
         self.node, self.path, self.loop, self.deep = node, path, loop, deep  # where it was found
         self.use: tuple[int, int] | None = None  # line, column of the key holding a looping alias
@@ -40,6 +41,7 @@ class _Budget:
         self.left -= 1
         if self.left < 0:
             raise _TooLarge
+
 
 Position = tuple[int, int]
 
@@ -84,8 +86,9 @@ class LoadedSpec:
     # where a string fits (`team: 1e3` stays "1e3", as Prometheus would read it).
     plain_texts: Mapping[DataPath, str] = field(default_factory=dict)
 
-    def problem(self, path: DataPath, message: str, hint: str | None = None, *, at_key: bool = False,
-                **kwargs: Any) -> Problem:
+    def problem(
+        self, path: DataPath, message: str, hint: str | None = None, *, at_key: bool = False, **kwargs: Any
+    ) -> Problem:
         """A Problem located at `path` in this file."""
         line, column = self.positions.of_key(path) if at_key else self.positions.of_value(path)
         return Problem(self.file, line, column, tuple(path), message, hint, **kwargs)
@@ -104,8 +107,10 @@ def load_spec_file(path: Path, env: Mapping[str, str] | None, display_name: str 
     try:
         size = path.stat().st_size
         if size > MAX_SPEC_BYTES:
-            return fail(f"the spec is {size / 1e6:.1f} MB; stackgen reads specs up to {MAX_SPEC_BYTES // 2**20} MB",
-                        hint="is this the right file?")
+            return fail(
+                f"the spec is {size / 1e6:.1f} MB; stackgen reads specs up to {MAX_SPEC_BYTES // 2**20} MB",
+                hint="is this the right file?",
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         return fail("no such file", hint="create one with `stackgen init DIR`")
@@ -118,8 +123,12 @@ def load_spec_file(path: Path, env: Mapping[str, str] | None, display_name: str 
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
-        return fail(f"not UTF-8 text (byte 0x{raw[error.start]:02x})", line, column,
-                    hint="stack.yaml must be a UTF-8 YAML file")
+        return fail(
+            f"not UTF-8 text (byte 0x{raw[error.start]:02x})",
+            line,
+            column,
+            hint="stack.yaml must be a UTF-8 YAML file",
+        )
     if "\x00" in text:
         offset = text.index("\x00")
         line = text.count("\n", 0, offset) + 1
@@ -145,9 +154,22 @@ def load_spec_file(path: Path, env: Mapping[str, str] | None, display_name: str 
     except RecursionError:
         return fail("the spec nests too deeply (or an alias refers to itself)")
     if not isinstance(data, dict):
-        return LoadedSpec(name, path, data, positions,
-                          [Problem(name, 1, 1, (), "the spec must be a mapping of keys (version:, name:, ...)",
-                                   "start from `stackgen init`")])
+        return LoadedSpec(
+            name,
+            path,
+            data,
+            positions,
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    (),
+                    "the spec must be a mapping of keys (version:, name:, ...)",
+                    "start from `stackgen init`",
+                )
+            ],
+        )
     return LoadedSpec(name, path, data, positions, problems, plain_texts)
 
 
@@ -229,7 +251,7 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, Problem | None]:
     class Loader(loader_base):  # type: ignore[misc,valid-type]
         # No YAML 1.1 guessing (`yes` -> True, `1:30` -> 90): plain scalars are resolved by YAML 1.2
         # rules in _scalar below, as ruamel.yaml and Prometheus' own Go YAML v3 do.
-        yaml_implicit_resolvers: dict[str, Any] = {}
+        yaml_implicit_resolvers: ClassVar[dict[str, Any]] = {}
 
     try:
         return yaml.compose(text, Loader=Loader), None
@@ -301,8 +323,16 @@ def _scalar(value: str, plain: bool, tag: str) -> Any:
     return value
 
 
-def _to_plain(node: Any, path: DataPath, positions: Positions, env: Mapping[str, str] | None,
-              problems: list[Problem], name: str, budget: _Budget, plain_texts: dict[DataPath, str]) -> Any:
+def _to_plain(
+    node: Any,
+    path: DataPath,
+    positions: Positions,
+    env: Mapping[str, str] | None,
+    problems: list[Problem],
+    name: str,
+    budget: _Budget,
+    plain_texts: dict[DataPath, str],
+) -> Any:
     """Turn composed nodes into plain Python values, recording positions and expanding ${VAR}."""
     import yaml
 
@@ -317,14 +347,19 @@ def _to_plain(node: Any, path: DataPath, positions: Positions, env: Mapping[str,
         for key_node, value_node in _merged_pairs(node):
             if not isinstance(key_node, yaml.ScalarNode):
                 line, column = where(key_node.start_mark)
-                problems.append(Problem(name, line, column, path, "a key must be a plain value, not a mapping or list"))
+                problems.append(
+                    Problem(name, line, column, path, "a key must be a plain value, not a mapping or list")
+                )
                 continue
             key = key_node.value
             child = (*path, key)
             if key in first_seen:
                 line, column = where(key_node.start_mark)
-                problems.append(Problem(name, line, column, child,
-                                        f"duplicate key '{key}' (first on line {first_seen[key]})"))
+                problems.append(
+                    Problem(
+                        name, line, column, child, f"duplicate key '{key}' (first on line {first_seen[key]})"
+                    )
+                )
                 continue
             first_seen[key] = key_node.start_mark.line + 1
             positions.keys[child] = where(key_node.start_mark)

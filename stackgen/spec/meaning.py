@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 INTERNAL_JOBS = (*(str(role) for role in REGISTRY), "docker-discovery")
 BUILTIN_PROBE_MODULES = ("http_2xx", "http_post_2xx", "http_any", "tcp_connect", "icmp", "dns")
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_MATCHER = re.compile(r'^\s*(?P<name>[a-zA-Z_][a-zA-Z0-9_]*|"[^"]*")\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*$')
+_MATCHER = re.compile(
+    r'^\s*(?P<name>[a-zA-Z_][a-zA-Z0-9_]*|"[^"]*")\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*$'
+)
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
@@ -45,8 +47,22 @@ def meaning_problems(spec: LoadedSpec) -> list[Problem]:
     data = spec.data if isinstance(spec.data, dict) else {}
     rule_files = _load_rule_files(spec, data)
     templates = _start_template_check(spec, data, rule_files)  # runs while the other checks do
-    checks = (_jobs_and_probes, _rules, _receivers_and_routes, _images, _durations, _ports, _files,
-              _local_targets, _content, _timezone, relay_template_problems, _docker_socket, web_problems, _deploy)
+    checks = (
+        _jobs_and_probes,
+        _rules,
+        _receivers_and_routes,
+        _images,
+        _durations,
+        _ports,
+        _files,
+        _local_targets,
+        _content,
+        _timezone,
+        relay_template_problems,
+        _docker_socket,
+        web_problems,
+        _deploy,
+    )
     problems: list[Problem] = list(_rule_files(rule_files))
     for check in checks:
         problems.extend(check(spec, data))
@@ -57,8 +73,9 @@ def meaning_problems(spec: LoadedSpec) -> list[Problem]:
     return problems
 
 
-def _start_template_check(spec: LoadedSpec, data: Mapping[str, Any],
-                          rule_files: list[LoadedSpec]) -> GoTemplateCheck:
+def _start_template_check(
+    spec: LoadedSpec, data: Mapping[str, Any], rule_files: list[LoadedSpec]
+) -> GoTemplateCheck:
     from stackgen.spec.templates import GoTemplateCheck, alertmanager_templates, rule_templates
 
     rules = rule_templates(spec, _section(data, "rules").get("groups"), ("rules", "groups"))
@@ -67,8 +84,9 @@ def _start_template_check(spec: LoadedSpec, data: Mapping[str, Any],
             rules += rule_templates(loaded, loaded.data.get("groups"), ("groups",))
     files: list[tuple[LoadedSpec, tuple[str | int, ...], Path]] = [
         (spec, ("alertmanager", "templates", index), spec.path.parent / name)
-             for index, name in enumerate(_section(data, "alertmanager").get("templates") or [])
-             if isinstance(name, str) and (spec.path.parent / name).is_file()]
+        for index, name in enumerate(_section(data, "alertmanager").get("templates") or [])
+        if isinstance(name, str) and (spec.path.parent / name).is_file()
+    ]
     return GoTemplateCheck(rules, alertmanager_templates(spec, data), files)
 
 
@@ -105,9 +123,11 @@ def _jobs_and_probes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Prob
         if not sources:
             yield spec.problem(("targets", index), "a job needs `targets`, `consul` or `dns`")
         elif len(sources) > 1:
-            yield spec.problem(("targets", index, sources[1]),
-                               f"a job takes one of `targets`, `consul` or `dns`, not {' and '.join(sources)}",
-                               "split it into two jobs")
+            yield spec.problem(
+                ("targets", index, sources[1]),
+                f"a job takes one of `targets`, `consul` or `dns`, not {' and '.join(sources)}",
+                "split it into two jobs",
+            )
         targets = job.get("targets")
         for t_index, target in enumerate(targets if isinstance(targets, list) else []):
             wrong = scrape_target_problem(target) if isinstance(target, str) else None
@@ -119,9 +139,11 @@ def _jobs_and_probes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Prob
 
             bare_path, _, query = metrics_path.partition("?")
             params = ", ".join(f"{key}: [{', '.join(values)}]" for key, values in parse_qs(query).items())
-            yield spec.problem(("targets", index, "metrics_path"),
-                               "Prometheus escapes '?' in metrics_path: the query never reaches the target",
-                               f"write `metrics_path: {bare_path}` and `params: {{{params}}}`")
+            yield spec.problem(
+                ("targets", index, "metrics_path"),
+                "Prometheus escapes '?' in metrics_path: the query never reaches the target",
+                f"write `metrics_path: {bare_path}` and `params: {{{params}}}`",
+            )
     custom_modules = _section(_section(data, "blackbox"), "modules")
     modules = set(BUILTIN_PROBE_MODULES) | set(custom_modules)
     for index, probe in _items(data, "probes"):
@@ -130,8 +152,11 @@ def _jobs_and_probes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Prob
             names.append((("probes", index, "name"), name))
         module = probe.get("module")
         if isinstance(module, str) and module not in modules:
-            yield spec.problem(("probes", index, "module"), f"unknown blackbox module '{module}'",
-                               closest(module, modules) or "define it under blackbox.modules")
+            yield spec.problem(
+                ("probes", index, "module"),
+                f"unknown blackbox module '{module}'",
+                closest(module, modules) or "define it under blackbox.modules",
+            )
         custom = custom_modules.get(module) if isinstance(module, str) else None
         prober = custom.get("prober") if isinstance(custom, Mapping) else BUILTIN_PROBERS.get(str(module))
         targets = probe.get("targets")
@@ -142,11 +167,14 @@ def _jobs_and_probes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Prob
     if list(_items(data, "probes")):
         blackbox = _section(data, "exporters").get("blackbox", True)
         if blackbox is False or (isinstance(blackbox, Mapping) and blackbox.get("enabled") is False):
-            yield spec.problem(("exporters", "blackbox"), "probes need the blackbox exporter, which is disabled")
+            yield spec.problem(
+                ("exporters", "blackbox"), "probes need the blackbox exporter, which is disabled"
+            )
     for path, name in names:
         if name in INTERNAL_JOBS:
-            yield spec.problem(path, f"job name '{name}' is taken by the stack's own scrape job",
-                               "pick another name")
+            yield spec.problem(
+                path, f"job name '{name}' is taken by the stack's own scrape job", "pick another name"
+            )
     yield from _duplicates(spec, names, "job")
 
 
@@ -176,15 +204,28 @@ def _rule_files(rule_files: list[LoadedSpec]) -> Iterator[Problem]:
             continue
         for key in loaded.data:
             if key != "groups":
-                yield loaded.problem((key,), f"unknown key '{key}' in a rule file", "a rule file has `groups:` only",
-                                     at_key=True)
+                yield loaded.problem(
+                    (key,),
+                    f"unknown key '{key}' in a rule file",
+                    "a rule file has `groups:` only",
+                    at_key=True,
+                )
         # Check the file as if its groups were the spec's rules.groups, then report paths as in the file.
-        shifted = Positions({("rules", *p): v for p, v in loaded.positions.values.items()},
-                            {("rules", *p): v for p, v in loaded.positions.keys.items()})
-        wrapped = LoadedSpec(name, path, {"version": 1, "name": "x", "rules": {"groups": loaded.data.get("groups") or []}},
-                             shifted, [])
+        shifted = Positions(
+            {("rules", *p): v for p, v in loaded.positions.values.items()},
+            {("rules", *p): v for p, v in loaded.positions.keys.items()},
+        )
+        wrapped = LoadedSpec(
+            name,
+            path,
+            {"version": 1, "name": "x", "rules": {"groups": loaded.data.get("groups") or []}},
+            shifted,
+            [],
+        )
         for problem in [*schema_problems(wrapped), *_rules(wrapped, wrapped.data)]:
-            yield Problem(problem.file, problem.line, problem.column, problem.path[1:], problem.message, problem.hint)
+            yield Problem(
+                problem.file, problem.line, problem.column, problem.path[1:], problem.message, problem.hint
+            )
 
 
 def _rules(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
@@ -209,7 +250,9 @@ def _rules(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
             if has_record and isinstance(rule.get("record"), str) and not _METRIC_NAME.match(rule["record"]):
                 yield spec.problem((*path, "record"), f"invalid metric name {rule['record']!r}")
             if has_record and ("for" in rule or "annotations" in rule or "keep_firing_for" in rule):
-                yield spec.problem(path, "`for`, `keep_firing_for` and `annotations` belong to alerting rules only")
+                yield spec.problem(
+                    path, "`for`, `keep_firing_for` and `annotations` belong to alerting rules only"
+                )
             expr = rule.get("expr")
             if isinstance(expr, (int, float)) and not isinstance(expr, bool):
                 expr = str(expr)
@@ -247,11 +290,13 @@ def _empty_windows(spec: LoadedSpec, path: tuple[Any, ...], node: Any, shortest:
         window = node.args[0]
         if type(window).__name__ == "MatrixSelector" and window.range.total_seconds() <= shortest:
             seconds = window.range.total_seconds()
-            yield spec.problem(path, f"{node.func.name}() over [{_seconds_text(seconds)}] is always empty: "
-                               f"samples come every {_seconds_text(shortest)} at best, and it needs two",
-                               "use a window of at least 4 x the scrape interval, "
-                               f"e.g. [{_seconds_text(shortest * 4)}]",
-                               severity=Severity.WARNING)
+            yield spec.problem(
+                path,
+                f"{node.func.name}() over [{_seconds_text(seconds)}] is always empty: "
+                f"samples come every {_seconds_text(shortest)} at best, and it needs two",
+                f"use a window of at least 4 x the scrape interval, e.g. [{_seconds_text(shortest * 4)}]",
+                severity=Severity.WARNING,
+            )
     for attribute in ("lhs", "rhs", "expr", "param"):
         child = getattr(node, attribute, None)
         if child is not None and not isinstance(child, (str, int, float)):
@@ -288,28 +333,42 @@ def _receivers_and_routes(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator
                 yield from _matcher(spec, ("inhibit_rules", index, key, m_index), matcher)
 
 
-def _route(spec: LoadedSpec, route: Mapping[str, Any], path: tuple[Any, ...], known: set[Any],
-           intervals: set[Any]) -> Iterator[Problem]:
+def _route(
+    spec: LoadedSpec, route: Mapping[str, Any], path: tuple[Any, ...], known: set[Any], intervals: set[Any]
+) -> Iterator[Problem]:
     if "receiver" in route and "receivers" in route:
         yield spec.problem((*path, "receivers"), "give either `receiver` or `receivers`, not both")
     if "receivers" in route and path == ("route",) and len(route.get("receivers") or []) > 1:
-        yield spec.problem((*path, "receivers"), "the root route takes one `receiver`",
-                           "name several receivers in a child route without matchers")
+        yield spec.problem(
+            (*path, "receivers"),
+            "the root route takes one `receiver`",
+            "name several receivers in a child route without matchers",
+        )
     if "receivers" in route and route.get("routes"):
-        yield spec.problem((*path, "receivers"), "a route with several `receivers` cannot have child `routes`",
-                           "it becomes one sibling route per receiver; nest the children under a route of their own")
+        yield spec.problem(
+            (*path, "receivers"),
+            "a route with several `receivers` cannot have child `routes`",
+            "it becomes one sibling route per receiver; nest the children under a route of their own",
+        )
     named = [(("receiver",), route.get("receiver"))] + [
-        (("receivers", i), name) for i, name in enumerate(route.get("receivers") or [])]
+        (("receivers", i), name) for i, name in enumerate(route.get("receivers") or [])
+    ]
     for sub, name in named:
         if isinstance(name, str) and name not in known:
-            yield spec.problem((*path, *sub), f"unknown receiver '{name}'",
-                               closest(name, [n for n in known if isinstance(n, str)]) or "define it under receivers")
+            yield spec.problem(
+                (*path, *sub),
+                f"unknown receiver '{name}'",
+                closest(name, [n for n in known if isinstance(n, str)]) or "define it under receivers",
+            )
     for key in ("mute_time_intervals", "active_time_intervals"):
         for i, name in enumerate(route.get(key) or []):
             if isinstance(name, str) and name not in intervals:
-                yield spec.problem((*path, key, i), f"unknown time interval '{name}'",
-                                   closest(name, [n for n in intervals if isinstance(n, str)])
-                                   or "define it under time_intervals")
+                yield spec.problem(
+                    (*path, key, i),
+                    f"unknown time interval '{name}'",
+                    closest(name, [n for n in intervals if isinstance(n, str)])
+                    or "define it under time_intervals",
+                )
     for i, matcher in enumerate(route.get("matchers") or []):
         yield from _matcher(spec, (*path, "matchers", i), matcher)
     for i, child in enumerate(route.get("routes") or []):
@@ -317,13 +376,18 @@ def _route(spec: LoadedSpec, route: Mapping[str, Any], path: tuple[Any, ...], kn
             yield from _route(spec, child, (*path, "routes", i), known, intervals)
 
 
-def _receivers_without_integration(spec: LoadedSpec, data: Mapping[str, Any],
-                                   root: Mapping[str, Any]) -> Iterator[Problem]:
+def _receivers_without_integration(
+    spec: LoadedSpec, data: Mapping[str, Any], root: Mapping[str, Any]
+) -> Iterator[Problem]:
     """A receiver with no channel drops what is routed to it, silently: say which routes lead there.
     (`null`, the Watchdog's, is meant to.)"""
-    empty = {receiver["name"]: index for index, receiver in _items(data, "receivers")
-             if isinstance(receiver.get("name"), str) and receiver["name"] != "null"
-             and not any(receiver.get(kind) for kind in CHANNEL_KINDS)}
+    empty = {
+        receiver["name"]: index
+        for index, receiver in _items(data, "receivers")
+        if isinstance(receiver.get("name"), str)
+        and receiver["name"] != "null"
+        and not any(receiver.get(kind) for kind in CHANNEL_KINDS)
+    }
     if not empty:
         return
     leading: dict[str, list[str]] = {}
@@ -341,13 +405,14 @@ def _receivers_without_integration(spec: LoadedSpec, data: Mapping[str, Any],
 
     walk(root, "route")
     for name, routes in leading.items():
-        yield spec.problem(("receivers", empty[name], "name"),
-                           f"receiver '{name}' has no integration: alerts routed to it ({', '.join(routes)}) "
-                           "are dropped",
-                           f"give it a channel ({', '.join(CHANNEL_KINDS)}), e.g. "
-                           "`dingtalk: {url: \"${DINGTALK_URL}\", secret: \"${DINGTALK_SECRET}\"}`, "
-                           f"then check it with `stackgen notify test {name}`",
-                           severity=Severity.WARNING)
+        yield spec.problem(
+            ("receivers", empty[name], "name"),
+            f"receiver '{name}' has no integration: alerts routed to it ({', '.join(routes)}) are dropped",
+            f"give it a channel ({', '.join(CHANNEL_KINDS)}), e.g. "
+            '`dingtalk: {url: "${DINGTALK_URL}", secret: "${DINGTALK_SECRET}"}`, '
+            f"then check it with `stackgen notify test {name}`",
+            severity=Severity.WARNING,
+        )
 
 
 def _matcher(spec: LoadedSpec, path: tuple[Any, ...], matcher: Any) -> Iterator[Problem]:
@@ -358,8 +423,11 @@ def _matcher(spec: LoadedSpec, path: tuple[Any, ...], matcher: Any) -> Iterator[
         text = text[1:-1]
     match = _MATCHER.match(text)
     if not match:
-        yield spec.problem(path, f"invalid matcher {matcher!r}", "write label=\"value\", label!=\"value\", "
-                           "label=~\"regex\" or label!~\"regex\"")
+        yield spec.problem(
+            path,
+            f"invalid matcher {matcher!r}",
+            'write label="value", label!="value", label=~"regex" or label!~"regex"',
+        )
         return
     value = match.group("value")
     if match.group("op") in ("=~", "!~"):
@@ -374,8 +442,12 @@ def _images(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     known = [*DEFAULT_IMAGES, "registry"]
     for key in _section(data, "images"):
         if key not in known:
-            yield spec.problem(("images", key), f"unknown service '{key}' in images",
-                               closest(key, known) or f"services: {', '.join(DEFAULT_IMAGES)}", at_key=True)
+            yield spec.problem(
+                ("images", key),
+                f"unknown service '{key}' in images",
+                closest(key, known) or f"services: {', '.join(DEFAULT_IMAGES)}",
+                at_key=True,
+            )
 
 
 def duration_seconds(text: str) -> float | None:
@@ -396,12 +468,16 @@ def _durations(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         if "scrape_timeout" not in prometheus and timeout > interval:
             timeout = interval  # the default timeout follows a short interval down
         elif timeout > interval:
-            yield spec.problem(("prometheus", "scrape_timeout"), "scrape_timeout is longer than scrape_interval")
+            yield spec.problem(
+                ("prometheus", "scrape_timeout"), "scrape_timeout is longer than scrape_interval"
+            )
     for index, job in _items(data, "targets"):
         job_interval = duration_seconds(str(job.get("scrape_interval", ""))) or interval
         job_timeout = duration_seconds(str(job.get("scrape_timeout", "")))
         if job_timeout and job_interval and job_timeout > job_interval:
-            yield spec.problem(("targets", index, "scrape_timeout"), "scrape_timeout is longer than scrape_interval")
+            yield spec.problem(
+                ("targets", index, "scrape_timeout"), "scrape_timeout is longer than scrape_interval"
+            )
 
 
 def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
@@ -412,8 +488,11 @@ def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         try:
             ipaddress.ip_address(listen)
         except ValueError:
-            yield spec.problem(("listen",), f"expected an IP address of this host, got {listen!r}",
-                               "127.0.0.1 (the default) keeps the stack private to this machine")
+            yield spec.problem(
+                ("listen",),
+                f"expected an IP address of this host, got {listen!r}",
+                "127.0.0.1 (the default) keeps the stack private to this machine",
+            )
 
     def port(section: str, key: str) -> int | None:
         values = _section(data, section)
@@ -460,16 +539,23 @@ def _files(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     for section, key in (("rules", "files"), ("dashboards", "files"), ("alertmanager", "templates")):
         for index, name in enumerate(_section(data, section).get(key) or []):
             if isinstance(name, str) and not (base / name).is_file():
-                yield spec.problem((section, key, index), f"no such file: {name}",
-                                   f"paths are relative to {base}")
+                yield spec.problem(
+                    (section, key, index), f"no such file: {name}", f"paths are relative to {base}"
+                )
     yield from _tls_files(spec, data)
     for index, receiver in _items(data, "receivers"):
         for kind, value in receiver.items():
             for settings in value if isinstance(value, list) else [value]:
-                if isinstance(settings, Mapping) and isinstance(settings.get("template"), str):
-                    if not (base / settings["template"]).is_file():
-                        yield spec.problem(("receivers", index, kind, "template"),
-                                           f"no such file: {settings['template']}", f"paths are relative to {base}")
+                if (
+                    isinstance(settings, Mapping)
+                    and isinstance(settings.get("template"), str)
+                    and not (base / settings["template"]).is_file()
+                ):
+                    yield spec.problem(
+                        ("receivers", index, kind, "template"),
+                        f"no such file: {settings['template']}",
+                        f"paths are relative to {base}",
+                    )
 
 
 def _local_targets(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
@@ -478,18 +564,23 @@ def _local_targets(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Proble
     addresses: list[tuple[tuple[Any, ...], Any]] = []
     for section, key in (("targets", "targets"), ("probes", "targets")):
         for index, item in _items(data, section):
-            addresses += [((section, index, key, t_index), address)
-                          for t_index, address in enumerate(item.get(key) or [])]
+            addresses += [
+                ((section, index, key, t_index), address)
+                for t_index, address in enumerate(item.get(key) or [])
+            ]
     for index, receiver in _items(data, "receivers"):
         for kind, value in receiver.items():
             if isinstance(value, Mapping):
-                addresses += [(("receivers", index, kind, key), value.get(key)) for key in LOCAL_ENDPOINT_KEYS]
+                addresses += [
+                    (("receivers", index, kind, key), value.get(key)) for key in LOCAL_ENDPOINT_KEYS
+                ]
     for path, address in addresses:
         rewritten = rewrite_local_address(address) if isinstance(address, str) else None
         if rewritten:
             verb = "scraped as" if path[0] in ("targets", "probes") else "reached as"
             yield spec.problem(
-                path, f"{address} is the Docker host: {verb} {rewritten} (host-gateway)",
+                path,
+                f"{address} is the Docker host: {verb} {rewritten} (host-gateway)",
                 "the service must listen on 0.0.0.0 or the docker bridge, not only on 127.0.0.1; "
                 "set host_access: off to keep it as written",
                 severity=Severity.NOTICE,
@@ -500,15 +591,25 @@ def _tls_files(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     """Certificates and keys named by tls_config exist, are PEM, and come in cert/key pairs."""
     base = spec.path.parent
     places: list[tuple[tuple[Any, ...], Any]] = [
-        (("targets", index, "tls_config"), job.get("tls_config")) for index, job in _items(data, "targets")]
-    places += [(("prometheus", "remote_write", index, "tls_config"), entry.get("tls_config"))
-               for index, entry in _items(_section(data, "prometheus"), "remote_write")]
-    places += [(("receivers", index, "email", "tls_config"), receiver["email"].get("tls_config"))
-               for index, receiver in _items(data, "receivers") if isinstance(receiver.get("email"), Mapping)]
+        (("targets", index, "tls_config"), job.get("tls_config")) for index, job in _items(data, "targets")
+    ]
+    places += [
+        (("prometheus", "remote_write", index, "tls_config"), entry.get("tls_config"))
+        for index, entry in _items(_section(data, "prometheus"), "remote_write")
+    ]
+    places += [
+        (("receivers", index, "email", "tls_config"), receiver["email"].get("tls_config"))
+        for index, receiver in _items(data, "receivers")
+        if isinstance(receiver.get("email"), Mapping)
+    ]
     modules = _section(_section(data, "blackbox"), "modules")
-    places += [(("blackbox", "modules", name, prober, "tls_config"), module[prober].get("tls_config"))
-               for name, module in modules.items() if isinstance(module, Mapping)
-               for prober in ("http", "tcp", "grpc") if isinstance(module.get(prober), Mapping)]
+    places += [
+        (("blackbox", "modules", name, prober, "tls_config"), module[prober].get("tls_config"))
+        for name, module in modules.items()
+        if isinstance(module, Mapping)
+        for prober in ("http", "tcp", "grpc")
+        if isinstance(module.get(prober), Mapping)
+    ]
     for path, tls in places:
         if not isinstance(tls, Mapping):
             continue
@@ -538,24 +639,36 @@ def _disabled_rules(spec: LoadedSpec, rules: Mapping[str, Any], packs: list[str]
     else:
         included = packs  # chosen by the model from the exporters: judge against every pack
     in_included = {rule for pack in included for rule in catalog.pack_rule_names(pack)}
-    own = {str(rule.get("alert") or rule.get("record")) for _, group in _items(rules, "groups")
-           for _, rule in _items(group, "rules")}
+    own = {
+        str(rule.get("alert") or rule.get("record"))
+        for _, group in _items(rules, "groups")
+        for _, rule in _items(group, "rules")
+    }
     for index, name in enumerate(disable):
         if not isinstance(name, str) or name in in_included:
             continue
         if name in own:
-            yield spec.problem(("rules", "disable", index), f"'{name}' is a rule of your own (rules.groups)",
-                               "disable turns off pack rules; remove yours from its group instead")
+            yield spec.problem(
+                ("rules", "disable", index),
+                f"'{name}' is a rule of your own (rules.groups)",
+                "disable turns off pack rules; remove yours from its group instead",
+            )
             continue
         elsewhere = [pack for pack in packs if pack not in included and name in catalog.pack_rule_names(pack)]
         if elsewhere:
-            yield spec.problem(("rules", "disable", index),
-                               f"rule '{name}' is in pack '{elsewhere[0]}', which is not included",
-                               "nothing to disable: remove it, or include the pack", severity=Severity.NOTICE)
+            yield spec.problem(
+                ("rules", "disable", index),
+                f"rule '{name}' is in pack '{elsewhere[0]}', which is not included",
+                "nothing to disable: remove it, or include the pack",
+                severity=Severity.NOTICE,
+            )
         else:
             where = "the included packs" if "include" in rules else "any rule pack"
-            yield spec.problem(("rules", "disable", index), f"no rule '{name}' in {where}",
-                               closest(name, sorted(in_included)))
+            yield spec.problem(
+                ("rules", "disable", index),
+                f"no rule '{name}' in {where}",
+                closest(name, sorted(in_included)),
+            )
 
 
 def _timezone(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
@@ -580,25 +693,35 @@ def _content(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     packs = catalog.rule_packs()
     for index, name in enumerate(rules.get("include") or []):
         if isinstance(name, str) and name not in packs:
-            yield spec.problem(("rules", "include", index), f"unknown rule pack '{name}'",
-                               closest(name, packs) or f"packs: {', '.join(packs)}")
+            yield spec.problem(
+                ("rules", "include", index),
+                f"unknown rule pack '{name}'",
+                closest(name, packs) or f"packs: {', '.join(packs)}",
+            )
     for pack, params in _section(rules, "params").items():
         if pack not in packs:
-            yield spec.problem(("rules", "params", pack), f"unknown rule pack '{pack}'",
-                               closest(pack, packs), at_key=True)
+            yield spec.problem(
+                ("rules", "params", pack), f"unknown rule pack '{pack}'", closest(pack, packs), at_key=True
+            )
             continue
         known = catalog.pack_params(pack)
         for name in params if isinstance(params, Mapping) else {}:
             if name not in known:
-                yield spec.problem(("rules", "params", pack, name), f"pack '{pack}' has no parameter '{name}'",
-                                   closest(name, known) or f"parameters: {', '.join(known) or 'none'}",
-                                   at_key=True)
+                yield spec.problem(
+                    ("rules", "params", pack, name),
+                    f"pack '{pack}' has no parameter '{name}'",
+                    closest(name, known) or f"parameters: {', '.join(known) or 'none'}",
+                    at_key=True,
+                )
     yield from _disabled_rules(spec, rules, packs)
     dashboards = catalog.dashboards()
     for index, name in enumerate(_section(data, "dashboards").get("include") or []):
         if isinstance(name, str) and name not in dashboards:
-            yield spec.problem(("dashboards", "include", index), f"unknown dashboard '{name}'",
-                               closest(name, dashboards) or f"dashboards: {', '.join(dashboards)}")
+            yield spec.problem(
+                ("dashboards", "include", index),
+                f"unknown dashboard '{name}'",
+                closest(name, dashboards) or f"dashboards: {', '.join(dashboards)}",
+            )
 
 
 def _deploy(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
@@ -609,8 +732,12 @@ def _deploy(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     per_node = deploy.get("max_replicas_per_node", 1)
     for role in ("prometheus", "alertmanager"):
         replicas = _section(data, role).get("replicas", 1)
-        if (isinstance(replicas, int) and isinstance(per_node, int) and replicas > per_node
-                and deploy.get("shared_output") is not True):
+        if (
+            isinstance(replicas, int)
+            and isinstance(per_node, int)
+            and replicas > per_node
+            and deploy.get("shared_output") is not True
+        ):
             yield spec.problem(
                 (role, "replicas"),
                 f"{replicas} replicas at most {per_node} per node need several nodes, but without "
@@ -637,19 +764,29 @@ def _docker_socket(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Proble
     if not docker:
         return
     if _section(data, "deploy").get("engine") == "swarm":
-        yield spec.problem(("discovery", "docker"), "docker discovery watches the containers of one engine "
-                           "and reaches them through host.docker.internal, which swarm tasks do not have",
-                           "with deploy.engine: swarm, run your services as swarm services and scrape them "
-                           "with targets or dns discovery", severity=Severity.WARNING)
-    host = docker.get("host", "unix:///var/run/docker.sock") if isinstance(docker, Mapping) else \
-        "unix:///var/run/docker.sock"
+        yield spec.problem(
+            ("discovery", "docker"),
+            "docker discovery watches the containers of one engine "
+            "and reaches them through host.docker.internal, which swarm tasks do not have",
+            "with deploy.engine: swarm, run your services as swarm services and scrape them "
+            "with targets or dns discovery",
+            severity=Severity.WARNING,
+        )
+    host = (
+        docker.get("host", "unix:///var/run/docker.sock")
+        if isinstance(docker, Mapping)
+        else "unix:///var/run/docker.sock"
+    )
     if not isinstance(host, str) or not host.startswith("unix://"):
         return
-    socket = host[len("unix://"):]
+    socket = host[len("unix://") :]
     given = isinstance(docker, Mapping) and "host" in docker
     path = ("discovery", "docker", "host") if given else ("discovery", "docker")
     if not os.path.exists(socket):
-        yield spec.problem(path, f"no Docker socket at {socket} on this machine: Prometheus discovers "
-                           "nothing until it exists (render reads its group from it)",
-                           "render and apply on the Docker host, or give host: tcp://... for a remote engine",
-                           severity=Severity.WARNING)
+        yield spec.problem(
+            path,
+            f"no Docker socket at {socket} on this machine: Prometheus discovers "
+            "nothing until it exists (render reads its group from it)",
+            "render and apply on the Docker host, or give host: tcp://... for a remote engine",
+            severity=Severity.WARNING,
+        )

@@ -43,8 +43,15 @@ class Problem:
 
     def to_data(self) -> dict[str, Any]:
         """JSON-ready: what `format()` says, field by field."""
-        return {"file": self.file, "line": self.line, "column": self.column, "path": dotted_path(self.path),
-                "message": self.message, "hint": self.hint, "severity": self.severity.value}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": dotted_path(self.path),
+            "message": self.message,
+            "hint": self.hint,
+            "severity": self.severity.value,
+        }
 
     def github_annotation(self) -> str:
         """A GitHub Actions workflow command: the problem shows on the line of the pull request."""
@@ -56,8 +63,10 @@ class Problem:
 
         title = dotted_path(self.path) or "stack.yaml"
         message = self.message + (f" ({self.hint})" if self.hint else "")
-        return (f"::{level} file={escape(self.file, True)},line={self.line},col={self.column},"
-                f"title={escape(title, True)}::{escape(message)}")
+        return (
+            f"::{level} file={escape(self.file, True)},line={self.line},col={self.column},"
+            f"title={escape(title, True)}::{escape(message)}"
+        )
 
     @property
     def sort_key(self) -> tuple[int, int, str]:

@@ -83,8 +83,14 @@ def types_at(path: tuple[str | int, ...]) -> set[str]:
         found.update(kind if isinstance(kind, list) else [kind] if kind else [])
         if "const" in node or "enum" in node:
             values = [node["const"]] if "const" in node else node["enum"]
-            found.update("integer" if isinstance(v, int) and not isinstance(v, bool) else
-                         "boolean" if isinstance(v, bool) else "string" for v in values)
+            found.update(
+                "integer"
+                if isinstance(v, int) and not isinstance(v, bool)
+                else "boolean"
+                if isinstance(v, bool)
+                else "string"
+                for v in values
+            )
     return found
 
 

@@ -15,8 +15,13 @@ from stackgen.spec.problems import Problem
 from stackgen.spec.schema import resolve, schema
 
 _TYPE_NAMES = {
-    "object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
-    "number": "a number", "boolean": "true or false", "null": "nothing",
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing",
 }
 
 
@@ -50,19 +55,25 @@ def _explain(spec: LoadedSpec, error: Any) -> Iterator[Problem]:
             if key in allowed:
                 continue
             guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"did you mean '{guess[0]}'?" if guess else (
-                f"allowed here: {', '.join(allowed)}" if allowed and len(allowed) <= 12 else None)
+            hint = (
+                f"did you mean '{guess[0]}'?"
+                if guess
+                else (f"allowed here: {', '.join(allowed)}" if allowed and len(allowed) <= 12 else None)
+            )
             yield spec.problem((*path, key), f"unknown key '{key}'", hint, at_key=True)
         return
     if kind == "required":
-        missing = [name for name in error.validator_value if isinstance(instance, dict) and name not in instance]
+        missing = [
+            name for name in error.validator_value if isinstance(instance, dict) and name not in instance
+        ]
         for name in missing:
             yield spec.problem(path, f"missing required key '{name}'", at_key=True)
         return
     if "propertyNames" in error.schema_path and isinstance(instance, str):
         # jsonschema checks a key as a value of its own: report it at the key, with the key in the path.
-        yield spec.problem((*path, instance), f"'{instance}' is not {node.get('x-error', 'a valid name')}",
-                           at_key=True)
+        yield spec.problem(
+            (*path, instance), f"'{instance}' is not {node.get('x-error', 'a valid name')}", at_key=True
+        )
         return
     if kind == "propertyNames" and isinstance(instance, dict):
         for key in instance:
@@ -71,8 +82,9 @@ def _explain(spec: LoadedSpec, error: Any) -> Iterator[Problem]:
             import re
 
             if pattern and not re.search(pattern, str(key)):
-                yield spec.problem((*path, key), f"'{key}' is not {names_schema.get('x-error', 'a valid name')}",
-                                   at_key=True)
+                yield spec.problem(
+                    (*path, key), f"'{key}' is not {names_schema.get('x-error', 'a valid name')}", at_key=True
+                )
         return
     if kind in ("anyOf", "oneOf"):
         yield from _explain_alternatives(spec, error, path, instance)
@@ -80,7 +92,9 @@ def _explain(spec: LoadedSpec, error: Any) -> Iterator[Problem]:
     yield spec.problem(path, _message(kind, error.validator_value, instance, node))
 
 
-def _explain_alternatives(spec: LoadedSpec, error: Any, path: tuple[Any, ...], instance: Any) -> Iterator[Problem]:
+def _explain_alternatives(
+    spec: LoadedSpec, error: Any, path: tuple[Any, ...], instance: Any
+) -> Iterator[Problem]:
     """For `object | list of objects` and similar, descend into the branch whose type fits."""
     branches = [resolve(branch) for branch in error.validator_value]
     fitting = [index for index, branch in enumerate(branches) if _type_fits(branch.get("type"), instance)]
@@ -92,7 +106,9 @@ def _explain_alternatives(spec: LoadedSpec, error: Any, path: tuple[Any, ...], i
                 yield from _explain(spec, sub)
             return
     expected = [_describe(branch) for branch in branches]
-    yield spec.problem(path, f"expected {' or '.join(dict.fromkeys(expected))}, got {_describe_value(instance)}")
+    yield spec.problem(
+        path, f"expected {' or '.join(dict.fromkeys(expected))}, got {_describe_value(instance)}"
+    )
 
 
 def _type_fits(expected: Any, instance: Any) -> bool:
@@ -148,7 +164,9 @@ def _message(kind: str, expected: Any, instance: Any, node: dict[str, Any]) -> s
     if kind == "const":
         return f"must be {expected!r}, got {_describe_value(instance)}"
     if kind == "pattern":
-        return f"expected {node.get('x-error', 'a value matching ' + expected)}, got {_describe_value(instance)}"
+        return (
+            f"expected {node.get('x-error', 'a value matching ' + expected)}, got {_describe_value(instance)}"
+        )
     if kind == "minimum":
         return f"must be at least {expected}, got {instance}"
     if kind == "maximum":

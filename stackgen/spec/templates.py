@@ -26,8 +26,10 @@ from stackgen.spec.problems import Problem
 # Email fields Alertmanager executes as templates (the others are addresses and settings).
 EMAIL_TEMPLATED = ("to", "from", "hello")
 # `group "g", rule 3, "t2": annotation "summary": template: __alert_t2:1: unexpected "}" in operand`
-_PROMTOOL_TEMPLATE_ERROR = re.compile(r'"t(?P<index>\d+)": (?P<kind>annotation|label) "(?P<key>[^"]*)": '
-                                      r"template: [^:]*:(?P<line>\d+): (?P<message>.*)$")
+_PROMTOOL_TEMPLATE_ERROR = re.compile(
+    r'"t(?P<index>\d+)": (?P<kind>annotation|label) "(?P<key>[^"]*)": '
+    r"template: [^:]*:(?P<line>\d+): (?P<message>.*)$"
+)
 # `FAILED: template: f3.tmpl:1: function "nosuchfunc" not defined`
 _AMTOOL_TEMPLATE_ERROR = re.compile(r"template: (?P<file>[^:]+):(?P<line>\d+):(?: (?P<message>.*))?$")
 _MAX_AMTOOL_RUNS = 10  # amtool reports one broken template per run
@@ -74,16 +76,23 @@ def alertmanager_templates(spec: LoadedSpec, data: Mapping[str, Any]) -> list[Te
     receivers = data.get("receivers")
     for index, receiver in enumerate(receivers if isinstance(receivers, list) else []):
         email = receiver.get("email") if isinstance(receiver, Mapping) else None
-        entries = [((), email)] if isinstance(email, Mapping) else \
-            list(enumerate(email)) if isinstance(email, list) else []
+        entries = (
+            [((), email)]
+            if isinstance(email, Mapping)
+            else list(enumerate(email))
+            if isinstance(email, list)
+            else []
+        )
         for sub, settings in entries:
             if not isinstance(settings, Mapping):
                 continue
             base = ("receivers", index, "email", *((sub,) if sub != () else ()))
             fields: list[tuple[DataPath, Any]] = [((key,), settings.get(key)) for key in EMAIL_TEMPLATED]
             headers = settings.get("headers")
-            fields += [(("headers", name), value) for name, value in
-                       (headers.items() if isinstance(headers, Mapping) else ())]
+            fields += [
+                (("headers", name), value)
+                for name, value in (headers.items() if isinstance(headers, Mapping) else ())
+            ]
             for key_path, value in fields:
                 texts = value if isinstance(value, list) else [value]
                 for t_index, text in enumerate(texts):
@@ -96,8 +105,12 @@ def alertmanager_templates(spec: LoadedSpec, data: Mapping[str, Any]) -> list[Te
 class GoTemplateCheck:
     """promtool (started at once) and amtool over the spec's Go templates; `problems()` collects."""
 
-    def __init__(self, rules: list[TemplateText], notifications: list[TemplateText],
-                 template_files: Sequence[tuple[LoadedSpec, DataPath, Path]]) -> None:
+    def __init__(
+        self,
+        rules: list[TemplateText],
+        notifications: list[TemplateText],
+        template_files: Sequence[tuple[LoadedSpec, DataPath, Path]],
+    ) -> None:
         # The verdict depends on the text alone: each distinct text is judged once (specs repeat them).
         self._rules: dict[str, list[TemplateText]] = {}
         for entry in rules:
@@ -111,13 +124,21 @@ class GoTemplateCheck:
             from stackgen.render.dump import json_bytes
 
             # One alert per text, named by its index: promtool names the rule in its message.
-            group = {"name": "templates", "rules": [
-                {"alert": f"t{index}", "expr": "vector(1)", "annotations": {"text": text}}
-                for index, text in enumerate(self._rules)]}
+            group = {
+                "name": "templates",
+                "rules": [
+                    {"alert": f"t{index}", "expr": "vector(1)", "annotations": {"text": text}}
+                    for index, text in enumerate(self._rules)
+                ],
+            }
             rules_file = Path(self._directory.name) / "templates.yml"
             rules_file.write_bytes(json_bytes({"groups": [group]}))  # JSON is YAML
-            self._promtool = subprocess.Popen([promtool, "check", "rules", str(rules_file)], text=True,
-                                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            self._promtool = subprocess.Popen(
+                [promtool, "check", "rules", str(rules_file)],
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
 
     def problems(self) -> list[Problem]:
         """Every template the tools refuse, at its place in the spec (or in its file)."""
@@ -165,8 +186,9 @@ class GoTemplateCheck:
                 entry = next(e for e in self._notifications if e.spec is spec and e.path == path)
                 yield entry.problem(message, line)
             else:
-                yield spec.problem(path, f"invalid template in {file_name}, line {line}: {message}",
-                                   ALERTMANAGER_HINT)
+                yield spec.problem(
+                    path, f"invalid template in {file_name}, line {line}: {message}", ALERTMANAGER_HINT
+                )
             globs = [glob for glob in globs if Path(glob).name != name]
             if not globs:
                 return
@@ -177,10 +199,12 @@ def _amtool_failure(amtool: str, root: Path, globs: list[str]) -> tuple[str, int
     from stackgen.render.dump import json_bytes
 
     config = root.parent / "alertmanager.yml"
-    config.write_bytes(json_bytes({"route": {"receiver": "x"}, "receivers": [{"name": "x"}],
-                                   "templates": globs}))
-    completed = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True,
-                               check=False)
+    config.write_bytes(
+        json_bytes({"route": {"receiver": "x"}, "receivers": [{"name": "x"}], "templates": globs})
+    )
+    completed = subprocess.run(
+        [amtool, "check-config", str(config)], capture_output=True, text=True, check=False
+    )
     if completed.returncode == 0:
         return None
     for line in (completed.stdout + completed.stderr).splitlines():

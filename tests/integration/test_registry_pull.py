@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -53,12 +54,14 @@ def test_apply_pulls_missing_images_from_the_registry(docker_client: Any, local_
         }
         (tmp_path / "stack.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
         done = subprocess.run([sys.executable, "-m", "stackgen", "apply", "--pull", "missing"], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "NO_COLOR": "1"})
         output = done.stdout + done.stderr
         assert done.returncode == 0, output
         for reference in mirrored.values():
             assert f"pulling {reference}" in output
-        containers = docker_client.containers.list(filters={"label": f"{COMPOSE_PROJECT_LABEL}={project_name}"})
+        label = f"{COMPOSE_PROJECT_LABEL}={project_name}"
+        containers = docker_client.containers.list(filters={"label": label})
         running = {c.labels.get("com.docker.compose.service"): c.attrs["Config"]["Image"] for c in containers}
         assert running.get("prometheus") == mirrored["prometheus"]
         assert running.get("alertmanager") == mirrored["alertmanager"]
@@ -69,10 +72,9 @@ def test_apply_pulls_missing_images_from_the_registry(docker_client: Any, local_
         assert again.returncode == 0, again.stdout + again.stderr
         assert "pulling" not in again.stdout + again.stderr
     finally:
-        subprocess.run([sys.executable, "-m", "stackgen", "down", "--volumes"], cwd=tmp_path, capture_output=True,
-                       timeout=120)
+        subprocess.run([sys.executable, "-m", "stackgen", "down", "--volumes"], cwd=tmp_path,
+                       capture_output=True, timeout=120)
         for reference in mirrored.values():
-            try:
+            # already gone, or never pulled because the test failed early
+            with contextlib.suppress(Exception):
                 docker_client.images.remove(reference, force=True)
-            except Exception:  # already gone, or never pulled because the test failed early
-                pass

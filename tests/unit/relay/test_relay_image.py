@@ -23,8 +23,8 @@ def test_context_holds_dockerfile_and_pure_python_packages() -> None:
     assert found[0] == "Dockerfile"
     for module in ("stackgen/relay/__main__.py", "stackgen/relay/templates/zh.md.j2", "stackgen/cli.py",
                    "jinja2/environment.py", "markupsafe/_native.py", "prometheus_client/exposition.py",
-                   "ruamel/yaml/main.py", "click/core.py", "tzdata/zoneinfo/Asia/Shanghai", "bcrypt/__init__.py",
-                   "bcrypt/_bcrypt.abi3.so"):
+                   "ruamel/yaml/main.py", "click/core.py", "tzdata/zoneinfo/Asia/Shanghai",
+                   "bcrypt/__init__.py", "bcrypt/_bcrypt.abi3.so"):
         assert f"site/{module}" in found
     # the one compiled extension is bcrypt's stable-ABI build (web config passwords)
     compiled = [n for n in found if n.endswith((".so", ".pyc")) or "__pycache__" in n]

@@ -262,7 +262,8 @@ def test_web_configs_and_certificates_are_read_by_the_services_themselves_except
     project = parse_project(WEB_COMPOSE, tmp_path / "docker-compose.yml")
     server = ("web.yml", "web.crt", "web.key", "web-authorization")
     client = ("stackgen-1.password", "web-ca.pem")  # what render/web.py gives the clients
-    names = {"prometheus": server + client, "node-exporter": server, "grafana": ("web.crt", "web.key", *client)}
+    names = {"prometheus": server + client, "node-exporter": server,
+             "grafana": ("web.crt", "web.key", *client)}
     files = {f"secrets/{role}/{name}": "h1" for role, found in names.items() for name in found}
     rotated = {path: "h2" for path in files}
     images = {role: "sha256:1" for role in ("prometheus", "node-exporter", "grafana")}
