@@ -175,7 +175,7 @@ def render_web(
         ca_pem = ca.cert_pem
     elif stack.web.tls:
         assert stack.web.cert_file is not None and stack.web.key_file is not None
-        ca_pem = (stack.web.ca_file or stack.web.cert_file).read_bytes()
+        ca_pem = stack.read(stack.web.ca_file or stack.web.cert_file)
     roles = sorted({service.role for service in services(stack)})
     for role in roles:
         if role in WEB_CONFIG_ROLES or role == "grafana":
@@ -248,7 +248,7 @@ def _server_files(
         cert_pem, key_pem = pair.cert_pem, pair.key_pem
     else:
         assert stack.web.cert_file is not None and stack.web.key_file is not None
-        cert_pem, key_pem = stack.web.cert_file.read_bytes(), stack.web.key_file.read_bytes()
+        cert_pem, key_pem = stack.read(stack.web.cert_file), stack.read(stack.web.key_file)
     files[f"{directory}/{CERTIFICATE}"] = RenderedFile(cert_pem, 0o600, owner)
     files[f"{directory}/{PRIVATE_KEY}"] = RenderedFile(key_pem, 0o600, owner)
     return files
