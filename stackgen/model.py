@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stackgen.fleet.model import Fleet, build_fleet
 from stackgen.roles import REGISTRY, Role, default_images
 from stackgen.spec.schema import default
 
@@ -259,53 +260,6 @@ class Receiver:
 
 
 @dataclass(frozen=True)
-class FleetHost:
-    """A host of the fleet: where Ansible and Prometheus reach it, and its groups (nearest first)."""
-
-    name: str
-    address: str
-    ssh_port: int
-    ssh_user: str
-    groups: tuple[str, ...]
-    labels: Mapping[str, str]
-    vars: Mapping[str, Any] = field(default_factory=dict)  # the inventory's other host vars, kept for Ansible
-
-    @property
-    def group(self) -> str:
-        """The `group` target label: the first group the host is directly in."""
-        return self.groups[0] if self.groups else "ungrouped"
-
-
-UPSTREAM_RELEASES = "https://github.com/prometheus/node_exporter/releases/download"
-
-
-@dataclass(frozen=True)
-class NodeExporterSettings:
-    """The exporter rolled out to the fleet."""
-
-    version: str
-    source: str  # an http(s) URL or an absolute path on this machine
-    checksums: str | None
-    port: int
-    enable: tuple[str, ...]
-    disable: tuple[str, ...]
-    tls: bool
-    scrape_password: str | None  # None: generated once into secrets/ and kept
-
-
-@dataclass(frozen=True)
-class Fleet:
-    """Hosts outside the stack, rolled out over SSH."""
-
-    hosts: tuple[FleetHost, ...]
-    private_key_file: Path | None
-    become: bool
-    forks: int
-    host_key_checking: str
-    node_exporter: NodeExporterSettings
-
-
-@dataclass(frozen=True)
 class Stack:
     """The whole validated stack."""
 
@@ -427,17 +381,24 @@ def rewrite_local_address(address: str) -> str | None:
     return f"{match.group('scheme') or ''}{HOST_GATEWAY_NAME}{match.group('rest') or ''}"
 
 
-def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
-    """Build the model from spec data that passed validation."""
+class _Sections:
+    """Reading spec data with the schema's defaults."""
 
-    def section(name: str) -> Mapping[str, Any]:
-        value = data.get(name)
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        value = self.data.get(name)
         return value if isinstance(value, Mapping) else {}
 
-    def pick(name: str, key: str) -> Any:
-        values = section(name)
+    def pick(self, name: str, key: str) -> Any:
+        values = self.section(name)
         return values[key] if key in values else default(name, key)
 
+
+def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
+    """Build the model from spec data that passed validation."""
+    spec = _Sections(data)
     host_access = data.get("host_access", default("host_access"))
 
     def local(address: str) -> str:
@@ -445,124 +406,15 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
             return rewrite_local_address(address) or address
         return address
 
-    images = section("images")
-    prometheus = PrometheusSettings(
-        port=pick("prometheus", "port"),
-        external_url=section("prometheus").get("external_url"),
-        scrape_interval=pick("prometheus", "scrape_interval"),
-        scrape_timeout=pick("prometheus", "scrape_timeout"),
-        evaluation_interval=pick("prometheus", "evaluation_interval"),
-        retention=pick("prometheus", "retention"),
-        retention_size=section("prometheus").get("retention_size"),
-        replicas=pick("prometheus", "replicas"),
-        external_labels={k: str(v) for k, v in pick("prometheus", "external_labels").items()},
-        remote_write=tuple(pick("prometheus", "remote_write")),
-        extra_args=tuple(pick("prometheus", "extra_args")),
-    )
-    alertmanager = AlertmanagerSettings(
-        port=pick("alertmanager", "port"),
-        replicas=pick("alertmanager", "replicas"),
-        resolve_timeout=pick("alertmanager", "resolve_timeout"),
-        external_url=section("alertmanager").get("external_url"),
-        templates=tuple(spec_dir / p for p in pick("alertmanager", "templates")),
-    )
-
-    def exporter(key: str) -> Exporter:
-        value = pick("exporters", key)
-        if isinstance(value, Mapping):
-            return Exporter(bool(value.get("enabled", True)), value.get("port"))
-        # `pushgateway: true` publishes it on its own port (batch jobs push to the host)
-        return Exporter(bool(value), REGISTRY[Role.PUSHGATEWAY].port if key == "pushgateway" else None)
-
-    jobs = tuple(
-        Job(
-            name=job["job"],
-            targets=tuple(local(t) for t in job.get("targets", [])),
-            labels={k: str(v) for k, v in job.get("labels", {}).items()},
-            metrics_path=job.get("metrics_path", default("targets", "[]", "metrics_path")),
-            scheme=job.get("scheme", default("targets", "[]", "scheme")),
-            scrape_interval=job.get("scrape_interval"),
-            scrape_timeout=job.get("scrape_timeout"),
-            params={k: tuple(v) for k, v in job.get("params", {}).items()},
-            honor_labels=job.get("honor_labels"),
-            sample_limit=job.get("sample_limit"),
-            basic_auth=job.get("basic_auth"),
-            bearer_token=job.get("bearer_token"),
-            tls_config=job.get("tls_config"),
-            consul=job.get("consul"),
-            dns=job.get("dns"),
-            relabel_configs=tuple(job.get("relabel_configs", [])),
-            metric_relabel_configs=tuple(job.get("metric_relabel_configs", [])),
-        )
-        for job in data.get("targets", [])
-    )
-    probes = tuple(
-        Probe(
-            name=probe["name"],
-            module=probe["module"],
-            targets=tuple(local(t) for t in probe["targets"]),
-            labels={k: str(v) for k, v in probe.get("labels", {}).items()},
-            interval=probe.get("interval"),
-            timeout=probe.get("timeout"),
-        )
-        for probe in data.get("probes", [])
-    )
-    rules = section("rules")
-    exporters = Exporters(
-        exporter("node"), exporter("cadvisor"), exporter("blackbox"), exporter("pushgateway")
-    )
-    receivers = tuple(
-        Receiver(
-            name=receiver["name"],
-            channels=tuple(
-                Channel(kind, _local_endpoints(settings, local))
-                for kind in CHANNEL_KINDS
-                if kind in receiver
-                for settings in (receiver[kind] if isinstance(receiver[kind], list) else [receiver[kind]])
-            ),
-        )
-        for receiver in data.get("receivers", [])
-    )
-    web_data = section("web")
-    tls = web_data.get("tls")
-    tls = tls if isinstance(tls, Mapping) else None
-    web = WebSettings(
-        users={str(name): str(password) for name, password in (web_data.get("users") or {}).items()},
-        tls=tls is not None,
-        cert_file=spec_dir / tls["cert_file"] if tls and "cert_file" in tls else None,
-        key_file=spec_dir / tls["key_file"] if tls and "key_file" in tls else None,
-        ca_file=spec_dir / tls["ca_file"] if tls and "ca_file" in tls else None,
-        names=tuple(tls.get("names", ())) if tls else (),
-        insecure=bool(web_data.get("insecure", default("web", "insecure"))),
-    )
-    admin_user, admin_password = pick("grafana", "admin_user"), section("grafana").get("admin_password")
-    if admin_password is None and web.users:
-        # Grafana's admin is a web user: the one named like grafana.admin_user, else the first.
-        if admin_user not in web.users and "admin_user" not in section("grafana"):
-            admin_user = next(iter(web.users))
-        admin_password = web.users.get(admin_user)
-    grafana = GrafanaSettings(
-        enabled=pick("grafana", "enabled"),
-        port=pick("grafana", "port"),
-        admin_user=admin_user,
-        admin_password=admin_password,
-        root_url=section("grafana").get("root_url"),
-        anonymous=pick("grafana", "anonymous") and not web.users,
-    )
-    tracing = Tracing(
-        enabled=pick("tracing", "enabled"),
-        jaeger_port=pick("tracing", "jaeger_port"),
-        otlp_grpc_port=pick("tracing", "otlp_grpc_port"),
-        otlp_http_port=pick("tracing", "otlp_http_port"),
-    )
+    images = spec.section("images")
+    exporters = _exporters(spec)
+    receivers = _receivers(data, local)
+    web = _web(spec, spec_dir)
+    grafana = _grafana(spec, web)
     fleet = build_fleet(data["fleet"], spec_dir) if isinstance(data.get("fleet"), Mapping) else None
-    deploy = Deploy(
-        engine=pick("deploy", "engine"),
-        placement={role: tuple(constraints) for role, constraints in pick("deploy", "placement").items()},
-        max_replicas_per_node=pick("deploy", "max_replicas_per_node"),
-        shared_output=pick("deploy", "shared_output"),
-        docker_gid=section("deploy").get("docker_gid"),
-    )
+    deploy = _deploy(spec)
+    rules = spec.section("rules")
+    dashboards = spec.section("dashboards")
     return Stack(
         name=data["name"],
         listen=data.get("listen", default("listen")),
@@ -573,21 +425,26 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
             registry=images.get("registry", ""),
             overrides={k: v for k, v in images.items() if k != "registry"},
         ),
-        prometheus=prometheus,
-        alertmanager=alertmanager,
+        prometheus=_prometheus(spec),
+        alertmanager=_alertmanager(spec, spec_dir),
         grafana=grafana,
         exporters=exporters,
-        tracing=tracing,
-        victoria_metrics=VictoriaMetrics(
-            pick("victoria_metrics", "enabled"),
-            pick("victoria_metrics", "port"),
-            pick("victoria_metrics", "retention"),
+        tracing=Tracing(
+            enabled=spec.pick("tracing", "enabled"),
+            jaeger_port=spec.pick("tracing", "jaeger_port"),
+            otlp_grpc_port=spec.pick("tracing", "otlp_grpc_port"),
+            otlp_http_port=spec.pick("tracing", "otlp_http_port"),
         ),
-        relay_port=pick("relay", "port"),
-        relay_timezone=pick("relay", "timezone"),
-        jobs=jobs,
-        probes=probes,
-        blackbox_modules=dict(section("blackbox").get("modules", {})),
+        victoria_metrics=VictoriaMetrics(
+            spec.pick("victoria_metrics", "enabled"),
+            spec.pick("victoria_metrics", "port"),
+            spec.pick("victoria_metrics", "retention"),
+        ),
+        relay_port=spec.pick("relay", "port"),
+        relay_timezone=spec.pick("relay", "timezone"),
+        jobs=tuple(_job(job, local) for job in data.get("targets", [])),
+        probes=tuple(_probe(probe, local) for probe in data.get("probes", [])),
+        blackbox_modules=dict(spec.section("blackbox").get("modules", {})),
         rule_packs=RulePacks(
             include=tuple(
                 rules["include"]
@@ -604,61 +461,148 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         inhibit_rules=tuple(data.get("inhibit_rules", [])),
         time_intervals=tuple(data.get("time_intervals", [])),
         dashboards=tuple(
-            section("dashboards")["include"]
-            if "include" in section("dashboards")
+            dashboards["include"]
+            if "include" in dashboards
             else _packs_for(exporters, grafana.enabled, receivers, DASHBOARDS_FOR, deploy, fleet)
             if grafana.enabled
             else ()
         ),
-        dashboard_files=tuple(spec_dir / p for p in section("dashboards").get("files", [])),
+        dashboard_files=tuple(spec_dir / p for p in dashboards.get("files", [])),
         spec_files=read_spec_files(data, spec_dir),
         fleet=fleet,
         web=web,
         deploy=deploy,
-        docker_discovery=docker_discovery(section("discovery").get("docker")),
+        docker_discovery=docker_discovery(spec.section("discovery").get("docker")),
     )
 
 
-def build_fleet(data: Mapping[str, Any], spec_dir: Path) -> Fleet:
-    """The fleet section: spec hosts and the inventory's merged (validation made sure they do not clash)."""
-    from stackgen.fleet.hosts import merged_hosts
-
-    ssh = data.get("ssh") or {}
-    exporter = data.get("node_exporter") or {}
-    collectors = exporter.get("collectors") or {}
-    version = exporter.get("version", default("fleet", "node_exporter", "version"))
-    source = exporter.get("source") or (
-        f"{UPSTREAM_RELEASES}/v{version}/node_exporter-{version}.linux-amd64.tar.gz"
+def _prometheus(spec: _Sections) -> PrometheusSettings:
+    return PrometheusSettings(
+        port=spec.pick("prometheus", "port"),
+        external_url=spec.section("prometheus").get("external_url"),
+        scrape_interval=spec.pick("prometheus", "scrape_interval"),
+        scrape_timeout=spec.pick("prometheus", "scrape_timeout"),
+        evaluation_interval=spec.pick("prometheus", "evaluation_interval"),
+        retention=spec.pick("prometheus", "retention"),
+        retention_size=spec.section("prometheus").get("retention_size"),
+        replicas=spec.pick("prometheus", "replicas"),
+        external_labels={k: str(v) for k, v in spec.pick("prometheus", "external_labels").items()},
+        remote_write=tuple(spec.pick("prometheus", "remote_write")),
+        extra_args=tuple(spec.pick("prometheus", "extra_args")),
     )
-    checksums = exporter.get("checksums")
 
-    def local(path: str | None) -> str | None:
-        if path is None or "://" in path:
-            return path
-        return str((spec_dir / path).resolve())
 
-    key = ssh.get("private_key_file")
-    return Fleet(
-        hosts=merged_hosts(
-            data,
-            spec_dir,
-            ssh.get("user", default("fleet", "ssh", "user")),
-            ssh.get("port", default("fleet", "ssh", "port")),
-        ),
-        private_key_file=(spec_dir / key).resolve() if key else None,
-        become=data.get("become", default("fleet", "become")),
-        forks=data.get("forks", default("fleet", "forks")),
-        host_key_checking=ssh.get("host_key_checking", default("fleet", "ssh", "host_key_checking")),
-        node_exporter=NodeExporterSettings(
-            version=version,
-            source=local(source) or source,
-            checksums=local(checksums),
-            port=exporter.get("port", default("fleet", "node_exporter", "port")),
-            enable=tuple(collectors.get("enable", [])),
-            disable=tuple(collectors.get("disable", [])),
-            tls=exporter.get("tls", default("fleet", "node_exporter", "tls")),
-            scrape_password=exporter.get("scrape_password"),
-        ),
+def _alertmanager(spec: _Sections, spec_dir: Path) -> AlertmanagerSettings:
+    return AlertmanagerSettings(
+        port=spec.pick("alertmanager", "port"),
+        replicas=spec.pick("alertmanager", "replicas"),
+        resolve_timeout=spec.pick("alertmanager", "resolve_timeout"),
+        external_url=spec.section("alertmanager").get("external_url"),
+        templates=tuple(spec_dir / p for p in spec.pick("alertmanager", "templates")),
+    )
+
+
+def _exporters(spec: _Sections) -> Exporters:
+    def exporter(key: str) -> Exporter:
+        value = spec.pick("exporters", key)
+        if isinstance(value, Mapping):
+            return Exporter(bool(value.get("enabled", True)), value.get("port"))
+        # `pushgateway: true` publishes it on its own port (batch jobs push to the host)
+        return Exporter(bool(value), REGISTRY[Role.PUSHGATEWAY].port if key == "pushgateway" else None)
+
+    return Exporters(exporter("node"), exporter("cadvisor"), exporter("blackbox"), exporter("pushgateway"))
+
+
+def _job(job: Mapping[str, Any], local: Callable[[str], str]) -> Job:
+    return Job(
+        name=job["job"],
+        targets=tuple(local(t) for t in job.get("targets", [])),
+        labels={k: str(v) for k, v in job.get("labels", {}).items()},
+        metrics_path=job.get("metrics_path", default("targets", "[]", "metrics_path")),
+        scheme=job.get("scheme", default("targets", "[]", "scheme")),
+        scrape_interval=job.get("scrape_interval"),
+        scrape_timeout=job.get("scrape_timeout"),
+        params={k: tuple(v) for k, v in job.get("params", {}).items()},
+        honor_labels=job.get("honor_labels"),
+        sample_limit=job.get("sample_limit"),
+        basic_auth=job.get("basic_auth"),
+        bearer_token=job.get("bearer_token"),
+        tls_config=job.get("tls_config"),
+        consul=job.get("consul"),
+        dns=job.get("dns"),
+        relabel_configs=tuple(job.get("relabel_configs", [])),
+        metric_relabel_configs=tuple(job.get("metric_relabel_configs", [])),
+    )
+
+
+def _probe(probe: Mapping[str, Any], local: Callable[[str], str]) -> Probe:
+    return Probe(
+        name=probe["name"],
+        module=probe["module"],
+        targets=tuple(local(t) for t in probe["targets"]),
+        labels={k: str(v) for k, v in probe.get("labels", {}).items()},
+        interval=probe.get("interval"),
+        timeout=probe.get("timeout"),
+    )
+
+
+def _receivers(data: Mapping[str, Any], local: Callable[[str], str]) -> tuple[Receiver, ...]:
+    return tuple(
+        Receiver(
+            name=receiver["name"],
+            channels=tuple(
+                Channel(kind, _local_endpoints(settings, local))
+                for kind in CHANNEL_KINDS
+                if kind in receiver
+                for settings in (receiver[kind] if isinstance(receiver[kind], list) else [receiver[kind]])
+            ),
+        )
+        for receiver in data.get("receivers", [])
+    )
+
+
+def _web(spec: _Sections, spec_dir: Path) -> WebSettings:
+    web_data = spec.section("web")
+    tls = web_data.get("tls")
+    tls = tls if isinstance(tls, Mapping) else None
+    return WebSettings(
+        users={str(name): str(password) for name, password in (web_data.get("users") or {}).items()},
+        tls=tls is not None,
+        cert_file=spec_dir / tls["cert_file"] if tls and "cert_file" in tls else None,
+        key_file=spec_dir / tls["key_file"] if tls and "key_file" in tls else None,
+        ca_file=spec_dir / tls["ca_file"] if tls and "ca_file" in tls else None,
+        names=tuple(tls.get("names", ())) if tls else (),
+        insecure=bool(web_data.get("insecure", default("web", "insecure"))),
+    )
+
+
+def _grafana(spec: _Sections, web: WebSettings) -> GrafanaSettings:
+    admin_user = spec.pick("grafana", "admin_user")
+    admin_password = spec.section("grafana").get("admin_password")
+    if admin_password is None and web.users:
+        # Grafana's admin is a web user: the one named like grafana.admin_user, else the first.
+        if admin_user not in web.users and "admin_user" not in spec.section("grafana"):
+            admin_user = next(iter(web.users))
+        admin_password = web.users.get(admin_user)
+    return GrafanaSettings(
+        enabled=spec.pick("grafana", "enabled"),
+        port=spec.pick("grafana", "port"),
+        admin_user=admin_user,
+        admin_password=admin_password,
+        root_url=spec.section("grafana").get("root_url"),
+        anonymous=spec.pick("grafana", "anonymous") and not web.users,
+    )
+
+
+def _deploy(spec: _Sections) -> Deploy:
+    return Deploy(
+        engine=spec.pick("deploy", "engine"),
+        placement={
+            role: tuple(constraints) for role, constraints in spec.pick("deploy", "placement").items()
+        },
+        max_replicas_per_node=spec.pick("deploy", "max_replicas_per_node"),
+        shared_output=spec.pick("deploy", "shared_output"),
+        docker_gid=spec.section("deploy").get("docker_gid"),
     )
 
 

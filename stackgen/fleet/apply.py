@@ -19,8 +19,9 @@ from typing import Any
 from stackgen.errors import InvalidInput
 from stackgen.fleet import prometheus, state
 from stackgen.fleet.artifact import ensure_binary
+from stackgen.fleet.model import FleetHost
 from stackgen.fleet.runner import HostOutcome, run_playbook
-from stackgen.model import FleetHost, Stack
+from stackgen.model import Stack
 from stackgen.render import fleet as fleet_render
 
 Progress = Callable[[str], None]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackgen.errors import RuntimeFailure
-from stackgen.model import NodeExporterSettings
+from stackgen.fleet.model import NodeExporterSettings
 from stackgen.render.ansible import CACHE_ENV, binary_dir_name
 
 CHECKSUMS_NAME = "sha256sums.txt"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from stackgen.fleet.inventory import Inventory, read_inventory
-from stackgen.model import FleetHost
+from stackgen.fleet.model import FleetHost
 
 # Host vars stackgen reads itself; the others are passed on to Ansible as they are.
 CONNECTION_VARS = ("ansible_host", "ansible_port", "ansible_user")

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from stackgen.model import FleetHost
+from stackgen.fleet.model import FleetHost
 from stackgen.output import SECRET_DIR
 from stackgen.render.ansible import ANSIBLE_DIR, STATE_DIR
 from stackgen.render.fleet import host_file_stem

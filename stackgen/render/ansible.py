@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from stackgen.model import Fleet
+from stackgen.fleet.model import Fleet
 from stackgen.output import RenderedFile
 from stackgen.render.dump import HEADER, yaml_bytes
 from stackgen.render.fleet import ScrapeCredentials, host_file_stem

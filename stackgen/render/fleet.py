@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stackgen import pki
-from stackgen.model import Fleet, FleetHost
+from stackgen.fleet.model import Fleet, FleetHost
 from stackgen.output import SECRET_DIR, RenderedFile
 from stackgen.render.ca import previous_pair
 from stackgen.render.dump import json_bytes
