@@ -52,20 +52,11 @@ def find_blueprint(name: str) -> Blueprint:
 
 def render_blueprint(blueprint: Blueprint, stack_name: str) -> str:
     """The blueprint's text for a stack called `stack_name`, with schema descriptions as comments."""
-    import jinja2
+    from stackgen.content.substitute import bracket_environment
 
-    environment = jinja2.Environment(
-        variable_start_string="[[",
-        variable_end_string="]]",
-        block_start_string="[%",
-        block_end_string="%]",
-        comment_start_string="[#",
-        comment_end_string="#]",
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
+    text = (
+        bracket_environment().from_string(blueprint.path.read_text(encoding="utf-8")).render(name=stack_name)
     )
-    text = environment.from_string(blueprint.path.read_text(encoding="utf-8")).render(name=stack_name)
     return _with_descriptions(text)
 
 

@@ -25,7 +25,9 @@ _NOT_VARIABLES = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
+def bracket_environment() -> jinja2.Environment:
+    """jinja2 with [[ ]] / [% %] / [# #] delimiters and StrictUndefined: packs' parameters and
+    blueprints' names, in text whose `{{ }}` belongs to Prometheus and Alertmanager."""
     import jinja2
 
     # Prometheus and Alertmanager own `{{ }}`: parameters use brackets so both survive in one string.
@@ -64,7 +66,7 @@ def _render(text: str, values: Mapping[str, Any], where: str) -> str:
     import jinja2
 
     try:
-        return _environment().from_string(text).render(values)
+        return bracket_environment().from_string(text).render(values)
     except jinja2.TemplateError as error:
         raise ValueError(f"{where}: cannot fill in {text!r}: {error}") from error
 
