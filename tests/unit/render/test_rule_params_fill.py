@@ -42,7 +42,7 @@ CASES = [
 
 def _jinja2(text: str) -> str:
     try:
-        return str(substitute._environment().from_string(text).render(VALUES))
+        return str(substitute.bracket_environment().from_string(text).render(VALUES))
     except Exception as error:  # the fast path must then decline, leaving jinja2's error
         return f"error: {type(error).__name__}"
 
