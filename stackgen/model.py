@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from stackgen.fleet.model import Fleet, build_fleet
-from stackgen.roles import REGISTRY, Role, default_images
-from stackgen.spec.schema import default
+from stackgen.roles import REGISTRY, Role, addon_roles, default_images
+from stackgen.spec.schema import default, node_at, property_names
 
 # Default images (late 2026): pinned tags from the role registry, keyed by compose service role.
 # `images:` in the spec overrides any of them; `images.registry` prefixes the defaults for a mirror.
@@ -135,15 +135,6 @@ class Tracing:
     jaeger_port: int
     otlp_grpc_port: int
     otlp_http_port: int
-
-
-@dataclass(frozen=True)
-class VictoriaMetrics:
-    """The built-in VictoriaMetrics single-node server (long-term storage)."""
-
-    enabled: bool = False
-    port: int = 8428
-    retention: str = "1y"
 
 
 @dataclass(frozen=True)
@@ -274,7 +265,6 @@ class Stack:
     grafana: GrafanaSettings
     exporters: Exporters
     tracing: Tracing
-    victoria_metrics: VictoriaMetrics
     relay_port: int | None
     relay_timezone: str
     jobs: tuple[Job, ...]
@@ -303,6 +293,13 @@ class Stack:
     web: WebSettings = field(default_factory=WebSettings)
     deploy: Deploy = field(default_factory=lambda: Deploy("compose"))
     docker_discovery: DockerDiscovery | None = None
+    # The settings of each add-on role (roles.py: `settings`), as stack.yaml gives them with the
+    # schema's defaults filled in; read by the role's own renderer only.
+    addons: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def addon_settings(self, role: str) -> Mapping[str, Any]:
+        """An add-on role's settings (empty when the role is no add-on)."""
+        return self.addons.get(role, {})
 
     @property
     def needs_relay(self) -> bool:
@@ -395,6 +392,14 @@ class _Sections:
         values = self.section(name)
         return values[key] if key in values else default(name, key)
 
+    def with_defaults(self, name: str) -> dict[str, Any]:
+        """A section's values, with the schema's default for every key it leaves out that has one."""
+        values = dict(self.section(name))
+        for key in property_names(node_at(name)):
+            if key not in values and "default" in node_at(name, key):
+                values[key] = default(name, key)
+        return values
+
 
 def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
     """Build the model from spec data that passed validation."""
@@ -435,11 +440,6 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
             otlp_grpc_port=spec.pick("tracing", "otlp_grpc_port"),
             otlp_http_port=spec.pick("tracing", "otlp_http_port"),
         ),
-        victoria_metrics=VictoriaMetrics(
-            spec.pick("victoria_metrics", "enabled"),
-            spec.pick("victoria_metrics", "port"),
-            spec.pick("victoria_metrics", "retention"),
-        ),
         relay_port=spec.pick("relay", "port"),
         relay_timezone=spec.pick("relay", "timezone"),
         jobs=tuple(_job(job, local) for job in data.get("targets", [])),
@@ -473,6 +473,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
         web=web,
         deploy=deploy,
         docker_discovery=docker_discovery(spec.section("discovery").get("docker")),
+        addons={str(role): spec.with_defaults(addon.settings) for role, addon in addon_roles().items()},
     )
 
 

@@ -3,6 +3,11 @@
 Model, renderers, validation and the runtime read a role's default image, port, user, config
 directory, reload method and health endpoint from here, so adding an exporter means adding its entry
 (and its renderer and data), not editing ten tables. README's image table is checked against it.
+
+An ADD-ON role is known to nothing but its entry here, its renderer module (Addon.renderer; the
+contract is stackgen/render/addons.py) and its stack.yaml section in spec/schema.json (Addon.settings):
+the model keeps that section's values with the schema's defaults, validation checks the ports it names
+for collisions, and compose, Prometheus and Grafana ask its renderer for their parts.
 """
 
 from __future__ import annotations
@@ -39,6 +44,15 @@ class Role(str, Enum):
 
 
 @dataclass(frozen=True)
+class Addon:
+    """What makes a role an add-on: known to nothing but its registry entry, renderer and schema."""
+
+    settings: str  # its stack.yaml section: an object with `enabled` (spec/schema.json)
+    renderer: str  # the module that renders it (defines RENDERER: render/addons.py)
+    published_ports: tuple[str, ...] = ()  # keys of its section that are host ports it publishes
+
+
+@dataclass(frozen=True)
 class RoleFacts:
     """What stackgen knows about one role."""
 
@@ -55,7 +69,7 @@ class RoleFacts:
     data_dir: str | None = None  # the path inside the container that lives in a named volume
     metrics_path: str | None = "/metrics"  # where Prometheus scrapes it; None: not scraped
     # The model attribute (dotted, on Stack) that turns a single-container role on; None: the role is
-    # placed by its own rule (Prometheus and Alertmanager replicas).
+    # placed by its own rule (Prometheus and Alertmanager replicas) or is an add-on (its settings say).
     enabled_by: str | None = None
     # Secret files (name patterns) the service reads again by itself: a change needs no reload and,
     # above all, no restart (exporter-toolkit web configs are re-read per request).
@@ -63,6 +77,7 @@ class RoleFacts:
     # Secret files (name patterns) read only at start: a change recreates the container even when
     # the role can reload (Grafana loads its certificate once: grafana/grafana#38095).
     start_only_secrets: tuple[str, ...] = ()
+    addon: Addon | None = None  # an add-on role's settings section and renderer
 
     @property
     def can_reload(self) -> bool:
@@ -183,7 +198,7 @@ _ENTRIES = (
         8428,
         health_path="/health",
         data_dir="/victoria-metrics-data",
-        enabled_by="victoria_metrics.enabled",
+        addon=Addon("victoria_metrics", "stackgen.render.victoria_metrics", published_ports=("port",)),
     ),
 )
 REGISTRY: dict[Role, RoleFacts] = {Role(str(entry.role)): entry for entry in _ENTRIES}
@@ -212,3 +227,8 @@ def default_images() -> dict[str, str]:
 def secret_owners() -> dict[str, int]:
     """role -> the uid that must own its secret files."""
     return {str(entry.role): entry.uid for entry in REGISTRY.values() if entry.uid}
+
+
+def addon_roles() -> dict[Role, Addon]:
+    """The add-on roles and what makes each one."""
+    return {role: entry.addon for role, entry in REGISTRY.items() if entry.addon is not None}

@@ -7,12 +7,12 @@ is replaced by rename, and Prometheus would then reload the old file.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from stackgen import __version__
 from stackgen.model import HOST_GATEWAY_NAME, Stack
 from stackgen.output import RenderedFile
+from stackgen.render import addons
 from stackgen.render.dump import yaml_bytes
 from stackgen.render.prometheus import config_file_name
 from stackgen.render.relay import RELAY_CONFIG_DIR
@@ -58,11 +58,10 @@ def compose_services(stack: Stack) -> dict[str, dict[str, Any]]:
         "relay": _relay,
         "jaeger": _jaeger,
         "otel-collector": _otel_collector,
-        "victoria-metrics": _victoria_metrics,
     }
     service_configs: dict[str, dict[str, Any]] = {}
     for service in services(stack):
-        config = builders[service.role](stack, service)
+        config = addons.compose_service(stack, service) or builders[service.role](stack, service)
         config.setdefault("restart", "unless-stopped")
         config["labels"] = {ROLE_LABEL: service.role, **config.get("labels", {})}
         service_configs[service.name] = _ordered(config)
@@ -120,15 +119,19 @@ def _ordered(config: dict[str, Any]) -> dict[str, Any]:
     return ordered
 
 
-def _port(stack: Stack, host_port: int, container_port: int, role: str | None = None) -> str:
+def port_binding(stack: Stack, host_port: int, container_port: int, role: str | None = None) -> str:
+    """`LISTEN:HOST_PORT:CONTAINER_PORT`; a role that takes a web config may be published beyond the
+    stack's listen address (render/web.py decides), one without only on `listen`."""
     address = published_address(stack, role) if role else stack.listen
     listen = f"[{address}]" if ":" in address else address
     return f"{listen}:{host_port}:{container_port}"
 
 
-def _wget_check(
+def http_healthcheck(
     stack: Stack, port: int, path: str, interval: str = "10s", authenticated: bool = True, web: bool = True
 ) -> dict[str, Any]:
+    """A busybox-wget healthcheck of PATH on the container's own PORT (`web`: through its web config,
+    with the internal user's header when `authenticated`)."""
     test = (
         wget_test(stack, port, path, authenticated)
         if web
@@ -206,13 +209,13 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
             f"{service.name}-data:/prometheus",
             *_docker_socket_mount(stack),
         ],
-        "ports": [_port(stack, settings.port + offset, 9090)],
+        "ports": [port_binding(stack, settings.port + offset, 9090)],
         **_host_gateway(stack, always=stack.docker_discovery is not None),
         **_docker_socket_group(stack),
         # An alert sent before Alertmanager listens is dropped and only resent after the resend delay.
         **_healthy_first(by_role(stack, "alertmanager")),
         # ready, not just healthy: Prometheus answers queries (503 before) only once its TSDB is loaded
-        "healthcheck": _wget_check(stack, 9090, "/-/ready"),
+        "healthcheck": http_healthcheck(stack, 9090, "/-/ready"),
     }
     return config
 
@@ -279,9 +282,9 @@ def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
             _secrets_mount("alertmanager"),
             f"{service.name}-data:/alertmanager",
         ],
-        "ports": [_port(stack, settings.port + offset, 9093)],
+        "ports": [port_binding(stack, settings.port + offset, 9093)],
         **_host_gateway(stack),
-        "healthcheck": _wget_check(stack, 9093, "/-/ready"),
+        "healthcheck": http_healthcheck(stack, 9093, "/-/ready"),
     }
 
 
@@ -310,14 +313,14 @@ def _grafana(stack: Stack, service: Service) -> dict[str, Any]:
             _secrets_mount("grafana"),
             "grafana-data:/var/lib/grafana",
         ],
-        "ports": [_port(stack, settings.port, 3000)],
+        "ports": [port_binding(stack, settings.port, 3000)],
         **_healthy_first([by_role(stack, "prometheus")[0]]),
-        "healthcheck": _wget_check(stack, 3000, "/api/health", authenticated=False),
+        "healthcheck": http_healthcheck(stack, 3000, "/api/health", authenticated=False),
     }
 
 
 def _published(stack: Stack, port: int | None, container_port: int, role: str) -> dict[str, Any]:
-    return {"ports": [_port(stack, port, container_port, role)]} if port else {}
+    return {"ports": [port_binding(stack, port, container_port, role)]} if port else {}
 
 
 def _node_exporter(stack: Stack, service: Service) -> dict[str, Any]:
@@ -333,7 +336,7 @@ def _node_exporter(stack: Stack, service: Service) -> dict[str, Any]:
         "volumes": ["/:/host:ro", *_web_secrets(stack, "node-exporter")],
         "pid": "host",
         **_published(stack, stack.exporters.node.port, 9100, "node-exporter"),
-        "healthcheck": _wget_check(stack, 9100, "/metrics", "30s"),
+        "healthcheck": http_healthcheck(stack, 9100, "/metrics", "30s"),
     }
 
 
@@ -352,7 +355,7 @@ def _cadvisor(stack: Stack, service: Service) -> dict[str, Any]:
         "devices": ["/dev/kmsg"],
         **_published(stack, stack.exporters.cadvisor.port, 8080, "cadvisor"),
         # cAdvisor has no web config: plain HTTP inside the stack
-        "healthcheck": _wget_check(stack, 8080, "/healthz", "30s", web=False),
+        "healthcheck": http_healthcheck(stack, 8080, "/healthz", "30s", web=False),
     }
 
 
@@ -367,7 +370,7 @@ def _blackbox(stack: Stack, service: Service) -> dict[str, Any]:
         "volumes": ["./blackbox:/etc/blackbox_exporter:ro", _secrets_mount("blackbox-exporter")],
         **_published(stack, stack.exporters.blackbox.port, 9115, "blackbox-exporter"),
         **_host_gateway(stack),
-        "healthcheck": _wget_check(stack, 9115, "/-/healthy", "30s"),
+        "healthcheck": http_healthcheck(stack, 9115, "/-/healthy", "30s"),
     }
     return config
 
@@ -383,7 +386,7 @@ def _pushgateway(stack: Stack, service: Service) -> dict[str, Any]:
         ],
         "volumes": ["pushgateway-data:/data", *_web_secrets(stack, "pushgateway")],
         **_published(stack, stack.exporters.pushgateway.port, 9091, "pushgateway"),
-        "healthcheck": _wget_check(stack, 9091, "/-/healthy", "30s"),
+        "healthcheck": http_healthcheck(stack, 9091, "/-/healthy", "30s"),
     }
 
 
@@ -409,7 +412,7 @@ def _jaeger(stack: Stack, service: Service) -> dict[str, Any]:
     # No healthcheck: the image has no shell or HTTP client to run one with.
     return {
         "image": stack.images.image_for("jaeger"),
-        "ports": [_port(stack, stack.tracing.jaeger_port, 16686, "jaeger")],
+        "ports": [port_binding(stack, stack.tracing.jaeger_port, 16686, "jaeger")],
     }
 
 
@@ -419,25 +422,8 @@ def _otel_collector(stack: Stack, service: Service) -> dict[str, Any]:
         "command": ["--config=/etc/otelcol/config.yml"],
         "volumes": ["./otel-collector:/etc/otelcol:ro"],
         "ports": [
-            _port(stack, stack.tracing.otlp_grpc_port, 4317, "otel-collector"),
-            _port(stack, stack.tracing.otlp_http_port, 4318, "otel-collector"),
+            port_binding(stack, stack.tracing.otlp_grpc_port, 4317, "otel-collector"),
+            port_binding(stack, stack.tracing.otlp_http_port, 4318, "otel-collector"),
         ],
         "depends_on": ["jaeger"],
     }
-
-
-def _victoria_metrics(stack: Stack, service: Service) -> dict[str, Any]:
-    settings = stack.victoria_metrics
-    config: dict[str, Any] = {
-        "image": stack.images.image_for("victoria-metrics"),
-        "command": [
-            "-storageDataPath=/victoria-metrics-data",
-            f"-retentionPeriod={settings.retention}",
-            f"-httpListenAddr=:{service.port}",
-        ],
-        "volumes": [f"{service.name}-data:/victoria-metrics-data"],
-        "healthcheck": _wget_check(stack, service.port, "/health", "30s", web=False),
-    }
-    if ipaddress.ip_address(stack.listen).is_loopback:  # it reads no web config: never published beyond
-        config["ports"] = [_port(stack, settings.port, service.port)]
-    return config

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackgen.model import Stack
 from stackgen.output import RenderedFile
+from stackgen.render import addons
 from stackgen.render.dump import json_bytes, yaml_bytes
 from stackgen.render.secrets import SecretFiles, generated_secret
 from stackgen.render.topology import by_role, slug
@@ -66,18 +67,7 @@ def datasources(stack: Stack, client: WebClient | None = None) -> dict[str, Any]
     if client:
         for source in sources:
             _with_credentials(source, client)
-    for storage in by_role(stack, "victoria-metrics"):  # the same series, kept for longer
-        sources.append(
-            {
-                "name": "VictoriaMetrics",
-                "type": "prometheus",
-                "uid": "victoria-metrics",
-                "access": "proxy",
-                "url": f"http://{storage.address}",
-                "editable": False,
-                "jsonData": {"httpMethod": "POST", "timeInterval": stack.prometheus.scrape_interval},
-            }
-        )
+    sources += addons.grafana_datasources(stack)  # e.g. the built-in long-term storage
     if stack.tracing.enabled:
         # Exemplars carry trace ids: link them from Prometheus panels to the trace in Jaeger.
         prometheus_json["exemplarTraceIdDestinations"] = [{"name": "trace_id", "datasourceUid": "jaeger"}]

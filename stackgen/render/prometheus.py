@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackgen.model import Job, Probe, Stack
 from stackgen.output import RenderedFile
+from stackgen.render import addons
 from stackgen.render.docker_discovery import docker_scrape_config
 from stackgen.render.dump import json_bytes, yaml_bytes
 from stackgen.render.engines import PER_NODE_ROLES, engine_renderer
@@ -50,10 +51,7 @@ def render_prometheus(
             remote_write_config(index, entry, secrets)
             for index, entry in enumerate(stack.prometheus.remote_write)
         ]
-        remote_write += [
-            {"url": f"http://{member.address}/api/v1/write"}  # the built-in long-term storage
-            for member in by_role(stack, "victoria-metrics")
-        ]
+        remote_write += addons.remote_write(stack)  # e.g. the built-in long-term storage
         if remote_write:
             config["remote_write"] = remote_write
         files[f"prometheus/{config_file_name(replica)}"] = RenderedFile(yaml_bytes(config))

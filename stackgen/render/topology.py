@@ -48,11 +48,13 @@ def services(stack: Stack) -> list[Service]:
     """Every container of the stack, in a stable order."""
     found = replicated("prometheus", stack.prometheus.replicas)
     found += replicated("alertmanager", stack.alertmanager.replicas)
-    # every other role is one container, there when the model attribute its registry entry names is true
+    # every other role is one container, there when the model attribute its registry entry names is
+    # true, or for an add-on role when its settings say `enabled`
     found += [
         Service(str(role), str(role))
         for role, entry in REGISTRY.items()
-        if entry.enabled_by and _attribute(stack, entry.enabled_by)
+        if (entry.enabled_by and _attribute(stack, entry.enabled_by))
+        or (entry.addon and stack.addon_settings(str(role)).get("enabled") is True)
     ]
     return found
 

@@ -19,7 +19,7 @@ from stackgen.model import (
     RELAY_CHANNELS,
     rewrite_local_address,
 )
-from stackgen.roles import REGISTRY, Role
+from stackgen.roles import REGISTRY, Role, addon_roles
 from stackgen.spec.addresses import BUILTIN_PROBERS, probe_target_problem, scrape_target_problem
 from stackgen.spec.load import LoadedSpec
 from stackgen.spec.problems import Problem, Severity
@@ -511,8 +511,9 @@ def _ports(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
         published += [(("alertmanager", "port"), published[1][1] + n) for n in range(1, am_replicas)]
     if _section(data, "grafana").get("enabled", True) is not False:
         published.append((("grafana", "port"), port("grafana", "port")))
-    if _section(data, "victoria_metrics").get("enabled") is True:
-        published.append((("victoria_metrics", "port"), port("victoria_metrics", "port")))
+    for addon in addon_roles().values():  # what an add-on role publishes: the ports its entry names
+        if _section(data, addon.settings).get("enabled", default(addon.settings, "enabled")) is True:
+            published += [((addon.settings, key), port(addon.settings, key)) for key in addon.published_ports]
     if _section(data, "tracing").get("enabled") is True:
         for key in ("jaeger_port", "otlp_grpc_port", "otlp_http_port"):
             published.append((("tracing", key), port("tracing", key)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from stackgen.roles import REGISTRY, Role, default_images, facts
+from stackgen.roles import REGISTRY, Role, addon_roles, default_images, facts
 from stackgen.spec.schema import schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,3 +32,23 @@ def test_unknown_roles_reload_nothing() -> None:
     assert not facts("no-such-role").can_reload
     assert facts("prometheus") is REGISTRY[Role.PROMETHEUS]
     assert facts("prometheus").self_watched_dirs == ("targets",)
+
+
+def test_an_add_on_role_is_named_only_by_its_entry_and_its_renderer() -> None:
+    """Adding an add-on role touches roles.py, its renderer module and its data (schema, README):
+    no other module of the package names it (ARCHITECTURE.md, 'Adding a role')."""
+    addons = addon_roles()
+    assert addons, "the registry shows the add-on mechanism with at least one role"
+    package = ROOT / "stackgen"
+    for role, addon in addons.items():
+        renderer = package.joinpath(*addon.renderer.split(".")[1:]).with_suffix(".py")
+        assert renderer.is_file(), addon.renderer
+        names = re.compile(rf"{re.escape(role.value)}|{re.escape(addon.settings)}|\b{role.name}\b")
+        naming = sorted(
+            str(path.relative_to(package))
+            for path in package.rglob("*.py")
+            if path not in (package / "roles.py", renderer) and names.search(path.read_text())
+        )
+        assert naming == [], f"{role.value} is named outside its entry and renderer"
+        assert addon.settings in schema()["properties"]
+        assert set(addon.published_ports) <= set(schema()["properties"][addon.settings]["properties"])

@@ -245,3 +245,10 @@ def test_docker_discovery_without_a_socket_is_a_warning_and_its_job_name_is_take
     assert warnings(tmp_path, discovery={"docker": {"host": "tcp://proxy:2375"}}) == []
     assert messages(tmp_path, targets=[{"job": "docker-discovery", "targets": ["a:1"]}]) == [
         "targets.0.job: job name 'docker-discovery' is taken by the stack's own scrape job (pick another name)"]
+
+
+def test_an_add_on_role_s_published_port_is_checked_from_its_registry_entry(tmp_path: Path) -> None:
+    """The collision check knows victoria_metrics.port only through roles.py (Addon.published_ports)."""
+    assert messages(tmp_path, victoria_metrics={"enabled": True, "port": 3000}) == [
+        "victoria_metrics.port: port 3000 is already published by grafana.port"]
+    assert messages(tmp_path, victoria_metrics={"enabled": False, "port": 3000}) == []

@@ -128,3 +128,13 @@ def test_host_access_reaches_a_local_webhook(tmp_path: Path) -> None:
     assert config["receivers"][0]["webhook_configs"][0]["url"] == "http://host.docker.internal:5001/alerts"
     compose = load_yaml(render_compose(stack)["docker-compose.yml"].content)
     assert compose["services"]["alertmanager"]["extra_hosts"] == ["host.docker.internal:host-gateway"]
+
+
+def test_an_add_on_role_s_settings_come_with_the_schema_s_defaults(tmp_path: Path) -> None:
+    stack = api.load_stack(write_spec(tmp_path, base_spec(victoria_metrics={"enabled": True})), {})
+    assert stack.addon_settings("victoria-metrics") == {"enabled": True, "port": 8428, "retention": "1y"}
+    assert "victoria-metrics" in [service.role for service in services(stack)]
+    stack = api.load_stack(write_spec(tmp_path / "off", base_spec()), {})
+    assert stack.addon_settings("victoria-metrics")["enabled"] is False
+    assert "victoria-metrics" not in [service.role for service in services(stack)]
+    assert stack.addon_settings("prometheus") == {}

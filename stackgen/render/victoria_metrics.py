@@ -1,0 +1,59 @@
+"""The built-in VictoriaMetrics single-node server: an add-on role (long-term storage).
+
+`victoria_metrics: {enabled, port, retention}` runs it; every Prometheus replica remote-writes every
+sample to it, Grafana gets it as a second datasource, and Prometheus scrapes it like any role with a
+metrics path (roles.py). It reads no web config, so its port is published only on a loopback listen;
+inside the stack it is plain HTTP on the stack network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from stackgen.model import Stack
+from stackgen.render.addons import AddonRenderer
+from stackgen.render.compose import http_healthcheck, port_binding
+from stackgen.render.topology import Service
+from stackgen.roles import REGISTRY, Role
+
+_DATA_DIR = REGISTRY[Role.VICTORIA_METRICS].data_dir
+
+
+def _compose_service(stack: Stack, service: Service, settings: Mapping[str, Any]) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "image": stack.images.image_for(service.role),
+        "command": [
+            f"-storageDataPath={_DATA_DIR}",
+            f"-retentionPeriod={settings['retention']}",
+            f"-httpListenAddr=:{service.port}",
+        ],
+        "volumes": [f"{service.name}-data:{_DATA_DIR}"],
+        "healthcheck": http_healthcheck(stack, service.port, "/health", "30s", web=False),
+    }
+    if ipaddress.ip_address(stack.listen).is_loopback:  # it reads no web config: never published beyond
+        config["ports"] = [port_binding(stack, settings["port"], service.port)]
+    return config
+
+
+def _remote_write(stack: Stack, service: Service, settings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"url": f"http://{service.address}/api/v1/write"}]
+
+
+def _datasources(stack: Stack, service: Service, settings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    # the same series as Prometheus', kept for longer
+    return [
+        {
+            "name": "VictoriaMetrics",
+            "type": "prometheus",
+            "uid": service.name,
+            "access": "proxy",
+            "url": f"http://{service.address}",
+            "editable": False,
+            "jsonData": {"httpMethod": "POST", "timeInterval": stack.prometheus.scrape_interval},
+        }
+    ]
+
+
+RENDERER = AddonRenderer(_compose_service, _remote_write, _datasources)
