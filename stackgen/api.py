@@ -1,8 +1,11 @@
 """stackgen's public API: what the commands call, and what scripts, benches and tests call too.
 
 The pipeline, one function a step: validate → load_stack (the model) → render_files → render (write),
-and against a running stack plan → apply | down | status | logs. Each returns values; the CLI only
-prints them. Runtime modules are imported inside the functions, so `validate` never loads docker.
+and against a running stack plan → apply | down | status | logs (one host or a swarm: the engine is
+chosen from the rendered files). The fleet adapter: fleet_apply | fleet_status. A running stack's
+alerting: notify_test, notify_preview, silence_add | silences | silence_expire. Each returns values;
+the CLI only prints them. Runtime modules are imported inside the functions, so `validate` never loads
+docker.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stackgen.errors import InvalidInput, InvalidSpec
 from stackgen.model import Stack, build_stack
@@ -20,6 +23,10 @@ from stackgen.spec.problems import Problem
 from stackgen.spec.validate import CheckedSpec, check_spec
 
 if TYPE_CHECKING:
+    from stackgen.alerting.alertmanager_api import AlertmanagerAPI, Matcher
+    from stackgen.alerting.delivery_check import Verdict
+    from stackgen.fleet.apply import FleetApplyResult
+    from stackgen.fleet.status import HostStatus
     from stackgen.runtime.apply import ApplyReport, PlanReport
     from stackgen.runtime.down import DownReport
     from stackgen.runtime.engine import Engine
@@ -329,6 +336,133 @@ def logs(
     containers = select_containers(engine.containers(name), services)
     lines = read_logs(engine, containers, tail, follow, since) if containers else iter(())
     return LogsOutcome(name, containers, lines)
+
+
+# --- the fleet: node_exporter on hosts outside the stack, over SSH with Ansible ------------------------
+def fleet_apply(
+    spec_path: Path,
+    out_dir: Path | None = None,
+    limit: Sequence[str] = (),
+    *,
+    check: bool = False,
+    full: bool = False,
+    progress: Callable[[str], None] | None = None,
+    on_event: Callable[[dict[str, object]], None] | None = None,
+) -> FleetApplyResult:
+    """Render, fetch and verify the exporter once, roll it out to the hosts that need it (all with
+    `full`; `check`: what would change), then point Prometheus at them; per-host outcomes."""
+    from stackgen.fleet.apply import fleet_apply as roll_out
+
+    return roll_out(spec_path, out_dir, limit, check=check, full=full, progress=progress, on_event=on_event)
+
+
+@dataclass(frozen=True)
+class FleetStatus:
+    hosts: list[HostStatus]
+    prometheus_answered: bool  # False: health unknown
+
+
+def fleet_status(spec_path: Path, out_dir: Path | None = None) -> FleetStatus:
+    """Each fleet host's exporter version, TLS expiry and scrape health (from Prometheus)."""
+    from stackgen.fleet.status import fleet_status as collect
+
+    stack = load_stack(spec_path)
+    if stack.fleet is None:
+        raise InvalidInput("the spec has no fleet: section")
+    hosts, answered = collect(stack, out_dir or default_output_dir(spec_path))
+    return FleetStatus(hosts, answered)
+
+
+# --- a running stack's alerting: test notifications, previews, silences -------------------------------
+def notify_test(
+    spec_path: Path,
+    out_dir: Path | None = None,
+    receivers: Sequence[str] = (),
+    *,
+    alertmanager_url: str | None = None,
+    relay_url: str | None = None,
+    timeout: float = 30.0,
+    progress: Callable[[str], None] | None = None,
+) -> list[Verdict]:
+    """Send a marked test alert through the running Alertmanager to each receiver (default: all) and
+    wait for each delivery's verdict."""
+    from stackgen.alerting.alertmanager_api import AlertmanagerAPI
+    from stackgen.alerting.delivery_check import run_notify_test, targets_from_config
+    from stackgen.alerting.endpoints import endpoints, read_yaml
+
+    files, am_url, relay = endpoints(spec_path, out_dir, alertmanager_url, relay_url)
+    am_config = read_yaml(files.out_dir / "alertmanager" / "alertmanager.yml")
+    relay_config = read_yaml(files.out_dir / "relay" / "relay.yml", missing_ok=True)
+    targets = targets_from_config(am_config, (relay_config.get("receivers") or {}).keys(), receivers)
+    if not targets:
+        raise InvalidInput("the stack has no receivers to test")
+    if progress is not None:
+        progress(f"sending a test alert to {len(targets)} receiver(s) through {am_url} ...")
+    return run_notify_test(AlertmanagerAPI(am_url, files.access), relay, targets, timeout=timeout)
+
+
+def notify_preview(
+    spec_path: Path,
+    out_dir: Path | None,
+    receiver: str,
+    payload: object = None,
+    relay_config: Path | None = None,
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(channel, request bodies) that RECEIVER's relay channels would send for `payload` (Alertmanager
+    webhook JSON or a list of alerts; None: a sample alert); signatures are added only at send time."""
+    from stackgen.alerting.endpoints import relay_paths
+    from stackgen.alerting.preview import preview_requests
+
+    config_path, path_map = relay_paths(spec_path, out_dir, relay_config)
+    return preview_requests(config_path, receiver, payload, path_map)
+
+
+def _alertmanager(spec_path: Path, out_dir: Path | None, url: str | None) -> AlertmanagerAPI:
+    from stackgen.alerting.alertmanager_api import AlertmanagerAPI
+    from stackgen.alerting.endpoints import endpoints
+
+    files, am_url, _ = endpoints(spec_path, out_dir, url, "-")
+    return AlertmanagerAPI(am_url, files.access)
+
+
+def silence_add(
+    spec_path: Path,
+    out_dir: Path | None,
+    matchers: Sequence[str],
+    duration: str,
+    comment: str,
+    author: str,
+    alertmanager_url: str | None = None,
+) -> tuple[str, list[Matcher]]:
+    """Silence the alerts matching every matcher (`alertname=X`, `job=~"api.*"`) for `duration` (2h, 1d):
+    the new silence's ID and the matchers as Alertmanager got them."""
+    from stackgen.alerting.alertmanager_api import parse_duration, parse_matcher
+
+    parsed = [parse_matcher(m) for m in matchers]
+    length = parse_duration(duration)
+    silence_id = _alertmanager(spec_path, out_dir, alertmanager_url).add_silence(
+        parsed, length, comment, author
+    )
+    return silence_id, parsed
+
+
+def silences(
+    spec_path: Path, out_dir: Path | None, include_expired: bool = False, alertmanager_url: str | None = None
+) -> list[dict[str, Any]]:
+    """Alertmanager's silence records (API v2), the soonest to end first."""
+    found = [
+        s
+        for s in _alertmanager(spec_path, out_dir, alertmanager_url).silences()
+        if include_expired or s.get("status", {}).get("state") != "expired"
+    ]
+    return sorted(found, key=lambda s: str(s.get("endsAt")))
+
+
+def silence_expire(
+    spec_path: Path, out_dir: Path | None, silence_id: str, alertmanager_url: str | None = None
+) -> None:
+    """Expire one silence by its ID."""
+    _alertmanager(spec_path, out_dir, alertmanager_url).expire_silence(silence_id)
 
 
 def _display_name(spec_path: Path) -> str:

@@ -36,7 +36,7 @@ def apply_command(
     spec_path: Path, out_dir: Path | None, limit: tuple[str, ...], check: bool, full: bool
 ) -> None:
     """Render, fetch and verify the exporter once, roll it out; exit 1 names the hosts that failed."""
-    from stackgen.fleet.apply import fleet_apply
+    from stackgen import api
 
     def on_event(event: dict[str, Any]) -> None:
         kind = event.get("kind")
@@ -45,7 +45,7 @@ def apply_command(
             tail = f": {event.get('message')}" if kind != "ok" and event.get("message") else ""
             click.echo(f"  {event.get('host')}: {word:11} {event.get('task')}{tail}")
 
-    result = fleet_apply(
+    result = api.fleet_apply(
         spec_path, out_dir, limit, check=check, full=full, progress=click.echo, on_event=on_event
     )
     click.echo("")
@@ -79,14 +79,10 @@ def apply_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status_command(spec_path: Path, out_dir: Path | None, as_json: bool) -> None:
     """Each host's exporter version, TLS expiry and scrape health from Prometheus."""
-    from stackgen.api import default_output_dir, load_stack
-    from stackgen.errors import InvalidInput
-    from stackgen.fleet.status import fleet_status
+    from stackgen import api
 
-    stack = load_stack(spec_path)
-    if stack.fleet is None:
-        raise InvalidInput("the spec has no fleet: section")
-    hosts, answered = fleet_status(stack, out_dir or default_output_dir(spec_path))
+    found = api.fleet_status(spec_path, out_dir)
+    hosts, answered = found.hosts, found.prometheus_answered
     if as_json:
         click.echo(json.dumps({"prometheus": answered, "hosts": [h.to_data() for h in hosts]}, indent=2))
         return

@@ -32,18 +32,17 @@ def test(
     timeout: float,
 ) -> None:
     """Send a marked test alert through the running Alertmanager to each RECEIVER (default: all)."""
-    from stackgen.alerting.alertmanager_api import AlertmanagerAPI
-    from stackgen.alerting.delivery_check import run_notify_test, targets_from_config
-    from stackgen.commands.stack_paths import endpoints, read_yaml
+    from stackgen import api
 
-    files, am_url, relay = endpoints(spec_path, out_dir, alertmanager_url, relay_url)
-    am_config = read_yaml(files.out_dir / "alertmanager" / "alertmanager.yml")
-    relay_config = read_yaml(files.out_dir / "relay" / "relay.yml", missing_ok=True)
-    targets = targets_from_config(am_config, (relay_config.get("receivers") or {}).keys(), receivers)
-    if not targets:
-        raise click.UsageError("the stack has no receivers to test")
-    click.echo(f"sending a test alert to {len(targets)} receiver(s) through {am_url} ...", err=True)
-    verdicts = run_notify_test(AlertmanagerAPI(am_url, files.access), relay, targets, timeout=timeout)
+    verdicts = api.notify_test(
+        spec_path,
+        out_dir,
+        receivers,
+        alertmanager_url=alertmanager_url,
+        relay_url=relay_url,
+        timeout=timeout,
+        progress=lambda message: click.echo(message, err=True),
+    )
     width = max(len(v.receiver) for v in verdicts)
     for verdict in verdicts:
         mark = "ok    " if verdict.delivered else "FAILED"
@@ -73,17 +72,15 @@ def preview(
     spec_path: Path, out_dir: Path | None, receiver: str, alerts_file: Path | None, relay_config: Path | None
 ) -> None:
     """Print the request bodies RECEIVER's channels would send (signatures are added at send time)."""
-    from stackgen.alerting.preview import preview_requests
-    from stackgen.commands.stack_paths import relay_paths
+    from stackgen import api
 
-    config_path, path_map = relay_paths(spec_path, out_dir, relay_config)
     payload = None
     if alerts_file is not None:
         try:
             payload = json.loads(alerts_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise click.BadParameter(f"{alerts_file}: {error}", param_hint="--alerts") from error
-    for title, bodies in preview_requests(config_path, receiver, payload, path_map):
+    for title, bodies in api.notify_preview(spec_path, out_dir, receiver, payload, relay_config):
         click.echo(f"# {title}: {len(bodies)} request(s)")
         for body in bodies:
             click.echo(json.dumps(body, ensure_ascii=False, indent=2))

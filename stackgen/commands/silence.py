@@ -6,14 +6,10 @@ import getpass
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from stackgen.commands.options import output_dir, spec_file
-
-if TYPE_CHECKING:
-    from stackgen.alerting.alertmanager_api import AlertmanagerAPI
 
 alertmanager_url = click.option("--alertmanager-url", help="Alertmanager [default: its published port].")
 
@@ -21,14 +17,6 @@ alertmanager_url = click.option("--alertmanager-url", help="Alertmanager [defaul
 @click.group("silence")
 def command() -> None:
     """Add, list or expire Alertmanager silences."""
-
-
-def _api(spec_path: Path, out_dir: Path | None, url: str | None) -> AlertmanagerAPI:
-    from stackgen.alerting.alertmanager_api import AlertmanagerAPI
-    from stackgen.commands.stack_paths import endpoints
-
-    files, am_url, _ = endpoints(spec_path, out_dir, url, "-")
-    return AlertmanagerAPI(am_url, files.access)
 
 
 @command.command("add")
@@ -49,12 +37,11 @@ def add(
     author: str | None,
 ) -> None:
     """Silence alerts matching every MATCHER (alertname=X, job=~"api.*", severity!=info)."""
-    from stackgen.alerting.alertmanager_api import parse_duration, parse_matcher
+    from stackgen import api
 
-    parsed = [parse_matcher(m) for m in matchers]
-    length = parse_duration(duration)
-    api = _api(spec_path, out_dir, alertmanager_url)
-    silence_id = api.add_silence(parsed, length, comment, author or getpass.getuser())
+    silence_id, parsed = api.silence_add(
+        spec_path, out_dir, matchers, duration, comment, author or getpass.getuser(), alertmanager_url
+    )
     click.echo(silence_id)
     click.echo(f"silenced {{{', '.join(str(m) for m in parsed)}}} for {duration}", err=True)
 
@@ -69,14 +56,10 @@ def list_(
     spec_path: Path, out_dir: Path | None, alertmanager_url: str | None, show_all: bool, as_json: bool
 ) -> None:
     """List active and pending silences."""
+    from stackgen import api
     from stackgen.alerting.alertmanager_api import matcher_from_api
 
-    silences = [
-        s
-        for s in _api(spec_path, out_dir, alertmanager_url).silences()
-        if show_all or s.get("status", {}).get("state") != "expired"
-    ]
-    silences.sort(key=lambda s: str(s.get("endsAt")))
+    silences = api.silences(spec_path, out_dir, show_all, alertmanager_url)
     if as_json:
         click.echo(json.dumps(silences, ensure_ascii=False, indent=2))
         return
@@ -109,7 +92,8 @@ def expire(
     spec_path: Path, out_dir: Path | None, alertmanager_url: str | None, silence_ids: tuple[str, ...]
 ) -> None:
     """Expire the silences with these IDs."""
-    api = _api(spec_path, out_dir, alertmanager_url)
+    from stackgen import api
+
     for silence_id in silence_ids:
-        api.expire_silence(silence_id)
+        api.silence_expire(spec_path, out_dir, silence_id, alertmanager_url)
         click.echo(f"expired {silence_id}", err=True)

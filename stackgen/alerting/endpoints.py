@@ -1,4 +1,4 @@
-"""Where the notify and silence commands find a running stack: options first, else generated/."""
+"""Where notify and silence find a running stack: the URLs given, else the rendered files in generated/."""
 
 from __future__ import annotations
 
