@@ -7,6 +7,7 @@ from typing import Any
 
 from stackgen.errors import InvalidInput
 from stackgen.rendered import RenderedStack, read_rendered
+from stackgen.roles import REGISTRY, Role
 
 RELAY_SERVICE = ("relay",)
 ALERTMANAGER_SERVICES = ("alertmanager", "alertmanager-1")
@@ -26,13 +27,17 @@ def endpoints(
     if alertmanager_url and relay_url:
         return RenderedStack(directory, {}), alertmanager_url, None if relay_url == "-" else relay_url
     files = read_rendered(directory)
-    am = alertmanager_url or files.published_url(9093, *ALERTMANAGER_SERVICES)
+    am = alertmanager_url or files.published_url(REGISTRY[Role.ALERTMANAGER].port, *ALERTMANAGER_SERVICES)
     if not am:
         raise InvalidInput(
             "Alertmanager's port is not published by this stack",
             hint="give its address with --alertmanager-url",
         )
-    relay = None if relay_url == "-" else (relay_url or files.published_url(9095, *RELAY_SERVICE))
+    relay = (
+        None
+        if relay_url == "-"
+        else (relay_url or files.published_url(REGISTRY[Role.RELAY].port, *RELAY_SERVICE))
+    )
     return files, am, relay
 
 

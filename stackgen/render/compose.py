@@ -32,7 +32,7 @@ from stackgen.render.web import (
     web_config_flags,
     wget_test,
 )
-from stackgen.roles import ROLE_LABEL
+from stackgen.roles import ROLE_LABEL, facts
 
 BUILD_BASE_LABEL = "io.stackgen.build-base"
 RELAY_IMAGE = f"stackgen/relay:{__version__}"
@@ -140,6 +140,33 @@ def http_healthcheck(
     return {"test": test, "interval": interval, "timeout": "5s", "retries": 5, "start_period": "20s"}
 
 
+def _healthcheck(
+    stack: Stack, service: Service, interval: str = "10s", authenticated: bool = True, web: bool = True
+) -> dict[str, Any]:
+    """http_healthcheck of the role's health path (its metrics path when it has none)."""
+    return http_healthcheck(stack, service.port, _health_path(service), interval, authenticated, web)
+
+
+def _health_path(service: Service) -> str:
+    entry = facts(service.role)
+    path = entry.health_path or entry.metrics_path
+    if path is None:
+        raise ValueError(f"{service.role} has neither a health path nor a metrics path")
+    return path
+
+
+def data_volume(service: Service) -> str:
+    """`NAME-data:DIR`: the named volume holding what the service keeps (its registry data dir)."""
+    return f"{service.name}-data:{_data_dir(service)}"
+
+
+def _data_dir(service: Service) -> str:
+    data_dir = facts(service.role).data_dir
+    if data_dir is None:
+        raise ValueError(f"{service.role} keeps no data")
+    return data_dir
+
+
 def _web_secrets(stack: Stack, role: str) -> list[str]:
     """The secrets mount of a role that has none but its web config, certificate and key."""
     return [_secrets_mount(role)] if mounts_web_secrets(stack, role) else []
@@ -183,10 +210,10 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
     external_url = settings.external_url or public_url(stack, settings.port + offset)
     command = [
         f"--config.file=/etc/prometheus/{config_file_name(service)}",
-        "--storage.tsdb.path=/prometheus",
+        f"--storage.tsdb.path={_data_dir(service)}",
         f"--storage.tsdb.retention.time={settings.retention}",
         "--web.enable-lifecycle",
-        "--web.listen-address=:9090",
+        f"--web.listen-address=:{service.port}",
         f"--web.external-url={external_url}",
         *_root_routes(external_url, settings.extra_args),
         *web_config_flags(stack),
@@ -201,21 +228,21 @@ def _prometheus(stack: Stack, service: Service) -> dict[str, Any]:
         command.append("--enable-feature=exemplar-storage")
     command += list(settings.extra_args)
     config: dict[str, Any] = {
-        "image": stack.images.image_for("prometheus"),
+        "image": stack.images.image_for(service.role),
         "command": command,
         "volumes": [
             "./prometheus:/etc/prometheus:ro",
             _secrets_mount("prometheus"),
-            f"{service.name}-data:/prometheus",
+            data_volume(service),
             *_docker_socket_mount(stack),
         ],
-        "ports": [port_binding(stack, settings.port + offset, 9090)],
+        "ports": [port_binding(stack, settings.port + offset, service.port)],
         **_host_gateway(stack, always=stack.docker_discovery is not None),
         **_docker_socket_group(stack),
         # An alert sent before Alertmanager listens is dropped and only resent after the resend delay.
         **_healthy_first(by_role(stack, "alertmanager")),
         # ready, not just healthy: Prometheus answers queries (503 before) only once its TSDB is loaded
-        "healthcheck": http_healthcheck(stack, 9090, "/-/ready"),
+        "healthcheck": _healthcheck(stack, service),
     }
     return config
 
@@ -258,8 +285,8 @@ def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
     offset = (service.replica or 1) - 1
     command = [
         "--config.file=/etc/alertmanager/alertmanager.yml",
-        "--storage.path=/alertmanager",
-        "--web.listen-address=:9093",
+        f"--storage.path={_data_dir(service)}",
+        f"--web.listen-address=:{service.port}",
         f"--web.external-url={settings.external_url or public_url(stack, settings.port + offset)}",
         *_root_routes(settings.external_url, ()),
         *web_config_flags(stack),
@@ -275,16 +302,16 @@ def _alertmanager(stack: Stack, service: Service) -> dict[str, Any]:
             f"--cluster.peer={peer.name}:{ALERTMANAGER_CLUSTER_PORT}" for peer in members if peer != service
         ]
     return {
-        "image": stack.images.image_for("alertmanager"),
+        "image": stack.images.image_for(service.role),
         "command": command,
         "volumes": [
             "./alertmanager:/etc/alertmanager:ro",
             _secrets_mount("alertmanager"),
-            f"{service.name}-data:/alertmanager",
+            data_volume(service),
         ],
-        "ports": [port_binding(stack, settings.port + offset, 9093)],
+        "ports": [port_binding(stack, settings.port + offset, service.port)],
         **_host_gateway(stack),
-        "healthcheck": http_healthcheck(stack, 9093, "/-/ready"),
+        "healthcheck": _healthcheck(stack, service),
     }
 
 
@@ -305,44 +332,45 @@ def _grafana(stack: Stack, service: Service) -> dict[str, Any]:
         environment["GF_SERVER_ROOT_URL"] = settings.root_url
     environment.update(grafana_environment(stack))
     return {
-        "image": stack.images.image_for("grafana"),
+        "image": stack.images.image_for(service.role),
         "environment": environment,
         "volumes": [
             "./grafana/provisioning:/etc/grafana/provisioning:ro",
             "./grafana/dashboards:/etc/grafana/dashboards:ro",
             _secrets_mount("grafana"),
-            "grafana-data:/var/lib/grafana",
+            data_volume(service),
         ],
-        "ports": [port_binding(stack, settings.port, 3000)],
+        "ports": [port_binding(stack, settings.port, service.port)],
         **_healthy_first([by_role(stack, "prometheus")[0]]),
-        "healthcheck": http_healthcheck(stack, 3000, "/api/health", authenticated=False),
+        "healthcheck": _healthcheck(stack, service, authenticated=False),
     }
 
 
-def _published(stack: Stack, port: int | None, container_port: int, role: str) -> dict[str, Any]:
-    return {"ports": [port_binding(stack, port, container_port, role)]} if port else {}
+def _published(stack: Stack, port: int | None, service: Service) -> dict[str, Any]:
+    """The service's port published on `port` (none when the spec publishes it nowhere)."""
+    return {"ports": [port_binding(stack, port, service.port, service.role)]} if port else {}
 
 
 def _node_exporter(stack: Stack, service: Service) -> dict[str, Any]:
     return {
-        "image": stack.images.image_for("node-exporter"),
+        "image": stack.images.image_for(service.role),
         # The systemd collector needs the host's D-Bus; off here as in upstream's default.
         "command": [
             "--path.rootfs=/host",
             "--no-collector.systemd",
-            "--web.listen-address=:9100",
+            f"--web.listen-address=:{service.port}",
             *web_config_flags(stack),
         ],
         "volumes": ["/:/host:ro", *_web_secrets(stack, "node-exporter")],
         "pid": "host",
-        **_published(stack, stack.exporters.node.port, 9100, "node-exporter"),
-        "healthcheck": http_healthcheck(stack, 9100, "/metrics", "30s"),
+        **_published(stack, stack.exporters.node.port, service),
+        "healthcheck": _healthcheck(stack, service, "30s"),
     }
 
 
 def _cadvisor(stack: Stack, service: Service) -> dict[str, Any]:
     return {
-        "image": stack.images.image_for("cadvisor"),
+        "image": stack.images.image_for(service.role),
         "command": ["--docker_only=true", "--housekeeping_interval=15s"],
         "volumes": [
             "/:/rootfs:ro",
@@ -353,40 +381,42 @@ def _cadvisor(stack: Stack, service: Service) -> dict[str, Any]:
         ],
         "privileged": True,
         "devices": ["/dev/kmsg"],
-        **_published(stack, stack.exporters.cadvisor.port, 8080, "cadvisor"),
+        **_published(stack, stack.exporters.cadvisor.port, service),
         # cAdvisor has no web config: plain HTTP inside the stack
-        "healthcheck": http_healthcheck(stack, 8080, "/healthz", "30s", web=False),
+        "healthcheck": _healthcheck(stack, service, "30s", web=False),
     }
 
 
 def _blackbox(stack: Stack, service: Service) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "image": stack.images.image_for("blackbox-exporter"),
+        "image": stack.images.image_for(service.role),
         "command": [
             "--config.file=/etc/blackbox_exporter/blackbox.yml",
-            "--web.listen-address=:9115",
+            f"--web.listen-address=:{service.port}",
             *web_config_flags(stack),
         ],
         "volumes": ["./blackbox:/etc/blackbox_exporter:ro", _secrets_mount("blackbox-exporter")],
-        **_published(stack, stack.exporters.blackbox.port, 9115, "blackbox-exporter"),
+        **_published(stack, stack.exporters.blackbox.port, service),
         **_host_gateway(stack),
-        "healthcheck": http_healthcheck(stack, 9115, "/-/healthy", "30s"),
+        "healthcheck": _healthcheck(stack, service, "30s"),
     }
     return config
 
 
 def _pushgateway(stack: Stack, service: Service) -> dict[str, Any]:
     return {
-        "image": stack.images.image_for("pushgateway"),
+        "image": stack.images.image_for(service.role),
         "command": [
-            "--web.listen-address=:9091",
-            "--persistence.file=/data/pushgateway.data",
+            f"--web.listen-address=:{service.port}",
+            f"--persistence.file={_data_dir(service)}/pushgateway.data",
             "--persistence.interval=1m",
             *web_config_flags(stack),
         ],
-        "volumes": ["pushgateway-data:/data", *_web_secrets(stack, "pushgateway")],
-        **_published(stack, stack.exporters.pushgateway.port, 9091, "pushgateway"),
-        "healthcheck": http_healthcheck(stack, 9091, "/-/healthy", "30s"),
+        "volumes": [data_volume(service), *_web_secrets(stack, "pushgateway")],
+        **_published(stack, stack.exporters.pushgateway.port, service),
+        # alive, not ready: readiness (the registry's health path, what apply waits for) follows the
+        # persistence file's load
+        "healthcheck": http_healthcheck(stack, service.port, "/-/healthy", "30s"),
     }
 
 
@@ -395,10 +425,10 @@ def _relay(stack: Stack, service: Service) -> dict[str, Any]:
         # Built locally from the installed stackgen by `apply`; no image of ours is on any registry.
         "image": RELAY_IMAGE,
         "volumes": [f"./relay:{RELAY_CONFIG_DIR}:ro", _secrets_mount("relay")],
-        **_published(stack, stack.relay_port, 9095, "relay"),
+        **_published(stack, stack.relay_port, service),
         **_host_gateway(stack),
         "healthcheck": {
-            "test": python_test(stack, 9095, "/-/healthy"),
+            "test": python_test(stack, service.port, _health_path(service)),
             "interval": "10s",
             "timeout": "5s",
             "retries": 5,
@@ -411,14 +441,14 @@ def _relay(stack: Stack, service: Service) -> dict[str, Any]:
 def _jaeger(stack: Stack, service: Service) -> dict[str, Any]:
     # No healthcheck: the image has no shell or HTTP client to run one with.
     return {
-        "image": stack.images.image_for("jaeger"),
-        "ports": [port_binding(stack, stack.tracing.jaeger_port, 16686, "jaeger")],
+        "image": stack.images.image_for(service.role),
+        "ports": [port_binding(stack, stack.tracing.jaeger_port, service.port, service.role)],
     }
 
 
 def _otel_collector(stack: Stack, service: Service) -> dict[str, Any]:
     return {
-        "image": stack.images.image_for("otel-collector"),
+        "image": stack.images.image_for(service.role),
         "command": ["--config=/etc/otelcol/config.yml"],
         "volumes": ["./otel-collector:/etc/otelcol:ro"],
         "ports": [

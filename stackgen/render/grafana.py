@@ -77,7 +77,7 @@ def datasources(stack: Stack, client: WebClient | None = None) -> dict[str, Any]
                 "type": "jaeger",
                 "uid": "jaeger",
                 "access": "proxy",
-                "url": "http://jaeger:16686",
+                "url": f"http://{by_role(stack, 'jaeger')[0].address}",
                 "editable": False,
                 "jsonData": {},
             }

@@ -15,7 +15,7 @@ from stackgen.render.rules import RULE_DIRS
 from stackgen.render.secrets import SecretFiles, tls_files
 from stackgen.render.topology import Service, by_role, services, slug
 from stackgen.render.tracing import SPANMETRICS_PORT
-from stackgen.roles import REGISTRY
+from stackgen.roles import REGISTRY, Role
 
 if TYPE_CHECKING:
     from stackgen.render.web import WebClient
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 TARGETS_DIR = "targets"
 # Roles whose own metrics the stack scrapes, with the path they serve them on.
 SELF_SCRAPED = {str(role): entry.metrics_path for role, entry in REGISTRY.items() if entry.metrics_path}
+
+# probes go through the one blackbox exporter
+_BLACKBOX = Service(str(Role.BLACKBOX_EXPORTER), str(Role.BLACKBOX_EXPORTER))
 
 
 def render_prometheus(
@@ -228,7 +231,7 @@ def probe_config(probe: Probe, web: WebClient | None = None) -> dict[str, Any]:
     config["relabel_configs"] = [
         {"source_labels": ["__address__"], "target_label": "__param_target"},
         {"source_labels": ["__param_target"], "target_label": "instance"},
-        {"target_label": "__address__", "replacement": "blackbox-exporter:9115"},
+        {"target_label": "__address__", "replacement": _BLACKBOX.address},
     ]
     return config
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from stackgen.model import Stack
 from stackgen.render.addons import AddonRenderer
-from stackgen.render.compose import http_healthcheck, port_binding
+from stackgen.render.compose import data_volume, http_healthcheck, port_binding
 from stackgen.render.topology import Service
 from stackgen.roles import REGISTRY, Role
 
@@ -29,7 +29,7 @@ def _compose_service(stack: Stack, service: Service, settings: Mapping[str, Any]
             f"-retentionPeriod={settings['retention']}",
             f"-httpListenAddr=:{service.port}",
         ],
-        "volumes": [f"{service.name}-data:{_DATA_DIR}"],
+        "volumes": [data_volume(service)],
         "healthcheck": http_healthcheck(stack, service.port, "/health", "30s", web=False),
     }
     if ipaddress.ip_address(stack.listen).is_loopback:  # it reads no web config: never published beyond

@@ -135,12 +135,12 @@ def collect_status(
             )
         )
         if role == "prometheus" and container.state == "running":
-            port = role_runtime(role).port or 9090
+            port = role_runtime(role).port
             address = engine.http_address(container.id, port, network)
             if address:
                 prometheus_urls.append((access.url(*address), name))
         if role == "alertmanager" and container.state == "running":
-            port = role_runtime(role).port or 9093
+            port = role_runtime(role).port
             address = engine.http_address(container.id, port, network)
             members.append(cluster_member(name, _status_answer(address, name, access)))
     targets, alerts, notes = _from_prometheus(prometheus_urls, access)
