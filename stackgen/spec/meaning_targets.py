@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from stackgen.model import LOCAL_ENDPOINT_KEYS, rewrite_local_address
 from stackgen.roles import REGISTRY
 from stackgen.spec.addresses import BUILTIN_PROBERS, probe_target_problem, scrape_target_problem
+from stackgen.spec.build import LOCAL_ENDPOINT_KEYS, rewrite_local_address
 from stackgen.spec.load import LoadedSpec
 from stackgen.spec.meaning_common import duplicates, duration_seconds, items, section
 from stackgen.spec.problems import Problem, Severity
