@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackgen.errors import InvalidInput, InvalidSpec
-from stackgen.model import Stack, build_stack
+from stackgen.model import Stack
 from stackgen.output import RenderedFile, WriteResult, write_output
+from stackgen.spec.build import build_stack
 from stackgen.spec.problems import Problem
 from stackgen.spec.validate import CheckedSpec, check_spec
 

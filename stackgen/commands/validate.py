@@ -67,8 +67,8 @@ def _with_discovery_preview(checked: CheckedSpec) -> CheckedSpec:
     labelled containers it cannot reach), at the `discovery.docker` key."""
     from dataclasses import replace
 
-    from stackgen.model import docker_discovery
     from stackgen.runtime.discovered import preview
+    from stackgen.spec.build import docker_discovery
     from stackgen.spec.problems import Severity
 
     data = checked.loaded.data if isinstance(checked.loaded.data, dict) else {}

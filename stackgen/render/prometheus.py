@@ -97,7 +97,7 @@ def global_config(stack: Stack, replica: Service) -> dict[str, Any]:
 
 
 def _timeout_within(timeout: str, interval: str) -> str:
-    from stackgen.spec.meaning import duration_seconds
+    from stackgen.spec.meaning_common import duration_seconds
 
     t, i = duration_seconds(timeout), duration_seconds(interval)
     return interval if t is not None and i is not None and t > i else timeout

@@ -7,17 +7,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from stackgen.spec.load import LoadedSpec
+from stackgen.spec.meaning_common import one_line, section
 from stackgen.spec.problems import Problem, Severity
-
-
-def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())
-
 
 MIN_PASSWORD_LENGTH = 12
 _WEB_EXAMPLE = "web.tls: {} and web.users (e.g. admin: ${WEB_ADMIN_PASSWORD})"
@@ -45,8 +36,8 @@ def _is_address(text: str) -> bool:
 
 def web_problems(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]:
     """Beyond loopback every endpoint needs a password sent over TLS; a user's certificate must be usable."""
-    web = _section(data, "web")
-    users = _section(web, "users")
+    web = section(data, "web")
+    users = section(web, "users")
     listen = data.get("listen", "127.0.0.1")
     exposed = isinstance(listen, str) and _is_address(listen) and not is_loopback(listen)
     if exposed and not users:
@@ -88,7 +79,7 @@ def web_problems(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]
                 f"characters; at least {MIN_PASSWORD_LENGTH} are needed",
                 "e.g. `openssl rand -base64 18` into the variable it comes from",
             )
-    if users and _section(data, "grafana").get("anonymous") is True:
+    if users and section(data, "grafana").get("anonymous") is True:
         yield spec.problem(
             ("grafana", "anonymous"),
             "anonymous Grafana access contradicts web.users",
@@ -130,7 +121,7 @@ def _web_certificate(spec: LoadedSpec, tls: Mapping[str, Any]) -> Iterator[Probl
     except (ValueError, TypeError) as error:
         yield spec.problem(
             ("web", "tls", "key_file"),
-            f"cannot read the certificate or key: {_one_line(error)}",
+            f"cannot read the certificate or key: {one_line(error)}",
             "an unencrypted PEM private key",
         )
         return

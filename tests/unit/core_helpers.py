@@ -117,7 +117,7 @@ def render_in_memory(spec_path: Path, env: Mapping[str, str] | None = None,
                      out_dir: Path | None = None) -> dict[str, Any]:
     """Validate, build the model and render without writing or running tools: path -> RenderedFile."""
     from stackgen import api
-    from stackgen.model import build_stack
+    from stackgen.spec.build import build_stack
 
     checked = api.validate(spec_path, dict(os.environ, **(env or {})))
     assert not checked.errors, "\n".join(problem.format() for problem in checked.errors)

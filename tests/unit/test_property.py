@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from stackgen.spec.meaning import INTERNAL_JOBS
+from stackgen.spec.meaning_targets import INTERNAL_JOBS
 from tests.unit.core_helpers import (
     check_alertmanager,
     check_compose_config,

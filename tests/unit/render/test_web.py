@@ -17,9 +17,9 @@ import yaml
 from cryptography import x509
 
 from stackgen import pki
-from stackgen.model import build_stack
 from stackgen.render import render_stack
 from stackgen.render.web import internal_username
+from stackgen.spec.build import build_stack
 from stackgen.spec.validate import check_spec
 from stackgen.upstream_check import check_rendered
 from tests.unit.core_helpers import base_spec, require_tool, run_stackgen, write_spec

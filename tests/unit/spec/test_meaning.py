@@ -1,4 +1,4 @@
-"""Checks of meaning the schema cannot express (stackgen/spec/meaning.py)."""
+"""Checks of meaning the schema cannot express (stackgen/spec/meaning.py and the meaning_*.py beside it)."""
 
 # ruff: noqa: E501  (whole error strings are asserted, as the style guide asks)
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stackgen.spec.meaning import duration_seconds
+from stackgen.spec.meaning_common import duration_seconds
 from stackgen.spec.problems import Severity
 from stackgen.spec.validate import check_spec
 from tests.unit.core_helpers import CONTRACT, base_spec, run_main, write_spec

@@ -1,4 +1,4 @@
-"""The model built from a valid spec (stackgen/model.py): defaults from the schema, and host_access."""
+"""The model built from a valid spec (spec/build.py -> model.py): defaults from the schema, and host_access."""
 
 # ruff: noqa: E501  (whole error strings are asserted, as the style guide asks)
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from stackgen import api
-from stackgen.model import rewrite_local_address
 from stackgen.render.topology import services
+from stackgen.spec.build import rewrite_local_address
 from tests.unit.core_helpers import base_spec, run_stackgen, write_spec
 
 

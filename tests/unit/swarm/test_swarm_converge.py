@@ -13,13 +13,13 @@ import pytest
 import yaml
 
 from stackgen.errors import RuntimeFailure
-from stackgen.model import build_stack
 from stackgen.render import render_stack
 from stackgen.runtime.plan import ObservedContainer
 from stackgen.runtime.swarm.cluster import SwarmTask, UpdateStatus
 from stackgen.runtime.swarm.converge import DEPLOYED_FILE, apply_files
 from stackgen.runtime.swarm.placement import SwarmNode
 from stackgen.runtime.swarm.stack_file import CONFIG_HASH_LABEL
+from stackgen.spec.build import build_stack
 from tests.unit.core_helpers import base_spec
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import yaml
 
-from stackgen.model import build_stack
 from stackgen.render import render_stack
 from stackgen.render.swarm import STACK_FILE, swarm_config_name
+from stackgen.spec.build import build_stack
 from tests.unit.core_helpers import base_spec, check_prometheus, write_files
 
 

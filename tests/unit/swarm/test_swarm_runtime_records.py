@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from stackgen.errors import RuntimeFailure
-from stackgen.model import build_stack
 from stackgen.render import render_stack
 from stackgen.runtime.plan import ActionKind, ObservedContainer, changed_files, file_hashes, plan
 from stackgen.runtime.swarm.placement import SwarmNode, assign_pins, constraint_matches
@@ -20,6 +19,7 @@ from stackgen.runtime.swarm.stack_file import (
     parse_stack,
     with_hash_labels,
 )
+from stackgen.spec.build import build_stack
 from tests.unit.core_helpers import base_spec
 
 NODES = [

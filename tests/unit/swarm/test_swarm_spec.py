@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from stackgen.model import build_stack
+from stackgen.spec.build import build_stack
 from stackgen.spec.validate import check_spec
 from tests.unit.core_helpers import base_spec, write_spec
 
