@@ -65,7 +65,6 @@ DASHBOARDS_FOR = {
 
 def _packs_for(
     exporters: Exporters,
-    grafana: bool,
     receivers: tuple[Receiver, ...],
     table: Mapping[str, str],
     deploy: Deploy,
@@ -147,7 +146,7 @@ def build_stack(data: Mapping[str, Any], spec_dir: Path) -> Stack:
     dashboards = spec.section("dashboards")
 
     def packs_for(table: Mapping[str, str]) -> tuple[str, ...]:
-        return _packs_for(exporters, grafana.enabled, receivers, table, deploy, fleet)
+        return _packs_for(exporters, receivers, table, deploy, fleet)
 
     return Stack(
         name=data["name"],
