@@ -78,6 +78,16 @@ class RoleFacts:
     # the role can reload (Grafana loads its certificate once: grafana/grafana#38095).
     start_only_secrets: tuple[str, ...] = ()
     addon: Addon | None = None  # an add-on role's settings section and renderer
+    # How it asks for a password (web.users): EXPORTER_TOOLKIT (an exporter-toolkit web config, the relay's
+    # reader of one included), OWN_AUTH (Grafana's own users and TLS settings) or None: it cannot, and
+    # stays on loopback when the stack is published beyond this machine.
+    web: str | None = None
+    web_client: bool = False  # calls the others: gets the internal user's password and the CA
+
+    @property
+    def asks_password(self) -> bool:
+        """True when the role can be published beyond loopback behind web.users."""
+        return self.web is not None
 
     @property
     def can_reload(self) -> bool:
@@ -86,6 +96,8 @@ class RoleFacts:
 
 
 _NOBODY = 65534
+EXPORTER_TOOLKIT = "web-config"
+OWN_AUTH = "own"
 # The web config, its certificate pair and the healthcheck's header (render/web.py); as clients,
 # Prometheus and Alertmanager read password_file and ca_file again on each request too.
 WEB_SECRETS = ("web.yml", "web.crt", "web.key", "web-authorization")
@@ -104,6 +116,8 @@ _ENTRIES = (
         mounts_secrets=True,
         data_dir="/prometheus",
         self_read_secrets=WEB_SECRETS + CLIENT_SECRETS,
+        web=EXPORTER_TOOLKIT,
+        web_client=True,
     ),
     RoleFacts(
         Role.ALERTMANAGER,
@@ -116,6 +130,8 @@ _ENTRIES = (
         mounts_secrets=True,
         data_dir="/alertmanager",
         self_read_secrets=WEB_SECRETS + CLIENT_SECRETS,
+        web=EXPORTER_TOOLKIT,
+        web_client=True,
     ),
     RoleFacts(
         Role.GRAFANA,
@@ -130,6 +146,8 @@ _ENTRIES = (
         data_dir="/var/lib/grafana",
         start_only_secrets=("web.crt", "web.key"),
         enabled_by="grafana.enabled",
+        web=OWN_AUTH,
+        web_client=True,
     ),
     # node-exporter and Pushgateway mount secrets/ only for a web config (render/web.py)
     RoleFacts(
@@ -139,6 +157,7 @@ _ENTRIES = (
         _NOBODY,
         self_read_secrets=WEB_SECRETS,
         enabled_by="exporters.node.enabled",
+        web=EXPORTER_TOOLKIT,
     ),
     RoleFacts(
         Role.CADVISOR,
@@ -158,6 +177,7 @@ _ENTRIES = (
         mounts_secrets=True,
         self_read_secrets=WEB_SECRETS,
         enabled_by="exporters.blackbox.enabled",
+        web=EXPORTER_TOOLKIT,
     ),
     RoleFacts(
         Role.PUSHGATEWAY,
@@ -168,6 +188,7 @@ _ENTRIES = (
         data_dir="/data",
         self_read_secrets=WEB_SECRETS,
         enabled_by="exporters.pushgateway.enabled",
+        web=EXPORTER_TOOLKIT,
     ),
     RoleFacts(
         Role.RELAY,
@@ -180,6 +201,7 @@ _ENTRIES = (
         mounts_secrets=True,
         self_read_secrets=WEB_SECRETS,
         enabled_by="needs_relay",
+        web=EXPORTER_TOOLKIT,
     ),
     RoleFacts(
         Role.JAEGER, "jaegertracing/jaeger:2.20.0", 16686, metrics_path=None, enabled_by="tracing.enabled"

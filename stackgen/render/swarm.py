@@ -12,6 +12,9 @@ out, what it needs is added.
   services, pinned to different nodes.
 - `endpoint_mode: dnsrr` and host-mode ports: the routing mesh needs IPVS, absent on some kernels
   (VIP answers "No route to host" there). A service name then resolves to its task's address.
+  Host mode binds every address of the node: a port that compose keeps on loopback because its
+  service asks for no password (cAdvisor, Jaeger, the OpenTelemetry Collector, ... on a stack with
+  web.users on another address) is not published at all.
 - Config stackgen hot-reloads is bind-mounted as DIRECTORIES from the output dir, as on one host:
   POST /-/reload serves a change in a fraction of a second in the same task, with its TSDB. Config a
   service reads only when it starts (the OpenTelemetry Collector's) is a Swarm config named after its
@@ -101,8 +104,9 @@ def swarm_config_name(path: str, content: bytes) -> str:
 
 def _swarm_service(stack: Stack, name: str, role: str, compose: dict[str, Any]) -> dict[str, Any]:
     service = {key: value for key, value in compose.items() if key not in _NOT_IN_SWARM and key != "ports"}
-    if compose.get("ports"):
-        service["ports"] = [_host_mode_port(port) for port in compose["ports"]]
+    ports = [_host_mode_port(port) for port in compose.get("ports", []) if _kept_by_swarm(stack, port)]
+    if ports:
+        service["ports"] = ports
     constraints = list(stack.deploy.placement.get(role, ()))
     deploy: dict[str, Any] = {"endpoint_mode": "dnsrr", "labels": {ROLE_LABEL: role}}
     if role in GLOBAL_ROLES:
@@ -147,6 +151,16 @@ def _swarm_service(stack: Stack, name: str, role: str, compose: dict[str, Any]) 
     deploy["restart_policy"] = {"condition": "any", "delay": "5s"}
     service["deploy"] = deploy
     return service
+
+
+def _kept_by_swarm(stack: Stack, port: str) -> bool:
+    """False for a port compose keeps on loopback although the stack listens beyond it (a service that
+    asks for no password: render/web.py published_address): Swarm would bind it on every address of
+    the node, so it is not published at all."""
+    from stackgen.spec.meaning_web import is_loopback
+
+    address = port.rsplit(":", 2)[0].strip("[]")
+    return not is_loopback(address) or is_loopback(stack.listen)
 
 
 def _host_mode_port(port: str) -> dict[str, Any]:

@@ -2,13 +2,12 @@
 
 `victoria_metrics: {enabled, port, retention}` runs it; every Prometheus replica remote-writes every
 sample to it, Grafana gets it as a second datasource, and Prometheus scrapes it like any role with a
-metrics path (roles.py). It reads no web config, so its port is published only on a loopback listen;
-inside the stack it is plain HTTP on the stack network.
+metrics path (roles.py). It asks for no password, so its port stays on loopback when the stack is
+published beyond this machine; inside the stack it is plain HTTP on the stack network.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,8 +31,8 @@ def _compose_service(stack: Stack, service: Service, settings: Mapping[str, Any]
         "volumes": [data_volume(service)],
         "healthcheck": http_healthcheck(stack, service.port, "/health", "30s", web=False),
     }
-    if ipaddress.ip_address(stack.listen).is_loopback:  # it reads no web config: never published beyond
-        config["ports"] = [port_binding(stack, settings["port"], service.port)]
+    # it asks for no password (roles.py: web None): published on loopback whatever `listen` says
+    config["ports"] = [port_binding(stack, settings["port"], service.port, service.role)]
     return config
 
 

@@ -30,21 +30,15 @@ from stackgen.render.ca import previous_pair, stack_ca_files
 from stackgen.render.dump import json_bytes, load_yaml, yaml_bytes
 from stackgen.render.secrets import CONTAINER_UIDS, generated_secret
 from stackgen.render.topology import SECRETS_MOUNT, by_role, services
+from stackgen.roles import EXPORTER_TOOLKIT, REGISTRY
 
 if TYPE_CHECKING:  # imported where used: cryptography costs a render without TLS ~0.13 s
     from stackgen import pki
 
-# Roles that serve through the exporter-toolkit web config (the relay: stackgen's own reader of it).
-WEB_CONFIG_ROLES = (
-    "prometheus",
-    "alertmanager",
-    "pushgateway",
-    "blackbox-exporter",
-    "node-exporter",
-    "relay",
-)
-# Roles that call the others as clients (they get the internal user's password and the CA certificate).
-CLIENT_ROLES = ("prometheus", "alertmanager", "grafana")
+# Roles that serve through the exporter-toolkit web config (the relay: stackgen's own reader of it),
+# and those that call the others as clients (the internal user's password and the CA certificate).
+WEB_CONFIG_ROLES = tuple(str(role) for role, entry in REGISTRY.items() if entry.web == EXPORTER_TOOLKIT)
+CLIENT_ROLES = tuple(str(role) for role, entry in REGISTRY.items() if entry.web_client)
 WEB_CONFIG = "web.yml"
 CERTIFICATE = "web.crt"
 PRIVATE_KEY = "web.key"
@@ -402,7 +396,7 @@ def grafana_environment(stack: Stack) -> dict[str, str]:
 
 
 # Services with no authentication of their own: on a non-loopback listen they stay on loopback.
-UNAUTHENTICATED_ROLES = ("cadvisor", "jaeger", "otel-collector")
+UNAUTHENTICATED_ROLES = tuple(str(role) for role, entry in REGISTRY.items() if not entry.asks_password)
 
 
 def published_address(stack: Stack, role: str) -> str:

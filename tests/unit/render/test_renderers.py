@@ -383,7 +383,7 @@ def test_rule_files_with_the_same_name_in_two_folders(tmp_path: Path) -> None:
 
 def test_built_in_victoria_metrics(tmp_path: Path) -> None:
     """The registry's victoria-metrics role: a service, a remote_write target, a self-scrape job and a
-    second Grafana datasource; its port is published on a loopback listen only."""
+    second Grafana datasource; its port stays on loopback (it asks for no password)."""
     files = render(tmp_path, base_spec(victoria_metrics={"enabled": True, "port": 18428, "retention": "90d"}))
     service = doc(files, "docker-compose.yml")["services"]["victoria-metrics"]
     assert service["image"] == "victoriametrics/victoria-metrics:v1.145.0"
@@ -398,5 +398,5 @@ def test_built_in_victoria_metrics(tmp_path: Path) -> None:
     assert {"name": "VictoriaMetrics", "url": "http://victoria-metrics:8428"}.items() <= sources[-1].items()
     exposed = render(tmp_path / "exposed", base_spec(listen="0.0.0.0", web={"tls": {}, "users": {"admin": "a" * 16}},
                                                      victoria_metrics={"enabled": True}))
-    assert "ports" not in doc(exposed, "docker-compose.yml")["services"]["victoria-metrics"]
+    assert doc(exposed, "docker-compose.yml")["services"]["victoria-metrics"]["ports"] == ["127.0.0.1:8428:8428"]
     assert "victoria-metrics" not in doc(render(tmp_path / "off", base_spec()), "docker-compose.yml")["services"]

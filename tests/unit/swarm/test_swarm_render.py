@@ -131,3 +131,25 @@ def test_the_swarm_pack_comes_with_the_swarm_engine(tmp_path: Path) -> None:
 def test_promtool_accepts_the_swarm_prometheus_config(tmp_path: Path) -> None:
     files = swarm_files(tmp_path / "spec", prometheus={"replicas": 2}, rules={"include": ["swarm"]})
     check_prometheus(write_files(files, tmp_path / "out"), tmp_path)
+
+
+def test_what_compose_keeps_on_loopback_is_not_published_on_a_swarm(tmp_path: Path) -> None:
+    """Host mode binds every address of a node: a service that asks for no password (cAdvisor,
+    VictoriaMetrics) loses its port when the stack is published beyond loopback with web.users."""
+    exposed = stack_document(
+        swarm_files(
+            tmp_path,
+            listen="0.0.0.0",
+            web={"tls": {}, "users": {"admin": "a" * 16}},
+            exporters={"cadvisor": {"enabled": True, "port": 8080}},
+            victoria_metrics={"enabled": True},
+        )
+    )["services"]
+    assert "ports" not in exposed["cadvisor"] and "ports" not in exposed["victoria-metrics"]
+    assert exposed["prometheus"]["ports"][0]["published"] == 9090  # it asks for the password
+    private = stack_document(
+        swarm_files(tmp_path / "private", exporters={"cadvisor": {"enabled": True, "port": 8080}},
+                    victoria_metrics={"enabled": True})
+    )["services"]
+    assert private["cadvisor"]["ports"][0]["published"] == 8080
+    assert private["victoria-metrics"]["ports"][0]["published"] == 8428
