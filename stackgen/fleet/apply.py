@@ -39,11 +39,19 @@ class FleetApplyResult:
 
     @property
     def problem_hosts(self) -> list[str]:
-        return [name for name, outcome in self.outcomes.items() if outcome.failed or outcome.unreachable]
+        return [name for name, outcome in self.outcomes.items() if not outcome.succeeded]
 
     @property
     def changed(self) -> int:
         return sum(outcome.changed for outcome in self.outcomes.values())
+
+    def add_outcomes(self, outcomes: dict[str, HostOutcome]) -> None:
+        """A later run's outcomes replace the earlier ones, the changes of both counted."""
+        for name, outcome in outcomes.items():
+            previous = self.outcomes.get(name)
+            if previous is not None:
+                outcome.changed += previous.changed
+            self.outcomes[name] = outcome
 
 
 def prometheus_config_changed(paths: Sequence[str]) -> bool:
@@ -114,9 +122,7 @@ def fleet_apply(
         say(f"rolling out to {len(to_run)} host(s): {', '.join(to_run)}")
         result.outcomes = run_playbook(target, to_run, stack.fleet.forks, check=check, on_event=on_event)
     if not check:
-        done = {
-            name: fingerprints[name] for name, o in result.outcomes.items() if not (o.failed or o.unreachable)
-        }
+        done = {name: fingerprints[name] for name, o in result.outcomes.items() if o.succeeded}
         state.write_state(target, {**recorded, **done})
         if (
             prometheus_config_changed(rendered.result.created + rendered.result.changed)
@@ -142,8 +148,6 @@ def _rotate(
     on_event: Callable[[dict[str, Any]], None] | None,
 ) -> None:
     """Finish a scrape password rotation once every host accepts the new user."""
-    from stackgen import api
-
     assert stack.fleet is not None
     path = out_dir / fleet_render.CREDENTIALS_PATH
     credentials = _read_credentials(path) if path.is_file() else None
@@ -163,41 +167,69 @@ def _rotate(
     if behind:  # e.g. left out by --limit: they do not accept the new user yet
         result.notes.append(f"scrape password rotation waits for {', '.join(behind)} to accept the new user")
         return
+    if _switch_prometheus(spec_path, out_dir, credentials, endpoint, everyone, result, say):
+        _retire_old_user(spec_path, out_dir, credentials, everyone, binary.tarball_sha256, result, on_event)
+
+
+def _switch_prometheus(
+    spec_path: Path,
+    out_dir: Path,
+    credentials: fleet_render.ScrapeCredentials,
+    endpoint: prometheus.PrometheusEndpoint,
+    everyone: list[str],
+    result: FleetApplyResult,
+    say: Progress,
+) -> bool:
+    """The rotation's second step: Prometheus scrapes with the new user. False when it has not scraped
+    every host with it yet, so the old user must stay accepted."""
+    from stackgen import api
+
     since = dt.datetime.now(dt.timezone.utc).isoformat()
     _write_credentials(out_dir, fleet_render.switched(credentials))
     api.render(spec_path, out_dir)
-    if prometheus.reload(endpoint):
-        pending = prometheus.wait_scraped_up(endpoint, set(everyone), since, 60.0)
-        if pending:
-            result.notes.append(
-                f"Prometheus switched to {credentials.accepted[-1].name} but has not scraped "
-                f"{', '.join(sorted(pending))} with it yet: the old user stays accepted"
-            )
-            return
-        say(f"Prometheus scrapes every host as {credentials.accepted[-1].name}")
-    else:
+    if not prometheus.reload(endpoint):
         result.notes.append("Prometheus did not answer a reload: it reads the new user when it next starts")
+        return True
+    pending = prometheus.wait_scraped_up(endpoint, set(everyone), since, 60.0)
+    if pending:
+        result.notes.append(
+            f"Prometheus switched to {credentials.accepted[-1].name} but has not scraped "
+            f"{', '.join(sorted(pending))} with it yet: the old user stays accepted"
+        )
+        return False
+    say(f"Prometheus scrapes every host as {credentials.accepted[-1].name}")
+    return True
+
+
+def _retire_old_user(
+    spec_path: Path,
+    out_dir: Path,
+    credentials: fleet_render.ScrapeCredentials,
+    everyone: list[str],
+    tarball_sha256: str,
+    result: FleetApplyResult,
+    on_event: Callable[[dict[str, Any]], None] | None,
+) -> None:
+    """The rotation's last step: every host stops accepting the old user; those that did are recorded."""
+    from stackgen import api
+
     _write_credentials(out_dir, fleet_render.retired(fleet_render.switched(credentials)))
     rendered = api.render(spec_path, out_dir)
     assert rendered.stack.fleet is not None
     outcomes = run_playbook(out_dir, everyone, rendered.stack.fleet.forks, on_event=on_event)
-    for name, outcome in outcomes.items():
-        previous = result.outcomes.get(name)
-        if previous is not None:
-            outcome.changed += previous.changed
-        result.outcomes[name] = outcome
+    result.add_outcomes(outcomes)
     state.write_state(
         out_dir,
         {
             **state.read_state(out_dir),
             **{
-                h.name: state.host_fingerprint(out_dir, h, binary.tarball_sha256)
+                h.name: state.host_fingerprint(out_dir, h, tarball_sha256)
                 for h in rendered.stack.fleet.hosts
-                if not (outcomes[h.name].failed or outcomes[h.name].unreachable)
+                if outcomes[h.name].succeeded
             },
         },
     )
-    if not any(o.failed or o.unreachable for o in outcomes.values()):
+    if all(o.succeeded for o in outcomes.values()):
         result.notes.append("scrape password rotated: the old user is no longer accepted")
 
 

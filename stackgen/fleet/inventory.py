@@ -143,25 +143,12 @@ def parse_ini_inventory(text: str) -> Inventory:
             continue
         column = len(raw) - len(raw.lstrip()) + 1
         if line.startswith("["):
-            if not line.endswith("]"):
+            if line.endswith("]"):
+                group, kind = _ini_section(inventory, line, number, column)
+            else:
                 inventory.problems.append(
                     InventoryProblem(number, column, f"unclosed section header {line!r}")
                 )
-                continue
-            group, _, kind = line[1:-1].partition(":")
-            kind = kind or "hosts"
-            if kind not in ("hosts", "children", "vars"):
-                inventory.problems.append(InventoryProblem(number, column, f"unknown section kind ':{kind}'"))
-                kind = "skip"
-            elif not _GROUP_NAME.match(group):
-                inventory.problems.append(
-                    InventoryProblem(number, column + 1, f"invalid group name {group!r}")
-                )
-            if kind == "vars":
-                inventory.vars_at.setdefault(group, number)
-            if kind in ("hosts", "children"):
-                inventory.defined.setdefault(group, number)
-                inventory.children.setdefault(group, [])
             continue
         if kind == "skip":
             continue
@@ -173,33 +160,55 @@ def parse_ini_inventory(text: str) -> Inventory:
         if not words:
             continue
         if kind == "vars":
-            key, sep, value = line.partition("=")
-            if not sep:
-                inventory.problems.append(
-                    InventoryProblem(number, column, f"expected key=value, got {line!r}")
-                )
-                continue
-            inventory.group_vars.setdefault(group, {})[key.strip()] = _ini_value(value.strip())
+            _ini_group_var(inventory, group, line, number, column)
         elif kind == "children":
             inventory.children.setdefault(group, []).append(words[0])
             inventory.referenced.append((words[0], number, column))
         else:
-            host_vars: dict[str, Any] = {}
-            for word in words[1:]:
-                key, sep, value = word.partition("=")
-                if not sep:
-                    inventory.problems.append(
-                        InventoryProblem(
-                            number,
-                            column + line.find(word),
-                            f"expected key=value after the host name, got {word!r}",
-                        )
-                    )
-                    continue
-                host_vars[key] = _ini_value(value)
-            for name in expand_range(words[0]):
-                inventory.add_host(name, number, column, group, host_vars)
+            _ini_hosts(inventory, group, line, words, number, column)
     return inventory
+
+
+def _ini_section(inventory: Inventory, line: str, number: int, column: int) -> tuple[str, str]:
+    """The group and kind (hosts, children, vars; skip for an unknown kind) a `[group:kind]` header opens."""
+    group, _, kind = line[1:-1].partition(":")
+    kind = kind or "hosts"
+    if kind not in ("hosts", "children", "vars"):
+        inventory.problems.append(InventoryProblem(number, column, f"unknown section kind ':{kind}'"))
+        kind = "skip"
+    elif not _GROUP_NAME.match(group):
+        inventory.problems.append(InventoryProblem(number, column + 1, f"invalid group name {group!r}"))
+    if kind == "vars":
+        inventory.vars_at.setdefault(group, number)
+    if kind in ("hosts", "children"):
+        inventory.defined.setdefault(group, number)
+        inventory.children.setdefault(group, [])
+    return group, kind
+
+
+def _ini_group_var(inventory: Inventory, group: str, line: str, number: int, column: int) -> None:
+    """A `key=value` line of a `[group:vars]` section."""
+    key, sep, value = line.partition("=")
+    if not sep:
+        inventory.problems.append(InventoryProblem(number, column, f"expected key=value, got {line!r}"))
+        return
+    inventory.group_vars.setdefault(group, {})[key.strip()] = _ini_value(value.strip())
+
+
+def _ini_hosts(
+    inventory: Inventory, group: str, line: str, words: list[str], number: int, column: int
+) -> None:
+    """A host line: the name (or a range of names) and its `key=value` vars."""
+    host_vars: dict[str, Any] = {}
+    for word in words[1:]:
+        key, sep, value = word.partition("=")
+        if not sep:
+            message = f"expected key=value after the host name, got {word!r}"
+            inventory.problems.append(InventoryProblem(number, column + line.find(word), message))
+            continue
+        host_vars[key] = _ini_value(value)
+    for name in expand_range(words[0]):
+        inventory.add_host(name, number, column, group, host_vars)
 
 
 def _ini_value(text: str) -> Any:

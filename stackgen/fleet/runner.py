@@ -35,6 +35,11 @@ class HostOutcome:
     changed_tasks: list[str] = field(default_factory=list)
 
     @property
+    def succeeded(self) -> bool:
+        """The host was reached and no task failed on it."""
+        return not (self.failed or self.unreachable)
+
+    @property
     def state(self) -> str:
         """unreachable | failed | changed | ok."""
         if self.unreachable:
@@ -66,7 +71,24 @@ def run_playbook(
         raise RuntimeFailure("ansible-core is not installed", hint="pip install 'stackgen[fleet]'")
     out_dir = out_dir.resolve()
     (out_dir / STATE_DIR).mkdir(mode=0o700, exist_ok=True)
-    ansible = out_dir / ANSIBLE_DIR
+    command = _playbook_command(out_dir / ANSIBLE_DIR, hosts, forks, check, extra_args)
+    outcomes = {name: HostOutcome(name) for name in hosts}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_ansible_env(), cwd=out_dir
+    )
+    other = _read_events(process, outcomes, on_event)
+    stderr = process.stderr.read() if process.stderr else ""
+    code = process.wait()
+    if code not in (0, 2, 4) or (code != 0 and all(o.succeeded for o in outcomes.values())):
+        detail = " ".join((stderr or "\n".join(other)).split())[-800:]
+        raise RuntimeFailure(f"ansible-playbook exited {code}: {detail}")
+    return outcomes
+
+
+def _playbook_command(
+    ansible: Path, hosts: Sequence[str], forks: int, check: bool, extra_args: Sequence[str]
+) -> list[str]:
+    """ansible-playbook in this interpreter, on the rendered inventory and playbook."""
     command = [
         sys.executable,
         "-m",
@@ -82,6 +104,12 @@ def run_playbook(
     ]
     if check:
         command += ["--check", "--diff"]
+    return command
+
+
+def _ansible_env() -> dict[str, str]:
+    """This process's environment with stackgen's event callback, Ansible's colours, retry files and
+    warnings off, and no ANSIBLE_CONFIG."""
     env = {
         **os.environ,
         "ANSIBLE_STDOUT_CALLBACK": "stackgen_events",
@@ -95,10 +123,15 @@ def run_playbook(
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
     }
     env.pop("ANSIBLE_CONFIG", None)
-    outcomes = {name: HostOutcome(name) for name in hosts}
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=out_dir
-    )
+    return env
+
+
+def _read_events(
+    process: subprocess.Popen[str],
+    outcomes: dict[str, HostOutcome],
+    on_event: Callable[[dict[str, Any]], None] | None,
+) -> list[str]:
+    """Account each event line of the run's output to its host; returns the other lines."""
     assert process.stdout is not None
     other: list[str] = []
     for line in process.stdout:
@@ -109,12 +142,7 @@ def run_playbook(
         _account(outcomes, event)
         if on_event is not None:
             on_event(event)
-    stderr = process.stderr.read() if process.stderr else ""
-    code = process.wait()
-    if code not in (0, 2, 4) or (code != 0 and not any(o.failed or o.unreachable for o in outcomes.values())):
-        detail = " ".join((stderr or "\n".join(other)).split())[-800:]
-        raise RuntimeFailure(f"ansible-playbook exited {code}: {detail}")
-    return outcomes
+    return other
 
 
 def _account(outcomes: dict[str, HostOutcome], event: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from stackgen.output import RenderedFile, WriteResult, diff_output, restore_output, write_output
+from stackgen.output import RenderedFile, WriteResult, diff_output, write_output
 from stackgen.rendered import from_files
 from stackgen.runtime.compose_file import ProjectDefinition
 from stackgen.runtime.engine import Engine
@@ -30,6 +30,7 @@ from stackgen.runtime.plan import (
     plan,
 )
 from stackgen.runtime.progress import Reporter, SilentReporter
+from stackgen.runtime.rollback import restore_previous_output
 from stackgen.runtime.state import read_adopted, read_applied, write_applied
 
 SWARM_STACK_FILE = "docker-stack.yml"  # deploy.engine: swarm (runtime/swarm/)
@@ -84,6 +85,37 @@ class ApplyReport:
             "services": self.result.summary(),
             "seconds": round(self.seconds, 3),
         }
+
+
+@dataclass(frozen=True)
+class ApplyRun:
+    """One apply as every engine begins and ends it: the files, where they go, how, and since when."""
+
+    files: Mapping[str, RenderedFile]
+    out_dir: Path
+    project_name: str | None = None
+    reporter: Reporter = field(default_factory=SilentReporter)
+    options: ApplyOptions = field(default_factory=ApplyOptions)
+    check: Callable[[Mapping[str, RenderedFile]], object] | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def contents(self) -> dict[str, bytes]:
+        """The rendered files' bytes by relative path."""
+        return {path: file.content for path, file in self.files.items()}
+
+    def write(self) -> WriteResult:
+        """Check the files, then write them: the check runs before anything is written (the CLI's
+        check skips bytes it already accepted)."""
+        if self.check is not None:
+            self.check(self.files)
+        return write_output(self.files, self.out_dir)
+
+    def report(
+        self, project: str, written: WriteResult, decided: Plan, result: ConvergeResult
+    ) -> ApplyReport:
+        """What this apply did, timed from its start."""
+        return ApplyReport(project, written, decided, result, time.monotonic() - self.started)
 
 
 def load_project(
@@ -167,49 +199,44 @@ def apply_files(
     check: Callable[[Mapping[str, RenderedFile]], object] | None = None,
 ) -> ApplyReport:
     """Write the rendered files and converge the running stack to them; roll back on failure."""
+    run = ApplyRun(
+        files, out_dir, project_name, reporter or SilentReporter(), options or ApplyOptions(), check
+    )
     if SWARM_STACK_FILE in files:  # the seam: a swarm stack goes to the swarm engine
-        from stackgen.runtime.swarm.converge import apply_files as apply_swarm_files
+        from stackgen.runtime.swarm.converge import apply_stack
 
-        return apply_swarm_files(
-            files, out_dir, project_name, reporter=reporter, options=options, check=check
-        )
-    started = time.monotonic()
-    reporter = reporter or SilentReporter()
-    options = options or ApplyOptions()
-    engine = engine or Engine.connect()
-    project = load_project(files, out_dir, project_name)
-    image_ids = ensure_images(engine, project, options.pull, reporter)
-    if check is not None:
-        check(files)  # before anything is written (the CLI's check skips bytes it already accepted)
-    written = write_output(files, out_dir)
-    hashes = file_hashes({path: file.content for path, file in files.items()})
+        return apply_stack(run)
+    return _apply_on_host(run, engine or Engine.connect())
+
+
+def _apply_on_host(run: ApplyRun, engine: Engine) -> ApplyReport:
+    """apply with the one-host engine: images, write, plan, converge, record the applied state."""
+    project = load_project(run.files, run.out_dir, run.project_name)
+    image_ids = ensure_images(engine, project, run.options.pull, run.reporter)
+    written = run.write()
+    hashes = file_hashes(run.contents)
     desired = desired_services(project, hashes, image_ids)
     observed = engine.containers(project.name)
     unlabelled = {container.id for container in observed if container.config_hash is None}
-    observed, desired, asked = _with_adoption(project, out_dir, observed, desired)
-    applied = read_applied(out_dir, project.name)
+    observed, desired, asked = _with_adoption(project, run.out_dir, observed, desired)
+    applied = read_applied(run.out_dir, project.name)
     decided = plan(desired, observed, changed_files(hashes, applied))
     if decided.changes_anything:
         # imported only now: converge's health checks and reloads bring HTTP and TLS (~25 ms)
         from stackgen.runtime.converge import Converger
 
-        # Without an applied state there is no last good config to return to: keep the new files
-        # (and the containers) so that the failure can be looked at.
-        restore = (
-            (lambda: restore_output(out_dir, written.previous)) if applied is not None else (lambda: None)
-        )
         converger = Converger(
             engine,
             project,
             desired,
-            {path: file.content for path, file in files.items()},
-            reporter,
-            restore_files=restore,
-            health_timeout_s=options.health_timeout_s,
+            run.contents,
+            run.reporter,
+            restore_files=restore_previous_output(run.out_dir, written, applied),
+            health_timeout_s=run.options.health_timeout_s,
             compose_hashes=(lambda: asked) if asked is not None else (lambda: _compose_hashes(project)),
         )
         result = converger.run(decided)
     else:
         result = ConvergeResult.unchanged(decided)
-    write_applied(out_dir, project.name, hashes, _adoption_record(decided, unlabelled, desired))
-    return ApplyReport(project.name, written, decided, result, time.monotonic() - started)
+    write_applied(run.out_dir, project.name, hashes, _adoption_record(decided, unlabelled, desired))
+    return run.report(project.name, written, decided, result)

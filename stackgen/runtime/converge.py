@@ -23,6 +23,7 @@ from stackgen.runtime.plan import ConvergeResult as ConvergeResult  # re-exporte
 from stackgen.runtime.progress import Reporter
 from stackgen.runtime.reload import reload_service
 from stackgen.runtime.roles import GRAFANA_ADMIN_PASSWORD_FILE, role_runtime
+from stackgen.runtime.rollback import RollbackConverger
 from stackgen.runtime.web_access import web_access_from_files
 
 _WORKERS = 8
@@ -36,8 +37,8 @@ class _Recreated:
     new_id: str | None
 
 
-class Converger:
-    """Runs one plan; `restore_files` puts the previous generated files back for a rollback."""
+class Converger(RollbackConverger):
+    """Runs one plan on one host; `restore_files` puts the previous generated files back for a rollback."""
 
     def __init__(
         self,
@@ -50,34 +51,19 @@ class Converger:
         health_timeout_s: float = 120.0,
         compose_hashes: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
+        super().__init__(reporter, restore_files)
         self.engine = engine
         self.project = project
         self.hashes = {service.name: service.config_hash for service in desired}
         self.image_ids = {service.name: service.image_id for service in desired}
         self.files = files
         self.access = web_access_from_files(files)  # https, the internal user, the stack CA (or plain)
-        self.reporter = reporter
-        self.restore_files = restore_files
         self.health_timeout_s = health_timeout_s
         self._compose_hashes_source = compose_hashes or dict
         self._compose_hashes: Mapping[str, str] | None = None  # asked once, when a container is made
         self._compose_lock = threading.Lock()  # containers of a wave are made in parallel
-        self.result = ConvergeResult()
         self._recreated: dict[str, _Recreated] = {}  # by service; workers write distinct keys
         self._reloaded: list[ServiceAction] = []
-
-    def run(self, plan: Plan) -> ConvergeResult:
-        """Execute `plan`; on failure roll back and re-raise the failure."""
-        for action in plan.of_kind(ActionKind.NOOP):
-            self.result.done[ActionKind.NOOP].append(action.service)
-        if not plan.changes_anything:
-            return self.result
-        try:
-            self._converge(plan)
-        except RuntimeFailure as failure:
-            self._roll_back(failure)
-            raise
-        return self.result
 
     # --- forward ------------------------------------------------------------------------------
     def _converge(self, plan: Plan) -> None:
@@ -204,13 +190,8 @@ class Converger:
         self.result.password_reset.append(service.name)
 
     # --- backward -----------------------------------------------------------------------------
-    def _roll_back(self, failure: RuntimeFailure) -> None:
-        """Put back the previous files, containers and loaded config; failures here are only reported."""
-        self.reporter.phase(f"rolling back: {failure.message}")
-        try:
-            self.restore_files()
-        except OSError as error:
-            self.reporter.phase(f"could not restore the previous files: {error}")
+    def _restore_running(self) -> None:
+        """Put back the previous containers and loaded config; failures here are only reported."""
         for recreated in self._recreated.values():
             try:
                 if recreated.new_id:
@@ -228,7 +209,6 @@ class Converger:
                 self.reporter.service(service.name, "reloaded the previous config")
             except RuntimeFailure as error:
                 self.reporter.service(action.service, f"could not reload the previous config: {error}")
-        failure.message = f"{failure.message} (rolled back to the previous config)"
 
     # --- helpers ------------------------------------------------------------------------------
     def _parallel(self, work: Callable[[ServiceAction], Any], actions: Sequence[ServiceAction]) -> list[Any]:

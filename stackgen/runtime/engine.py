@@ -305,26 +305,35 @@ class Engine:
 
         `compose_hash` is Compose's own hash of the service (see compose_hash.py), else ours is used;
         `image_id` is the ID of the image it is made from (Compose compares it with the tag's)."""
-        labels = dict(service.labels)
-        labels.update(
-            {
-                LABEL_PROJECT: project.name,
-                LABEL_SERVICE: service.name,
-                LABEL_NUMBER: str(number),
-                LABEL_ONEOFF: "False",
-                LABEL_COMPOSE_HASH: compose_hash or config_hash,
-                LABEL_WORKING_DIR: str(project.working_dir),
-                LABEL_CONFIG_FILES: str(project.config_file),
-                LABEL_VERSION: COMPOSE_VERSION,
-                LABEL_DEPENDS_ON: ",".join(
-                    f"{name}:{condition}:false" for name, condition in service.dependency_conditions
-                ),
-                LABEL_CONFIG_HASH: config_hash,
-            }
+        labels = _container_labels(project, service, config_hash, number, compose_hash, image_id)
+        host_config = self._host_config(project, service)
+        networking = self._api.create_networking_config(
+            {project.network: self._api.create_endpoint_config(aliases=[service.name])}
         )
-        if image_id:
-            labels[LABEL_IMAGE] = image_id
-        host_config = self._api.create_host_config(
+        name = container_name(project.name, service.name, number)
+        with _engine_call(f"creating container {name}"):
+            created = self._api.create_container(
+                service.image,
+                command=list(service.command) if service.command is not None else None,
+                entrypoint=list(service.entrypoint) if service.entrypoint is not None else None,
+                name=name,
+                hostname=service.hostname,
+                user=service.user,
+                working_dir=service.working_dir,
+                environment=dict(service.environment),
+                labels=labels,
+                ports=[(port.container_port, port.protocol) for port in service.ports] or None,
+                healthcheck=_healthcheck(service),
+                host_config=host_config,
+                networking_config=networking,
+                stop_timeout=service.stop_grace_period_s,
+                use_config_proxy=False,  # the definition alone decides the container (and its hash)
+            )
+        return str(created["Id"])
+
+    def _host_config(self, project: ProjectDefinition, service: ServiceDefinition) -> Any:
+        """Mounts, published ports, restart policy and privileges, on the project's network."""
+        return self._api.create_host_config(
             binds=[mount.bind for mount in service.mounts],
             port_bindings=_port_bindings(service),
             restart_policy=_restart_policy(service.restart),
@@ -340,39 +349,6 @@ class Engine:
             init=service.init,
             network_mode=project.network,
         )
-        networking = self._api.create_networking_config(
-            {project.network: self._api.create_endpoint_config(aliases=[service.name])}
-        )
-        healthcheck = None
-        if service.healthcheck is not None:
-            check = service.healthcheck
-            healthcheck = {
-                "test": list(check.test),
-                "interval": check.interval_ns,
-                "timeout": check.timeout_ns,
-                "retries": check.retries,
-                "start_period": check.start_period_ns,
-            }
-        name = container_name(project.name, service.name, number)
-        with _engine_call(f"creating container {name}"):
-            created = self._api.create_container(
-                service.image,
-                command=list(service.command) if service.command is not None else None,
-                entrypoint=list(service.entrypoint) if service.entrypoint is not None else None,
-                name=name,
-                hostname=service.hostname,
-                user=service.user,
-                working_dir=service.working_dir,
-                environment=dict(service.environment),
-                labels=labels,
-                ports=[(port.container_port, port.protocol) for port in service.ports] or None,
-                healthcheck=healthcheck,
-                host_config=host_config,
-                networking_config=networking,
-                stop_timeout=service.stop_grace_period_s,
-                use_config_proxy=False,  # the definition alone decides the container (and its hash)
-            )
-        return str(created["Id"])
 
     def start(self, container_id: str, service: str) -> None:
         """Start a container; a published port already in use gets its own message."""
@@ -488,6 +464,51 @@ def _engine_call(what: str) -> Iterator[None]:
         if isinstance(error, OSError):  # requests' connection errors are OSErrors
             raise connection_failure(error) from error
         raise
+
+
+def _container_labels(
+    project: ProjectDefinition,
+    service: ServiceDefinition,
+    config_hash: str,
+    number: int,
+    compose_hash: str | None,
+    image_id: str | None,
+) -> dict[str, str]:
+    """The service's own labels with Compose v2's and stackgen's on top."""
+    labels = dict(service.labels)
+    labels.update(
+        {
+            LABEL_PROJECT: project.name,
+            LABEL_SERVICE: service.name,
+            LABEL_NUMBER: str(number),
+            LABEL_ONEOFF: "False",
+            LABEL_COMPOSE_HASH: compose_hash or config_hash,
+            LABEL_WORKING_DIR: str(project.working_dir),
+            LABEL_CONFIG_FILES: str(project.config_file),
+            LABEL_VERSION: COMPOSE_VERSION,
+            LABEL_DEPENDS_ON: ",".join(
+                f"{name}:{condition}:false" for name, condition in service.dependency_conditions
+            ),
+            LABEL_CONFIG_HASH: config_hash,
+        }
+    )
+    if image_id:
+        labels[LABEL_IMAGE] = image_id
+    return labels
+
+
+def _healthcheck(service: ServiceDefinition) -> dict[str, Any] | None:
+    """The service's healthcheck as the engine API takes it (durations in nanoseconds)."""
+    check = service.healthcheck
+    if check is None:
+        return None
+    return {
+        "test": list(check.test),
+        "interval": check.interval_ns,
+        "timeout": check.timeout_ns,
+        "retries": check.retries,
+        "start_period": check.start_period_ns,
+    }
 
 
 def _port_bindings(service: ServiceDefinition) -> dict[str, list[tuple[str, int]]] | None:

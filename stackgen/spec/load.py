@@ -94,83 +94,100 @@ class LoadedSpec:
         return Problem(self.file, line, column, tuple(path), message, hint, **kwargs)
 
 
+_EMPTY_SPEC = "the spec is empty"
+_EMPTY_SPEC_HINT = "it needs at least `version: 1` and `name: NAME`"
+
+
+class _Unreadable(Exception):
+    """What stops a spec being read at all: one problem, at the top of the file unless it is known."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column, self.hint = message, line, column, hint
+
+    def loaded(self, name: str, path: Path) -> LoadedSpec:
+        """The LoadedSpec of a spec that could not be read: no data, this one problem."""
+        problem = Problem(name, self.line, self.column, (), self.message, self.hint)
+        return LoadedSpec(name, path, None, Positions(), [problem])
+
+
 def load_spec_file(path: Path, env: Mapping[str, str] | None, display_name: str | None = None) -> LoadedSpec:
     """Read and parse `path`; every failure becomes a Problem, never an exception.
 
     `env` None reads the file without `${VAR}` interpolation (Prometheus rule files)."""
     name = display_name or str(path)
-    empty = Positions()
-
-    def fail(message: str, line: int = 1, column: int = 1, hint: str | None = None) -> LoadedSpec:
-        return LoadedSpec(name, path, None, empty, [Problem(name, line, column, (), message, hint)])
-
     try:
-        size = path.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            return fail(
-                f"the spec is {size / 1e6:.1f} MB; stackgen reads specs up to {MAX_SPEC_BYTES // 2**20} MB",
-                hint="is this the right file?",
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return fail("no such file", hint="create one with `stackgen init DIR`")
-    except IsADirectoryError:
-        return fail("is a directory, not a spec file", hint="pass the stack.yaml inside it with -f")
-    except OSError as error:
-        return fail(f"cannot read the spec: {error.strerror}")
+        text = _spec_text(path)
+    except _Unreadable as unreadable:
+        return unreadable.loaded(name, path)
+    tree, error_problem = _parse_yaml(text, name)
+    if error_problem is not None:
+        return LoadedSpec(name, path, None, Positions(), [error_problem])
+    if tree is None:
+        return _Unreadable(_EMPTY_SPEC, hint=_EMPTY_SPEC_HINT).loaded(name, path)
+    return _spec_from_tree(tree, name, path, env)
+
+
+def _spec_text(path: Path) -> str:
+    """The spec file's text; raises _Unreadable when it is not a readable, non-empty UTF-8 text."""
+    raw = _spec_bytes(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
-        return fail(
+        raise _Unreadable(
             f"not UTF-8 text (byte 0x{raw[error.start]:02x})",
             line,
             column,
             hint="stack.yaml must be a UTF-8 YAML file",
-        )
+        ) from error
     if "\x00" in text:
         offset = text.index("\x00")
         line = text.count("\n", 0, offset) + 1
-        return fail("binary data in the spec (a NUL character)", line, offset - text.rfind("\n", 0, offset))
+        column = offset - text.rfind("\n", 0, offset)
+        raise _Unreadable("binary data in the spec (a NUL character)", line, column)
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
-        return fail("the spec is empty", hint="it needs at least `version: 1` and `name: NAME`")
+        raise _Unreadable(_EMPTY_SPEC, hint=_EMPTY_SPEC_HINT)
+    return text
 
-    tree, error_problem = _parse_yaml(text, name)
-    if error_problem is not None:
-        return LoadedSpec(name, path, None, empty, [error_problem])
-    if tree is None:
-        return fail("the spec is empty", hint="it needs at least `version: 1` and `name: NAME`")
 
-    positions = Positions()
-    problems: list[Problem] = []
-    plain_texts: dict[DataPath, str] = {}
+def _spec_bytes(path: Path) -> bytes:
+    """The spec file's bytes; raises _Unreadable when it is too large, missing or unreadable."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise _Unreadable(
+                f"the spec is {size / 1e6:.1f} MB; stackgen reads specs up to {MAX_SPEC_BYTES // 2**20} MB",
+                hint="is this the right file?",
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise _Unreadable("no such file", hint="create one with `stackgen init DIR`") from None
+    except IsADirectoryError:
+        raise _Unreadable(
+            "is a directory, not a spec file", hint="pass the stack.yaml inside it with -f"
+        ) from None
+    except OSError as error:
+        raise _Unreadable(f"cannot read the spec: {error.strerror}") from error
+
+
+def _spec_from_tree(tree: Any, name: str, path: Path, env: Mapping[str, str] | None) -> LoadedSpec:
+    """The composed spec as plain data with positions, unless aliases blow it up or it is no mapping."""
+    plain = _PlainData(name, env)
     try:
         if _expanded_size(tree, {}, ()) > MAX_VALUES:
             raise _TooLarge
-        data = _to_plain(tree, (), positions, env, problems, name, _Budget(), plain_texts)
+        data = plain.of(tree, ())
     except _TooLarge as too_large:
-        return _too_large(name, path, empty, too_large)
+        return _too_large(name, path, Positions(), too_large)
     except RecursionError:
-        return fail("the spec nests too deeply (or an alias refers to itself)")
+        return _Unreadable("the spec nests too deeply (or an alias refers to itself)").loaded(name, path)
     if not isinstance(data, dict):
-        return LoadedSpec(
-            name,
-            path,
-            data,
-            positions,
-            [
-                Problem(
-                    name,
-                    1,
-                    1,
-                    (),
-                    "the spec must be a mapping of keys (version:, name:, ...)",
-                    "start from `stackgen init`",
-                )
-            ],
-        )
-    return LoadedSpec(name, path, data, positions, problems, plain_texts)
+        message = "the spec must be a mapping of keys (version:, name:, ...)"
+        problem = Problem(name, 1, 1, (), message, "start from `stackgen init`")
+        return LoadedSpec(name, path, data, plain.positions, [problem])
+    return LoadedSpec(name, path, data, plain.positions, plain.problems, plain.plain_texts)
 
 
 _IN_PROGRESS = -1
@@ -235,10 +252,10 @@ def read_yaml_data(text: str, name: str = "<data>") -> Any:
     node, problem = _parse_yaml(text, name)
     if problem is not None:
         raise ValueError(problem.format())
-    problems: list[Problem] = []
-    data = _to_plain(node, (), Positions(), None, problems, name, _Budget(), {}) if node is not None else None
-    if problems:
-        raise ValueError(problems[0].format())
+    plain = _PlainData(name, None)
+    data = plain.of(node, ()) if node is not None else None
+    if plain.problems:
+        raise ValueError(plain.problems[0].format())
     return data
 
 
@@ -323,71 +340,85 @@ def _scalar(value: str, plain: bool, tag: str) -> Any:
     return value
 
 
-def _to_plain(
-    node: Any,
-    path: DataPath,
-    positions: Positions,
-    env: Mapping[str, str] | None,
-    problems: list[Problem],
-    name: str,
-    budget: _Budget,
-    plain_texts: dict[DataPath, str],
-) -> Any:
-    """Turn composed nodes into plain Python values, recording positions and expanding ${VAR}."""
-    import yaml
+def _where(mark: Any) -> Position:
+    return (mark.line + 1, mark.column + 1)
 
-    budget.spend()
 
-    def where(mark: Any) -> Position:
-        return (mark.line + 1, mark.column + 1)
+@dataclass
+class _PlainData:
+    """Turns composed nodes into plain Python values, recording positions and expanding ${VAR}."""
 
-    if isinstance(node, yaml.MappingNode):
+    name: str
+    env: Mapping[str, str] | None
+    positions: Positions = field(default_factory=Positions)
+    problems: list[Problem] = field(default_factory=list)
+    plain_texts: dict[DataPath, str] = field(default_factory=dict)
+    budget: _Budget = field(default_factory=_Budget)
+
+    def of(self, node: Any, path: DataPath) -> Any:
+        """The plain value of `node`, found at `path`."""
+        import yaml
+
+        self.budget.spend()
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return self._sequence(node, path)
+        return self._scalar(node, path)
+
+    def _mapping(self, node: Any, path: DataPath) -> dict[str, Any]:
+        import yaml
+
         result: dict[str, Any] = {}
         first_seen: dict[str, int] = {}
         for key_node, value_node in _merged_pairs(node):
             if not isinstance(key_node, yaml.ScalarNode):
-                line, column = where(key_node.start_mark)
-                problems.append(
-                    Problem(name, line, column, path, "a key must be a plain value, not a mapping or list")
-                )
+                self._problem(key_node, path, "a key must be a plain value, not a mapping or list")
                 continue
             key = key_node.value
             child = (*path, key)
             if key in first_seen:
-                line, column = where(key_node.start_mark)
-                problems.append(
-                    Problem(
-                        name, line, column, child, f"duplicate key '{key}' (first on line {first_seen[key]})"
-                    )
-                )
+                self._problem(key_node, child, f"duplicate key '{key}' (first on line {first_seen[key]})")
                 continue
             first_seen[key] = key_node.start_mark.line + 1
-            positions.keys[child] = where(key_node.start_mark)
-            positions.values[child] = where(value_node.start_mark)
-            result[key] = _to_plain(value_node, child, positions, env, problems, name, budget, plain_texts)
+            self.positions.keys[child] = _where(key_node.start_mark)
+            self.positions.values[child] = _where(value_node.start_mark)
+            result[key] = self.of(value_node, child)
         return result
-    if isinstance(node, yaml.SequenceNode):
+
+    def _sequence(self, node: Any, path: DataPath) -> list[Any]:
         items = []
         for index, item in enumerate(node.value):
             child = (*path, index)
-            positions.values[child] = where(item.start_mark)
-            items.append(_to_plain(item, child, positions, env, problems, name, budget, plain_texts))
+            self.positions.values[child] = _where(item.start_mark)
+            items.append(self.of(item, child))
         return items
-    plain = not node.style  # None (pure parser) or "" (libyaml) for a plain scalar
-    value = _scalar(node.value, plain, node.tag)
-    if not isinstance(value, str):
-        if plain and value is not None:
-            plain_texts[path] = node.value
-        return value
-    if "$" not in value or env is None:
-        return value
-    expanded, errors = interpolate(value, env)
-    for error in errors:
-        line, column = positions.of_value(path)
-        problems.append(Problem(name, line, column, path, error.message, error.hint))
-    if plain and value.strip().startswith("${") and value.strip().endswith("}") and value.count("${") == 1:
-        plain_texts[path] = expanded
-    return expanded
+
+    def _scalar(self, node: Any, path: DataPath) -> Any:
+        plain = not node.style  # None (pure parser) or "" (libyaml) for a plain scalar
+        value = _scalar(node.value, plain, node.tag)
+        if not isinstance(value, str):
+            if plain and value is not None:
+                self.plain_texts[path] = node.value
+            return value
+        if "$" not in value or self.env is None:
+            return value
+        expanded, errors = interpolate(value, self.env)
+        for error in errors:
+            line, column = self.positions.of_value(path)
+            self.problems.append(Problem(self.name, line, column, path, error.message, error.hint))
+        if (
+            plain
+            and value.strip().startswith("${")
+            and value.strip().endswith("}")
+            and value.count("${") == 1
+        ):
+            self.plain_texts[path] = expanded
+        return expanded
+
+    def _problem(self, key_node: Any, path: DataPath, message: str) -> None:
+        line, column = _where(key_node.start_mark)
+        self.problems.append(Problem(self.name, line, column, path, message))
 
 
 def _merged_pairs(node: Any) -> list[tuple[Any, Any]]:

@@ -21,15 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from stackgen.errors import RuntimeFailure
-from stackgen.output import RenderedFile, diff_output, restore_output, write_output
+from stackgen.output import RenderedFile, diff_output
 from stackgen.render.swarm import DOCKER_GID_VARIABLE
-from stackgen.runtime.apply import ApplyOptions, ApplyReport, PlanReport
-from stackgen.runtime.converge import ConvergeResult
+from stackgen.runtime.apply import ApplyReport, ApplyRun, PlanReport
 from stackgen.runtime.health import confirm_reload, prometheus_jobs
-from stackgen.runtime.plan import ActionKind, DesiredService, Plan, changed_files, file_hashes, plan
-from stackgen.runtime.progress import Reporter, SilentReporter
+from stackgen.runtime.plan import (
+    ActionKind,
+    ConvergeResult,
+    DesiredService,
+    Plan,
+    changed_files,
+    file_hashes,
+    plan,
+)
+from stackgen.runtime.progress import Reporter
 from stackgen.runtime.reload import reload_service
 from stackgen.runtime.roles import GRAFANA_ADMIN_PASSWORD_FILE, role_runtime
+from stackgen.runtime.rollback import RollbackConverger, restore_previous_output
 from stackgen.runtime.state import read_applied, write_applied
 from stackgen.runtime.swarm import STACK_FILE
 from stackgen.runtime.swarm.cluster import SwarmCluster
@@ -83,44 +91,38 @@ def plan_files(
     return PlanReport(stack.project, diff_output(files, out_dir), decided, missing)
 
 
-def apply_files(
-    files: Mapping[str, RenderedFile],
-    out_dir: Path,
-    project_name: str | None = None,
-    *,
-    reporter: Reporter | None = None,
-    options: ApplyOptions | None = None,
-    cluster: SwarmCluster | None = None,
-    check: Callable[[Mapping[str, RenderedFile]], object] | None = None,
-) -> ApplyReport:
+def apply_stack(run: ApplyRun, cluster: SwarmCluster | None = None) -> ApplyReport:
     """Write the rendered files and converge the swarm stack to them; roll back on failure."""
-    started = time.monotonic()
-    reporter = reporter or SilentReporter()
-    options = options or ApplyOptions()
     cluster = cluster or SwarmCluster.connect()
-    document = _document(files)
-    stack = parse_stack(document, project_name)
+    document = _document(run.files)
+    stack = parse_stack(document, run.project_name)
     for service in stack.services:
         if service.build_base:  # built on the node apply talks to; placement pins it there
             from stackgen.relay.image import ensure_relay_image
 
-            reporter.phase(f"building {service.image} if needed")
-            ensure_relay_image(cluster.client, service.image, service.build_base, options.pull.value)
-    if check is not None:
-        check(files)
-    written = write_output(files, out_dir)
-    applied = read_applied(out_dir, stack.project)
-    desired, decided, hashes = _decide(cluster, stack, files, out_dir)
-    restore = (lambda: restore_output(out_dir, written.previous)) if applied is not None else (lambda: None)
+            run.reporter.phase(f"building {service.image} if needed")
+            ensure_relay_image(cluster.client, service.image, service.build_base, run.options.pull.value)
+    written = run.write()
+    applied = read_applied(run.out_dir, stack.project)
+    desired, decided, hashes = _decide(cluster, stack, run.files, run.out_dir)
+    restore = restore_previous_output(run.out_dir, written, applied)
     converger = SwarmConverger(
-        cluster, stack, document, desired, files, out_dir, reporter, restore, options.health_timeout_s
+        cluster,
+        stack,
+        document,
+        desired,
+        run.files,
+        run.out_dir,
+        run.reporter,
+        restore,
+        run.options.health_timeout_s,
     )
     result = converger.run(decided)
-    write_applied(out_dir, stack.project, hashes)
-    return ApplyReport(stack.project, written, decided, result, time.monotonic() - started)
+    write_applied(run.out_dir, stack.project, hashes)
+    return run.report(stack.project, written, decided, result)
 
 
-class SwarmConverger:
+class SwarmConverger(RollbackConverger):
     """Runs one plan on a swarm."""
 
     def __init__(
@@ -135,26 +137,26 @@ class SwarmConverger:
         restore_files: Callable[[], None],
         timeout_s: float,
     ) -> None:
+        super().__init__(reporter, restore_files)
         self.cluster = cluster
         self.stack = stack
         self.document = document
         self.desired = desired
         self.files = files
         self.out_dir = out_dir
-        self.reporter = reporter
-        self.restore_files = restore_files
         self.timeout_s = timeout_s
-        self.result = ConvergeResult()
         # https, the internal user and the stack CA when web auth is on (else plain HTTP)
         self.access = web_access_from_files({path: file.content for path, file in files.items()})
         self._previous_deployed: bytes | None = None
         self._deployed = False
         self._reloaded: list[str] = []
 
-    def run(self, decided: Plan) -> ConvergeResult:
-        """Execute the plan; on failure roll back and re-raise."""
-        for action in decided.of_kind(ActionKind.NOOP):
-            self.result.done[ActionKind.NOOP].append(action.service)
+    def run(self, plan: Plan) -> ConvergeResult:
+        """Pin the services to their nodes (also when the plan changes nothing), then run the plan."""
+        self._pin()
+        return super().run(plan)
+
+    def _pin(self) -> None:
         pins = assign_pins(
             self.stack.services,
             self.cluster.nodes(),
@@ -165,14 +167,6 @@ class SwarmConverger:
         moved = self.cluster.set_pins(self.stack.project, pins)
         if moved:
             self.reporter.phase(f"pinned {len(moved)} service label(s) to nodes")
-        if not decided.changes_anything:
-            return self.result
-        try:
-            self._converge(decided)
-        except RuntimeFailure as failure:
-            self._roll_back(failure)
-            raise
-        return self.result
 
     def _converge(self, decided: Plan) -> None:
         rolled = decided.of_kind(ActionKind.CREATE, ActionKind.RECREATE, ActionKind.START, ActionKind.REMOVE)
@@ -282,12 +276,8 @@ class SwarmConverger:
                 confirm_reload(name, service.role, base_url, expected, self.access)
 
     # --- backward -----------------------------------------------------------------------------
-    def _roll_back(self, failure: RuntimeFailure) -> None:
-        self.reporter.phase(f"rolling back: {failure.message}")
-        try:
-            self.restore_files()
-        except OSError as error:
-            self.reporter.phase(f"could not restore the previous files: {error}")
+    def _restore_running(self) -> None:
+        """Redeploy the previous stack file and reload the previous config; failures are only reported."""
         if self._deployed and self._previous_deployed is not None:
             try:
                 previous = read_yaml_data(self._previous_deployed.decode(), DEPLOYED_FILE) or {}
@@ -301,7 +291,6 @@ class SwarmConverger:
                 self.reporter.service(name, "reloaded the previous config")
             except RuntimeFailure as error:
                 self.reporter.service(name, f"could not reload the previous config: {error}")
-        failure.message = f"{failure.message} (rolled back to the previous config)"
 
 
 def task_urls(

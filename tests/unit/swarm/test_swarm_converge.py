@@ -14,9 +14,10 @@ import yaml
 
 from stackgen.errors import RuntimeFailure
 from stackgen.render import render_stack
+from stackgen.runtime.apply import ApplyRun
 from stackgen.runtime.plan import ObservedContainer
 from stackgen.runtime.swarm.cluster import SwarmTask, UpdateStatus
-from stackgen.runtime.swarm.converge import DEPLOYED_FILE, apply_files
+from stackgen.runtime.swarm.converge import DEPLOYED_FILE, apply_stack
 from stackgen.runtime.swarm.placement import SwarmNode
 from stackgen.runtime.swarm.stack_file import CONFIG_HASH_LABEL
 from stackgen.spec.build import build_stack
@@ -94,7 +95,7 @@ def files_of(tmp_path: Path, **sections: Any) -> dict[str, Any]:
 def test_first_apply_pins_deploys_once_and_removes_old_config_versions(tmp_path: Path) -> None:
     swarm = InMemorySwarm()
     out = tmp_path / "generated"
-    report = apply_files(files_of(tmp_path), out, cluster=swarm)  # type: ignore[arg-type]
+    report = apply_stack(ApplyRun(files_of(tmp_path), out), swarm)  # type: ignore[arg-type]
     assert len(swarm.deployed) == 1
     document, environment = swarm.deployed[0]
     assert environment == {"STACKGEN_DOCKER_GID": "101"}
@@ -103,20 +104,20 @@ def test_first_apply_pins_deploys_once_and_removes_old_config_versions(tmp_path:
     assert swarm.removed_configs == ["old-id"]
     assert (out / DEPLOYED_FILE).is_file()
     # nothing changed: no deploy, nothing pruned
-    again = apply_files(files_of(tmp_path), out, cluster=swarm)  # type: ignore[arg-type]
+    again = apply_stack(ApplyRun(files_of(tmp_path), out), swarm)  # type: ignore[arg-type]
     assert len(swarm.deployed) == 1 and not again.plan.changes_anything
 
 
 def test_a_rolled_back_update_puts_the_previous_files_and_stack_back(tmp_path: Path) -> None:
     swarm = InMemorySwarm()
     out = tmp_path / "generated"
-    apply_files(files_of(tmp_path), out, cluster=swarm)  # type: ignore[arg-type]
+    apply_stack(ApplyRun(files_of(tmp_path), out), swarm)  # type: ignore[arg-type]
     before = (out / "docker-stack.yml").read_bytes()
     first_deployed = swarm.deployed[0][0]
     swarm.failing_update = "prometheus"
     with pytest.raises(RuntimeFailure) as raised:
         changed = files_of(tmp_path, prometheus={"retention": "3d"})
-        apply_files(changed, out, cluster=swarm)  # type: ignore[arg-type]
+        apply_stack(ApplyRun(changed, out), swarm)  # type: ignore[arg-type]
     expected = "prometheus: the new definition did not start (task failed its healthcheck)"
     assert expected in raised.value.message
     assert raised.value.message.endswith("(rolled back to the previous config)")
