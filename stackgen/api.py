@@ -352,9 +352,18 @@ def fleet_apply(
 ) -> FleetApplyResult:
     """Render, fetch and verify the exporter once, roll it out to the hosts that need it (all with
     `full`; `check`: what would change), then point Prometheus at them; per-host outcomes."""
-    from stackgen.fleet.apply import fleet_apply as roll_out
+    from functools import partial
 
-    return roll_out(spec_path, out_dir, limit, check=check, full=full, progress=progress, on_event=on_event)
+    from stackgen.fleet.apply import roll_out
+
+    return roll_out(
+        partial(render, spec_path, out_dir),
+        limit,
+        check=check,
+        full=full,
+        progress=progress,
+        on_event=on_event,
+    )
 
 
 @dataclass(frozen=True)
@@ -391,7 +400,7 @@ def notify_test(
     from stackgen.alerting.delivery_check import run_notify_test, targets_from_config
     from stackgen.alerting.endpoints import endpoints, read_yaml
 
-    files, am_url, relay = endpoints(spec_path, out_dir, alertmanager_url, relay_url)
+    files, am_url, relay = endpoints(out_dir or default_output_dir(spec_path), alertmanager_url, relay_url)
     am_config = read_yaml(files.out_dir / "alertmanager" / "alertmanager.yml")
     relay_config = read_yaml(files.out_dir / "relay" / "relay.yml", missing_ok=True)
     targets = targets_from_config(am_config, (relay_config.get("receivers") or {}).keys(), receivers)
@@ -414,7 +423,7 @@ def notify_preview(
     from stackgen.alerting.endpoints import relay_paths
     from stackgen.alerting.preview import preview_requests
 
-    config_path, path_map = relay_paths(spec_path, out_dir, relay_config)
+    config_path, path_map = relay_paths(out_dir or default_output_dir(spec_path), relay_config)
     return preview_requests(config_path, receiver, payload, path_map)
 
 
@@ -422,7 +431,7 @@ def _alertmanager(spec_path: Path, out_dir: Path | None, url: str | None) -> Ale
     from stackgen.alerting.alertmanager_api import AlertmanagerAPI
     from stackgen.alerting.endpoints import endpoints
 
-    files, am_url, _ = endpoints(spec_path, out_dir, url, "-")
+    files, am_url, _ = endpoints(out_dir or default_output_dir(spec_path), url, "-")
     return AlertmanagerAPI(am_url, files.access)
 
 

@@ -13,17 +13,11 @@ RELAY_SERVICE = ("relay",)
 ALERTMANAGER_SERVICES = ("alertmanager", "alertmanager-1")
 
 
-def _out_dir(spec_path: Path, out_dir: Path | None) -> Path:
-    from stackgen.api import default_output_dir
-
-    return out_dir if out_dir is not None else default_output_dir(spec_path)
-
-
 def endpoints(
-    spec_path: Path, out_dir: Path | None, alertmanager_url: str | None, relay_url: str | None
+    directory: Path, alertmanager_url: str | None, relay_url: str | None
 ) -> tuple[RenderedStack, str, str | None]:
-    """The rendered files, Alertmanager's URL and the relay's (None if it is not published)."""
-    directory = _out_dir(spec_path, out_dir)
+    """The rendered files in `directory`, Alertmanager's URL and the relay's (None if it is not
+    published; "-": not wanted)."""
     if alertmanager_url and relay_url:
         return RenderedStack(directory, {}), alertmanager_url, None if relay_url == "-" else relay_url
     files = read_rendered(directory)
@@ -41,11 +35,11 @@ def endpoints(
     return files, am, relay
 
 
-def relay_paths(spec_path: Path, out_dir: Path | None, relay_config: Path | None) -> tuple[Path, Any]:
-    """relay.yml on this host, and a function from the container's paths to this host's."""
+def relay_paths(directory: Path, relay_config: Path | None) -> tuple[Path, Any]:
+    """relay.yml on this host (in `directory` unless given), and a function from the container's
+    paths to this host's."""
     if relay_config is not None:
         return relay_config, None
-    directory = _out_dir(spec_path, out_dir)
     config = directory / "relay" / "relay.yml"
     if not config.exists():
         raise InvalidInput(

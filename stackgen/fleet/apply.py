@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackgen.errors import InvalidInput
 from stackgen.fleet import prometheus, state
@@ -24,7 +24,12 @@ from stackgen.fleet.runner import HostOutcome, run_playbook
 from stackgen.model import Stack
 from stackgen.render import fleet as fleet_render
 
+if TYPE_CHECKING:
+    from stackgen.api import RenderOutcome
+
 Progress = Callable[[str], None]
+# Renders the stack into its output dir (stackgen.api.render of the spec) and returns what it did.
+Render = Callable[[], "RenderOutcome"]
 
 
 @dataclass
@@ -78,22 +83,21 @@ def select_hosts(stack: Stack, limit: Sequence[str]) -> list[FleetHost]:
     return [h for h in hosts if h.name in wanted or wanted & set(h.groups)]
 
 
-def fleet_apply(
-    spec_path: Path,
-    out_dir: Path | None = None,
+def roll_out(
+    render: Render,
     limit: Sequence[str] = (),
+    *,
     check: bool = False,
     full: bool = False,
     progress: Progress | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> FleetApplyResult:
-    """Render, then converge the fleet; see the module docstring."""
-    from stackgen import api
-
+    """Converge the fleet of what `render` writes (called first, and again by each rotation step);
+    see the module docstring. stackgen.api.fleet_apply is the entry point."""
     say = progress or (lambda message: None)
     started = time.monotonic()
     result = FleetApplyResult(check=check)
-    rendered = api.render(spec_path, out_dir)
+    rendered = render()
     stack, target = rendered.stack, rendered.out_dir
     if stack.fleet is None:
         raise InvalidInput("the spec has no fleet: section")
@@ -133,13 +137,13 @@ def fleet_apply(
                 say("Prometheus reloaded: its config changed")
             else:
                 result.notes.append("Prometheus refused or missed the reload: run `stackgen apply`")
-        _rotate(spec_path, target, stack, result, endpoint, say, on_event)
+        _rotate(render, target, stack, result, endpoint, say, on_event)
     result.seconds = time.monotonic() - started
     return result
 
 
 def _rotate(
-    spec_path: Path,
+    render: Render,
     out_dir: Path,
     stack: Stack,
     result: FleetApplyResult,
@@ -167,12 +171,12 @@ def _rotate(
     if behind:  # e.g. left out by --limit: they do not accept the new user yet
         result.notes.append(f"scrape password rotation waits for {', '.join(behind)} to accept the new user")
         return
-    if _switch_prometheus(spec_path, out_dir, credentials, endpoint, everyone, result, say):
-        _retire_old_user(spec_path, out_dir, credentials, everyone, binary.tarball_sha256, result, on_event)
+    if _switch_prometheus(render, out_dir, credentials, endpoint, everyone, result, say):
+        _retire_old_user(render, out_dir, credentials, everyone, binary.tarball_sha256, result, on_event)
 
 
 def _switch_prometheus(
-    spec_path: Path,
+    render: Render,
     out_dir: Path,
     credentials: fleet_render.ScrapeCredentials,
     endpoint: prometheus.PrometheusEndpoint,
@@ -182,11 +186,9 @@ def _switch_prometheus(
 ) -> bool:
     """The rotation's second step: Prometheus scrapes with the new user. False when it has not scraped
     every host with it yet, so the old user must stay accepted."""
-    from stackgen import api
-
     since = dt.datetime.now(dt.timezone.utc).isoformat()
     _write_credentials(out_dir, fleet_render.switched(credentials))
-    api.render(spec_path, out_dir)
+    render()
     if not prometheus.reload(endpoint):
         result.notes.append("Prometheus did not answer a reload: it reads the new user when it next starts")
         return True
@@ -202,7 +204,7 @@ def _switch_prometheus(
 
 
 def _retire_old_user(
-    spec_path: Path,
+    render: Render,
     out_dir: Path,
     credentials: fleet_render.ScrapeCredentials,
     everyone: list[str],
@@ -211,10 +213,8 @@ def _retire_old_user(
     on_event: Callable[[dict[str, Any]], None] | None,
 ) -> None:
     """The rotation's last step: every host stops accepting the old user; those that did are recorded."""
-    from stackgen import api
-
     _write_credentials(out_dir, fleet_render.retired(fleet_render.switched(credentials)))
-    rendered = api.render(spec_path, out_dir)
+    rendered = render()
     assert rendered.stack.fleet is not None
     outcomes = run_playbook(out_dir, everyone, rendered.stack.fleet.forks, on_event=on_event)
     result.add_outcomes(outcomes)
