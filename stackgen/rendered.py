@@ -1,5 +1,6 @@
 """The one reader of a rendered stack: its docker-compose.yml, parsed once, as the runtime and the
-alerting commands need it (project name, service definitions, published addresses, mounted files).
+alerting commands need it (project name, service definitions, published addresses, mounted files);
+and, for a swarm stack, its docker-stack.yml as data (runtime/swarm/stack_file.py makes records of it).
 
 It reads either what `render` just produced in memory (apply, plan) or what an earlier render left on
 disk (status, logs, down, notify, silence), with one YAML reader (libyaml by YAML 1.2 rules).
@@ -107,18 +108,29 @@ def from_files(files: Mapping[str, RenderedFile], out_dir: Path) -> RenderedStac
 def read_rendered(out_dir: Path) -> RenderedStack:
     """The stack an earlier render wrote to `out_dir`; InvalidInput when there is none."""
     path = out_dir / COMPOSE_FILE
-    try:
-        content = path.read_bytes()
-    except OSError as error:
-        raise InvalidInput(
-            f"{path}: cannot read ({error.strerror or error})", hint="render or apply the stack first"
-        ) from error
-    return RenderedStack(out_dir, _parse(content, path, InvalidInput))
+    return RenderedStack(out_dir, _parse(_read(path), path, InvalidInput))
 
 
 def read_rendered_if_any(out_dir: Path) -> RenderedStack | None:
     """Like read_rendered, None when the stack was never rendered there."""
     return read_rendered(out_dir) if (out_dir / COMPOSE_FILE).is_file() else None
+
+
+def swarm_document(files: Mapping[str, RenderedFile]) -> Mapping[str, Any]:
+    """The docker-stack.yml `render` just produced, as data."""
+    from stackgen.runtime.swarm import STACK_FILE
+
+    if STACK_FILE not in files:
+        raise RuntimeFailure(f"nothing to apply: the rendered files have no {STACK_FILE}")
+    return _parse(files[STACK_FILE].content, Path(STACK_FILE), RuntimeFailure)
+
+
+def read_swarm_document(out_dir: Path) -> Mapping[str, Any]:
+    """The docker-stack.yml an earlier render wrote to `out_dir`, as data."""
+    from stackgen.runtime.swarm import STACK_FILE
+
+    path = out_dir / STACK_FILE
+    return _parse(_read(path), path, InvalidInput)
 
 
 def url_of_port(spec: str, container_port: int) -> str | None:
@@ -137,6 +149,15 @@ def url_of_port(spec: str, container_port: int) -> str | None:
     return f"http://{host}:{host_port}"
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InvalidInput(
+            f"{path}: cannot read ({error.strerror or error})", hint="render or apply the stack first"
+        ) from error
+
+
 def _parse(
     content: bytes, path: Path, error_class: type[InvalidInput] | type[RuntimeFailure]
 ) -> Mapping[str, Any]:
@@ -147,5 +168,5 @@ def _parse(
     except (ValueError, UnicodeDecodeError) as error:
         raise error_class(f"{path} is not readable YAML: {error}") from error
     if not isinstance(data, Mapping):
-        raise error_class(f"{path} is not a compose file (a mapping of services)")
+        raise error_class(f"{path} is not a compose or stack file (a mapping of services)")
     return data

@@ -23,6 +23,7 @@ from typing import Any
 from stackgen.errors import RuntimeFailure
 from stackgen.output import RenderedFile, diff_output
 from stackgen.render.swarm import DOCKER_GID_VARIABLE
+from stackgen.rendered import swarm_document
 from stackgen.runtime.apply import ApplyReport, ApplyRun, PlanReport
 from stackgen.runtime.health import confirm_reload, prometheus_jobs
 from stackgen.runtime.plan import (
@@ -39,7 +40,6 @@ from stackgen.runtime.reload import reload_service
 from stackgen.runtime.roles import GRAFANA_ADMIN_PASSWORD_FILE, role_runtime
 from stackgen.runtime.rollback import RollbackConverger, restore_previous_output
 from stackgen.runtime.state import read_applied, write_applied
-from stackgen.runtime.swarm import STACK_FILE
 from stackgen.runtime.swarm.cluster import SwarmCluster
 from stackgen.runtime.swarm.placement import assign_pins
 from stackgen.runtime.swarm.stack_file import (
@@ -55,15 +55,6 @@ from stackgen.spec.load import read_yaml_data
 # The stack file as deployed (with the definition hashes); a dot-file: no service reads it.
 DEPLOYED_FILE = ".stackgen-deployed-stack.yml"
 _POLL_S = 0.5
-
-
-def _document(files: Mapping[str, RenderedFile]) -> dict[str, Any]:
-    if STACK_FILE not in files:
-        raise RuntimeFailure(f"nothing to apply: the rendered files have no {STACK_FILE}")
-    try:
-        return read_yaml_data(files[STACK_FILE].content.decode("utf-8"), STACK_FILE) or {}
-    except ValueError as error:
-        raise RuntimeFailure(f"the rendered {STACK_FILE} is not readable YAML: {error}") from error
 
 
 def _decide(
@@ -85,7 +76,7 @@ def plan_files(
 ) -> PlanReport:
     """What apply would do to the swarm stack; changes nothing."""
     cluster = cluster or SwarmCluster.connect()
-    stack = parse_stack(_document(files), project_name)
+    stack = parse_stack(swarm_document(files), project_name)
     _, decided, _ = _decide(cluster, stack, files, out_dir)
     missing = tuple(sorted({s.image for s in stack.services if cluster.image_id(s.image) is None}))
     return PlanReport(stack.project, diff_output(files, out_dir), decided, missing)
@@ -94,7 +85,7 @@ def plan_files(
 def apply_stack(run: ApplyRun, cluster: SwarmCluster | None = None) -> ApplyReport:
     """Write the rendered files and converge the swarm stack to them; roll back on failure."""
     cluster = cluster or SwarmCluster.connect()
-    document = _document(run.files)
+    document = dict(swarm_document(run.files))
     stack = parse_stack(document, run.project_name)
     for service in stack.services:
         if service.build_base:  # built on the node apply talks to; placement pins it there

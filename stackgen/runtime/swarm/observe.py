@@ -93,12 +93,11 @@ def take_down(
 # --- what the commands call -------------------------------------------------------------------------
 def swarm_status(out_dir: Any, project: str) -> StackStatus:
     """The status of the swarm stack rendered into `out_dir`."""
-    from stackgen.runtime.swarm import STACK_FILE
+    from stackgen.rendered import read_swarm_document
     from stackgen.runtime.swarm.stack_file import parse_stack
-    from stackgen.spec.load import read_yaml_data
-
-    document = read_yaml_data((out_dir / STACK_FILE).read_text(encoding="utf-8"), STACK_FILE) or {}
     from stackgen.runtime.web_access import read_web_access
+
+    document = read_swarm_document(out_dir)
 
     return collect_status(
         SwarmCluster.connect(), project, parse_stack(document, project), read_web_access(out_dir)
