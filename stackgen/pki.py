@@ -139,6 +139,16 @@ def expires_at(cert_pem: bytes) -> dt.datetime:
     return x509.load_pem_x509_certificate(cert_pem).not_valid_after_utc
 
 
+def names_in(cert_pem: bytes) -> set[str]:
+    """The DNS names and IP addresses a certificate's subjectAltName lists."""
+    certificate = x509.load_pem_x509_certificate(cert_pem)
+    return {
+        str(name.value) if isinstance(name, x509.IPAddress) else name.value
+        for name in _names_of(certificate)
+        if isinstance(name, (x509.DNSName, x509.IPAddress))
+    }
+
+
 def key_matches_certificate(cert_pem: bytes, key_pem: bytes) -> bool:
     """Whether the private key belongs to the certificate (a user's own cert_file/key_file)."""
     key = serialization.load_pem_private_key(key_pem, password=None)

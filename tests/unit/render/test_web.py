@@ -218,10 +218,14 @@ def test_the_contracts_web_part_validates_and_renders(tmp_path: Path, shared_dir
 
 # -- bad input: exit 2 at line:col -----------------------------------------------------------------------
 
-def own_certificate(tmp_path: Path, days: int = 30) -> tuple[str, str]:
+SERVICE_NAMES = ["prometheus", "alertmanager", "grafana", "node-exporter", "blackbox-exporter", "pushgateway", "relay",
+                 "localhost"]
+
+
+def own_certificate(tmp_path: Path, days: int = 30, names: tuple[str, ...] = tuple(SERVICE_NAMES)) -> tuple[str, str]:
     ca = pki.stack_ca("own", None, pki.utc_now() - dt.timedelta(days=400) if days < 0 else pki.utc_now())
     when = pki.utc_now() - dt.timedelta(days=400) if days < 0 else pki.utc_now()
-    pair = pki.server_certificate(ca, "own", ["localhost"], None, when)
+    pair = pki.server_certificate(ca, "own", list(names), None, when)
     (tmp_path / "certs").mkdir(exist_ok=True)
     (tmp_path / "certs" / "web.crt").write_bytes(pair.cert_pem)
     (tmp_path / "certs" / "web.key").write_bytes(pair.key_pem)
@@ -258,6 +262,19 @@ def test_an_expired_certificate(tmp_path: Path) -> None:
     [found] = errors(tmp_path, base_spec(web={"tls": {"cert_file": cert, "key_file": key}}))
     assert found.startswith("s.yaml:9:16: web.tls.cert_file: certs/web.crt expired on ")
     assert found.endswith(" UTC (renew it, or tls: {} for the stack CA's certificates)")
+
+
+def test_a_certificate_must_name_the_services_the_stack_reaches_over_tls(tmp_path: Path) -> None:
+    """Prometheus scrapes https://node-exporter:9100, apply reloads https://prometheus:9090 (verified
+    by name): a certificate for localhost alone would fail every one of them at run time."""
+    cert, key = own_certificate(tmp_path, names=("localhost", "prometheus", "monitoring.example.org"))
+    assert errors(tmp_path, base_spec(web={"tls": {"cert_file": cert, "key_file": key}})) == [
+        "s.yaml:9:16: web.tls.cert_file: certs/web.crt does not name alertmanager, blackbox-exporter, grafana, node-exporter: the stack's own clients (scrapes, Alertmanager, Grafana, apply's reloads, the relay's healthcheck) verify each service by the name they reach it at (add them to the certificate's subject alternative names, or tls: {} for the stack CA's certificates (web.tls.names adds the names other machines use))"]
+    without = base_spec(web={"tls": {"cert_file": cert, "key_file": key}}, grafana={"enabled": False},
+                        exporters={"node": False, "blackbox": False, "cadvisor": False},
+                        alertmanager={"replicas": 1})
+    assert [e for e in errors(tmp_path, without) if "does not name" in e] == [
+        "s.yaml:9:16: web.tls.cert_file: certs/web.crt does not name alertmanager: the stack's own clients (scrapes, Alertmanager, Grafana, apply's reloads, the relay's healthcheck) verify each service by the name they reach it at (add them to the certificate's subject alternative names, or tls: {} for the stack CA's certificates (web.tls.names adds the names other machines use))"]
 
 
 def test_the_cli_exits_2_for_listen_without_users(tmp_path: Path) -> None:
