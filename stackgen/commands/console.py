@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 from typing import Any
@@ -56,6 +55,8 @@ def file_line(verb: str, path: str, before: bytes | None, after: bytes | None) -
     old = (before or b"").decode("utf-8", "replace").splitlines()
     new = (after or b"").decode("utf-8", "replace").splitlines()
     added = removed = 0
+    import difflib
+
     for line in difflib.unified_diff(old, new, lineterm="", n=0):
         if line.startswith("+") and not line.startswith("+++"):
             added += 1
@@ -72,6 +73,8 @@ def file_diff(path: str, before: bytes | None, after: bytes | None) -> list[str]
         return ["    (a secret file: its content is not shown)"]
     old = (before or b"").decode("utf-8", "replace").splitlines()
     new = (after or b"").decode("utf-8", "replace").splitlines()
+    import difflib
+
     return list(
         difflib.unified_diff(
             old,

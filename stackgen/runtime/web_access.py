@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import ssl
     import urllib.request
 
 CLIENT_RECORD = "secrets/stackgen/client.json"  # render/web.py writes it
@@ -40,6 +40,8 @@ class WebAccess:
         """A context that trusts the stack's CA only (None for plain HTTP)."""
         if self.scheme != "https":
             return None
+        import ssl  # only with TLS: ~7 ms of every command's start otherwise
+
         if self.ca_pem:
             return ssl.create_default_context(cadata=self.ca_pem.decode("ascii"))
         return ssl.create_default_context()

@@ -6,7 +6,6 @@ never by parsing its English; an unexpected key points at its own line, with a d
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -54,7 +53,7 @@ def _explain(spec: LoadedSpec, error: Any) -> Iterator[Problem]:
         for key in instance:
             if key in allowed:
                 continue
-            guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            guess = _close_matches(key, allowed)
             hint = (
                 f"did you mean '{guess[0]}'?"
                 if guess
@@ -182,8 +181,14 @@ def _message(kind: str, expected: Any, instance: Any, node: dict[str, Any]) -> s
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """A did-you-mean hint, or None."""
-    guess = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    guess = _close_matches(word, list(choices))
     return f"did you mean '{guess[0]}'?" if guess else None
+
+
+def _close_matches(word: str, choices: list[str]) -> list[str]:
+    import difflib  # only when there is a problem to hint at
+
+    return difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
