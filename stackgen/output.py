@@ -42,6 +42,11 @@ class RenderedFile:
         return self.mode
 
 
+def contents(files: Mapping[str, RenderedFile]) -> dict[str, bytes]:
+    """The rendered files' bytes by relative path."""
+    return {path: file.content for path, file in files.items()}
+
+
 @dataclass(frozen=True)
 class WriteResult:
     """Which files a write created, changed, removed or left alone, and what they held before."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from stackgen.output import RenderedFile, WriteResult, diff_output, write_output
+from stackgen.output import RenderedFile, WriteResult, contents, diff_output, write_output
 from stackgen.rendered import from_files
 from stackgen.runtime.compose_file import ProjectDefinition
 from stackgen.runtime.engine import Engine
@@ -102,7 +102,7 @@ class ApplyRun:
     @property
     def contents(self) -> dict[str, bytes]:
         """The rendered files' bytes by relative path."""
-        return {path: file.content for path, file in self.files.items()}
+        return contents(self.files)
 
     def write(self) -> WriteResult:
         """Check the files, then write them: the check runs before anything is written (the CLI's
@@ -139,7 +139,7 @@ def plan_files(
     engine = engine or Engine.connect()
     project = load_project(files, out_dir, project_name)
     image_ids = local_image_ids(engine, project)
-    hashes = file_hashes({path: file.content for path, file in files.items()})
+    hashes = file_hashes(contents(files))
     desired = desired_services(project, hashes, image_ids)
     observed = engine.containers(project.name)
     observed, desired, _ = _with_adoption(project, out_dir, observed, desired)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from stackgen.errors import RuntimeFailure
-from stackgen.output import RenderedFile, diff_output
+from stackgen.output import RenderedFile, contents, diff_output
 from stackgen.render.swarm import DOCKER_GID_VARIABLE
 from stackgen.rendered import swarm_document
 from stackgen.runtime.apply import ApplyReport, ApplyRun, PlanReport
@@ -60,7 +60,7 @@ _POLL_S = 0.5
 def _decide(
     cluster: SwarmCluster, stack: SwarmStackDefinition, files: Mapping[str, RenderedFile], out_dir: Path
 ) -> tuple[list[DesiredService], Plan, dict[str, str]]:
-    hashes = file_hashes({path: file.content for path, file in files.items()})
+    hashes = file_hashes(contents(files))
     image_ids = {service.image: cluster.image_id(service.image) for service in stack.services}
     desired = desired_services(stack, hashes, image_ids)
     observed = cluster.services(stack.project)
@@ -137,7 +137,7 @@ class SwarmConverger(RollbackConverger):
         self.out_dir = out_dir
         self.timeout_s = timeout_s
         # https, the internal user and the stack CA when web auth is on (else plain HTTP)
-        self.access = web_access_from_files({path: file.content for path, file in files.items()})
+        self.access = web_access_from_files(contents(files))
         self._previous_deployed: bytes | None = None
         self._deployed = False
         self._reloaded: list[str] = []
