@@ -17,22 +17,22 @@ from stackgen.render.compose import data_volume, http_healthcheck, port_binding
 from stackgen.render.topology import Service
 from stackgen.roles import REGISTRY, Role
 
-_DATA_DIR = REGISTRY[Role.VICTORIA_METRICS].data_dir
+_FACTS = REGISTRY[Role.VICTORIA_METRICS]
 
 
 def _compose_service(stack: Stack, service: Service, settings: Mapping[str, Any]) -> dict[str, Any]:
     config: dict[str, Any] = {
         "image": stack.images.image_for(service.role),
         "command": [
-            f"-storageDataPath={_DATA_DIR}",
+            f"-storageDataPath={_FACTS.data_dir}",
             f"-retentionPeriod={settings['retention']}",
             f"-httpListenAddr=:{service.port}",
         ],
         "volumes": [data_volume(service)],
-        "healthcheck": http_healthcheck(stack, service.port, "/health", "30s", web=False),
+        # it asks for no password (roles.py: web None): published on loopback whatever `listen` says
+        "ports": [port_binding(stack, settings["port"], service.port, service.role)],
+        "healthcheck": http_healthcheck(stack, service.port, str(_FACTS.health_path), "30s", web=False),
     }
-    # it asks for no password (roles.py: web None): published on loopback whatever `listen` says
-    config["ports"] = [port_binding(stack, settings["port"], service.port, service.role)]
     return config
 
 
