@@ -469,10 +469,19 @@ def silences(
 
 
 def silence_expire(
-    spec_path: Path, out_dir: Path | None, silence_id: str, alertmanager_url: str | None = None
+    spec_path: Path,
+    out_dir: Path | None,
+    silence_ids: Sequence[str],
+    alertmanager_url: str | None = None,
+    on_expired: Callable[[str], None] | None = None,
 ) -> None:
-    """Expire one silence by its ID."""
-    _alertmanager(spec_path, out_dir, alertmanager_url).expire_silence(silence_id)
+    """Expire each silence in turn (`on_expired` is told each ID once it is expired; the first that
+    Alertmanager refuses stops the rest)."""
+    am = _alertmanager(spec_path, out_dir, alertmanager_url)
+    for silence_id in silence_ids:
+        am.expire_silence(silence_id)
+        if on_expired is not None:
+            on_expired(silence_id)
 
 
 def _display_name(spec_path: Path) -> str:

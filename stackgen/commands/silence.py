@@ -94,6 +94,10 @@ def expire(
     """Expire the silences with these IDs."""
     from stackgen import api
 
-    for silence_id in silence_ids:
-        api.silence_expire(spec_path, out_dir, silence_id, alertmanager_url)
-        click.echo(f"expired {silence_id}", err=True)
+    api.silence_expire(
+        spec_path,
+        out_dir,
+        silence_ids,
+        alertmanager_url,
+        on_expired=lambda silence_id: click.echo(f"expired {silence_id}", err=True),
+    )
