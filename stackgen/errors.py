@@ -43,6 +43,10 @@ class InvalidSpec(InvalidInput):
         count = len(self.problems)
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in the spec")
 
+    def __str__(self) -> str:
+        """The count, then each problem as validate prints it (what a caller from Python sees)."""
+        return "\n".join([self.message, *(problem.format() for problem in self.problems)])
+
 
 class RejectedByUpstream(InvalidInput):
     """promtool or amtool refused a rendered file: its message says why."""

@@ -1,7 +1,8 @@
 """A real stack for the runtime's integration tests: a spec in a temp dir, applied through the API.
 
 Specs use the local test images, disable what cannot run here (grafana, cadvisor, tracing; node-exporter
-needs a shared / mount) and target only the stack itself. Ports are picked free on 127.0.0.1.
+needs a shared / mount) and target only the stack itself. Ports are picked free on every address,
+never the same one twice in a run.
 """
 
 from __future__ import annotations
@@ -28,11 +29,22 @@ REPO = Path(__file__).resolve().parents[2]
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port nothing listens on now (on 127.0.0.1)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A TCP port nothing listens on now, on any address, and not handed out before in this run.
+
+    The kernel may give a just-released port again: two calls for one spec could return the same
+    number (validate then refuses the spec: "port N is already published")."""
+    for _ in range(1000):
+        with socket.socket() as probe:
+            probe.bind(("0.0.0.0", 0))
+            port = int(probe.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no TCP port left that this run has not handed out")
 
 
 def base_spec(project: str, images: Mapping[str, str]) -> dict[str, Any]:

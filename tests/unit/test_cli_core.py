@@ -294,3 +294,17 @@ def test_fleet_contract_validates_and_renders_as_it_stands(tmp_path: Path, share
     completed = run_stackgen("render", "-f", "fleet.example.yaml", cwd=tmp_path, env=FLEET_CONTRACT_ENV)
     assert completed.returncode == 0 and "up to date" in completed.stdout, completed.stdout + completed.stderr
     assert tree_digest(rendered) == digest
+
+
+def test_invalid_spec_from_python_names_each_problem(tmp_path: Path) -> None:
+    """A caller of stackgen.api (a test fixture, a script) sees the problems, not only their count."""
+    from stackgen import api
+    from stackgen.errors import InvalidSpec
+
+    spec = tmp_path / "stack.yaml"
+    spec.write_text("version: 1\nname: demo\nprometheus: {port: 9090}\nalertmanager: {port: 9090}\n",
+                    encoding="utf-8")
+    with pytest.raises(InvalidSpec) as raised:
+        api.load_stack(spec)
+    assert str(raised.value).splitlines()[0] == "1 problem in the spec"
+    assert "stack.yaml:4:" in str(raised.value) and "port 9090 is already published by prometheus.port" in str(raised.value)
