@@ -47,6 +47,29 @@ def free_port() -> int:
     raise RuntimeError("no TCP port left that this run has not handed out")
 
 
+def free_port_run(count: int) -> int:
+    """A first port P such that P..P+count-1 are free on every address now and none was handed out
+    before in this run (replicas publish P+i)."""
+    for _ in range(100):
+        first = free_port()
+        wanted = range(first + 1, first + count)
+        if first + count > 65536 or any(port in _HANDED_OUT for port in wanted):
+            continue
+        holders: list[socket.socket] = []
+        try:
+            for port in wanted:
+                holders.append(socket.socket())
+                holders[-1].bind(("0.0.0.0", port))
+        except OSError:
+            continue
+        finally:
+            for holder in holders:
+                holder.close()
+        _HANDED_OUT.update(wanted)
+        return first
+    raise RuntimeError(f"no run of {count} free ports found")
+
+
 def base_spec(project: str, images: Mapping[str, str]) -> dict[str, Any]:
     """A small stack: Prometheus, Alertmanager, blackbox; fast scrapes; one webhook receiver."""
     return {

@@ -16,7 +16,6 @@ Traffic: loopback, docker0's address (the webhook sink) and the stack's own cont
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import urllib.parse
@@ -31,7 +30,7 @@ import pytest
 
 from stackgen.content.dashboards import concrete_query, queries
 from tests.helpers import network_gateway, remove_compose_project, wait_until
-from tests.integration.runtime_stack import TestStack, get_json
+from tests.integration.runtime_stack import TestStack, free_port_run, get_json
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -113,29 +112,6 @@ class _SinkHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-def free_port_run(count: int) -> int:
-    """A first port P such that P..P+count-1 are free on 127.0.0.1 now (Alertmanager replicas take P+i)."""
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = int(probe.getsockname()[1])
-        if first + count > 65535:
-            continue
-        try:
-            holders = []
-            for port in range(first + 1, first + count):
-                holder = socket.socket()
-                holders.append(holder)
-                holder.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for holder in holders:
-                holder.close()
-        return first
-    raise RuntimeError(f"no run of {count} free ports found")
 
 
 def ha_spec(project: str, images: dict[str, str], webhook_url: str) -> dict[str, Any]:

@@ -307,4 +307,5 @@ def test_invalid_spec_from_python_names_each_problem(tmp_path: Path) -> None:
     with pytest.raises(InvalidSpec) as raised:
         api.load_stack(spec)
     assert str(raised.value).splitlines()[0] == "1 problem in the spec"
-    assert "stack.yaml:4:" in str(raised.value) and "port 9090 is already published by prometheus.port" in str(raised.value)
+    message = str(raised.value)
+    assert "stack.yaml:4:" in message and "port 9090 is already published by prometheus.port" in message
