@@ -240,23 +240,16 @@ def down(
     engine: Engine | None = None,
 ) -> DownOutcome:
     """Remove the stack's containers and network (and named volumes with `volumes`)."""
-    from stackgen.runtime.down import take_down
-    from stackgen.runtime.engine import Engine
+    from stackgen.runtime.engines import engine_for_output
     from stackgen.runtime.lock import stack_lock
     from stackgen.runtime.progress import SilentReporter
     from stackgen.runtime.state import forget_applied
-    from stackgen.runtime.swarm import is_swarm_output
 
     reporter = reporter or SilentReporter()
     target = out_dir or default_output_dir(spec_path)
     name = project_name(spec_path, target, project)
     with stack_lock(spec_path, lock_timeout_s, reporter):
-        if is_swarm_output(target):  # the seam: a swarm stack is removed by the swarm engine
-            from stackgen.runtime.swarm.observe import swarm_down
-
-            report = swarm_down(name, volumes=volumes, reporter=reporter)
-        else:
-            report = take_down(engine or Engine.connect(), name, volumes=volumes, reporter=reporter)
+        report = engine_for_output(target, engine).down(name, volumes=volumes, reporter=reporter)
         forget_applied(target)
     return DownOutcome(name, report)
 
@@ -265,37 +258,10 @@ def status(
     spec_path: Path, out_dir: Path | None = None, project: str | None = None, engine: Engine | None = None
 ) -> StackStatus:
     """Containers, health, published addresses, targets and firing alerts of the running stack."""
-    from stackgen.rendered import read_rendered_if_any
-    from stackgen.runtime.engine import Engine
-    from stackgen.runtime.status import collect_status
+    from stackgen.runtime.engines import engine_for_output
 
     target = out_dir or default_output_dir(spec_path)
-    name = project_name(spec_path, target, project)
-    from stackgen.runtime.swarm import is_swarm_output
-    from stackgen.runtime.web_access import read_web_access
-
-    if is_swarm_output(target):  # the seam: a swarm stack is observed through the swarm engine
-        from stackgen.runtime.swarm.observe import swarm_status
-
-        return swarm_status(target, name)
-    rendered = read_rendered_if_any(target)
-    return collect_status(
-        engine or Engine.connect(),
-        name,
-        rendered.project_as(name) if rendered is not None else None,
-        read_web_access(target),
-        docker_discovery=_discovers_docker(target),
-    )
-
-
-def _discovers_docker(out_dir: Path) -> bool:
-    """True when the rendered Prometheus config has the docker discovery job."""
-    from stackgen.render.docker_discovery import JOB_NAME
-
-    return any(
-        f"job_name: {JOB_NAME}" in path.read_text(encoding="utf-8", errors="replace")
-        for path in (out_dir / "prometheus").glob("prometheus*.yml")
-    )
+    return engine_for_output(target, engine).status(target, project_name(spec_path, target, project))
 
 
 @dataclass(frozen=True)
@@ -321,21 +287,12 @@ def logs(
     """The output of the stack's containers (of `services`, or all), line by line."""
     import time
 
-    from stackgen.runtime.engine import Engine
-    from stackgen.runtime.logs import read_logs, select_containers
-    from stackgen.runtime.swarm import is_swarm_output
+    from stackgen.runtime.engines import engine_for_output
 
     target = out_dir or default_output_dir(spec_path)
     name = project_name(spec_path, target, project)
     since = int(time.time()) - since_s if since_s else None
-    if is_swarm_output(target):  # the seam: a swarm stack's logs come from its services
-        from stackgen.runtime.swarm.observe import swarm_logs
-
-        containers, lines = swarm_logs(name, services, tail, follow, since)
-        return LogsOutcome(name, containers, iter(lines))
-    engine = engine or Engine.connect()
-    containers = select_containers(engine.containers(name), services)
-    lines = read_logs(engine, containers, tail, follow, since) if containers else iter(())
+    containers, lines = engine_for_output(target, engine).logs(name, services, tail, follow, since)
     return LogsOutcome(name, containers, lines)
 
 

@@ -3,7 +3,8 @@
 stack_file.py (the rendered docker-stack.yml as records, pure), placement.py (which node each pinned
 service goes to, pure), cluster.py (the only swarm module talking to the engine: the docker SDK for
 reads and node labels, the docker CLI's `stack deploy` / `stack rm`), converge.py (plan -> deploy,
-wait, reload, prune, roll back), observe.py (status, logs, down).
+wait, reload, prune, roll back), observe.py (status, down), engine.py (SwarmEngine, the adapter
+runtime/engines.py hands a swarm render to).
 """
 
 from __future__ import annotations

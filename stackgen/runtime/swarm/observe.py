@@ -1,13 +1,10 @@
-"""status, logs and down of a swarm stack: services, their tasks per node, Prometheus's targets."""
+"""status and down of a swarm stack: services, their tasks per node, Prometheus's targets."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any, cast
 
 from stackgen.runtime.down import DownReport
-from stackgen.runtime.logs import LogLine, read_logs, select_containers
 from stackgen.runtime.progress import Reporter
 from stackgen.runtime.roles import role_runtime
 from stackgen.runtime.status import (
@@ -88,31 +85,3 @@ def take_down(
     return DownReport(
         tuple(s.name for s in services), (f"{project}_default",) if services else (), tuple(removed_volumes)
     )
-
-
-# --- what the commands call -------------------------------------------------------------------------
-def swarm_status(out_dir: Any, project: str) -> StackStatus:
-    """The status of the swarm stack rendered into `out_dir`."""
-    from stackgen.rendered import read_swarm_document
-    from stackgen.runtime.swarm.stack_file import parse_stack
-    from stackgen.runtime.web_access import read_web_access
-
-    document = read_swarm_document(out_dir)
-
-    return collect_status(
-        SwarmCluster.connect(), project, parse_stack(document, project), read_web_access(out_dir)
-    )
-
-
-def swarm_down(project: str, *, volumes: bool, reporter: Reporter) -> DownReport:
-    """Take the swarm stack down."""
-    return take_down(SwarmCluster.connect(), project, volumes=volumes, reporter=reporter)
-
-
-def swarm_logs(
-    project: str, services: Sequence[str], tail: int | None, follow: bool, since: int | None
-) -> tuple[list[Any], Iterator[LogLine]]:
-    """The chosen services and their log lines."""
-    cluster = SwarmCluster.connect()
-    chosen = select_containers(cluster.services(project), services)
-    return chosen, read_logs(cast(Any, cluster), chosen, tail, follow, since)

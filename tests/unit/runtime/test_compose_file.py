@@ -163,7 +163,7 @@ def test_apply_reads_the_rendered_compose_file_as_ruamel_does(compose_file: Path
 
     from stackgen.output import RenderedFile
     from stackgen.rendered import COMPOSE_FILE
-    from stackgen.runtime.apply import load_project
+    from stackgen.runtime.host import load_project
 
     content = compose_file.read_bytes()
     expected = parse_project(YAML(typ="safe", pure=True).load(content), compose_file.parent / COMPOSE_FILE)
