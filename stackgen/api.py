@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from stackgen.errors import InvalidInput, InvalidSpec
 from stackgen.model import Stack
 from stackgen.output import RenderedFile, WriteResult, write_output
-from stackgen.spec.build import build_stack
 from stackgen.spec.problems import Problem
 from stackgen.spec.validate import CheckedSpec, check_spec
 
@@ -62,9 +61,9 @@ def validate(spec_path: Path, env: Mapping[str, str] | None = None) -> CheckedSp
 def load_stack(spec_path: Path, env: Mapping[str, str] | None = None) -> Stack:
     """Check a spec and build its model; raises InvalidSpec with every problem if it is not valid."""
     checked = validate(spec_path, env)
-    if checked.errors:
+    if checked.errors or checked.stack is None:
         raise InvalidSpec(checked.errors)
-    return build_stack(checked.loaded.data, spec_path.parent.resolve())
+    return checked.stack
 
 
 def render_files(stack: Stack, out_dir: Path) -> dict[str, RenderedFile]:
@@ -120,9 +119,9 @@ def render(
     from stackgen.upstream_check import check_rendered
 
     checked = validate(spec_path, env)
-    if checked.errors:
+    if checked.errors or checked.stack is None:
         raise InvalidSpec(checked.errors)
-    stack = build_stack(checked.loaded.data, spec_path.parent.resolve())
+    stack = checked.stack
     target = out_dir or default_output_dir(spec_path)
     files = render_files(stack, target)
     check_rendered(files)

@@ -1,5 +1,6 @@
 """Checks of `web:` and `listen:` that a schema cannot express: beyond loopback every endpoint needs a
-password sent over TLS; passwords long enough; the user's own certificate usable."""
+password sent over TLS; passwords long enough; the user's own certificate usable (that it names the
+services the stack reaches is checked on the model: meaning_model.py)."""
 
 from __future__ import annotations
 
@@ -22,23 +23,6 @@ def is_loopback(listen: str) -> bool:
         return ipaddress.ip_address(listen).is_loopback
     except ValueError:
         return False
-
-
-def _reached_names(spec: LoadedSpec, data: Mapping[str, Any]) -> list[str]:
-    """The names stackgen's clients reach the web-configured services at: their compose service names
-    (and localhost, where the relay's healthcheck verifies it). Empty when the spec cannot be built
-    into a stack: its other problems are reported instead."""
-    from stackgen.render.topology import services
-    from stackgen.roles import facts
-    from stackgen.spec.build import build_stack
-
-    try:
-        stack = build_stack(data, spec.path.parent)
-    except Exception:  # a spec with other problems builds no model; those are reported
-        return []
-    running = [service for service in services(stack) if facts(service.role).asks_password]
-    relay = any(service.role == "relay" for service in running)
-    return [service.name for service in running] + (["localhost"] if relay else [])
 
 
 def _is_address(text: str) -> bool:
@@ -104,10 +88,10 @@ def web_problems(spec: LoadedSpec, data: Mapping[str, Any]) -> Iterator[Problem]
         )
     tls = web.get("tls")
     if isinstance(tls, Mapping):
-        yield from _web_certificate(spec, tls, data)
+        yield from _web_certificate(spec, tls)
 
 
-def _web_certificate(spec: LoadedSpec, tls: Mapping[str, Any], data: Mapping[str, Any]) -> Iterator[Problem]:
+def _web_certificate(spec: LoadedSpec, tls: Mapping[str, Any]) -> Iterator[Problem]:
     from stackgen import pki
 
     base = spec.path.parent
@@ -154,14 +138,4 @@ def _web_certificate(spec: LoadedSpec, tls: Mapping[str, Any], data: Mapping[str
             ("web", "tls", "cert_file"),
             f"{tls['cert_file']} expired on {expiry:%Y-%m-%d %H:%M} UTC",
             "renew it, or tls: {} for the stack CA's certificates",
-        )
-    unnamed = sorted(set(_reached_names(spec, data)) - pki.names_in(contents["cert_file"]))
-    if unnamed:
-        yield spec.problem(
-            ("web", "tls", "cert_file"),
-            f"{tls['cert_file']} does not name {', '.join(unnamed)}: the stack's own clients (scrapes, "
-            "Alertmanager, Grafana, apply's reloads, the relay's healthcheck) verify each service by "
-            "the name they reach it at",
-            "add them to the certificate's subject alternative names, or tls: {} for the stack CA's "
-            "certificates (web.tls.names adds the names other machines use)",
         )

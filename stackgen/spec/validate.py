@@ -1,13 +1,18 @@
-"""Check a spec: read it, then the schema, then meaning; return every problem sorted by position."""
+"""Check a spec: read it, then the schema, then meaning, then (a spec with no error so far) build the
+model and run the checks that need it; return every problem sorted by position, and the model."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stackgen.spec.load import LoadedSpec, load_spec_file
 from stackgen.spec.problems import Problem, is_error
+
+if TYPE_CHECKING:
+    from stackgen.model import Stack
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,7 @@ class CheckedSpec:
 
     loaded: LoadedSpec
     problems: list[Problem]
+    stack: Stack | None = None  # the model, built once: None when the spec has errors
 
     @property
     def errors(self) -> list[Problem]:
@@ -64,5 +70,15 @@ def check_spec(path: Path, env: Mapping[str, str], display_name: str | None = No
         interpolated = {problem.path for problem in loaded.problems}
         problems += [p for p in schema_problems(loaded) if p.path not in interpolated]
         problems += meaning_problems(loaded)
+    stack = None
+    if isinstance(loaded.data, dict) and not any(is_error(problem) for problem in problems):
+        from stackgen.spec.build import build_stack
+        from stackgen.spec.meaning_model import model_problems
+
+        stack = build_stack(loaded.data, path.parent.resolve())
+        model_found = list(model_problems(loaded, stack))
+        problems += model_found
+        if any(is_error(problem) for problem in model_found):
+            stack = None
     problems.sort(key=lambda problem: problem.sort_key)
-    return CheckedSpec(loaded, problems)
+    return CheckedSpec(loaded, problems, stack)
