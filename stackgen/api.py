@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stackgen.errors import InvalidInput, InvalidSpec
+from stackgen.errors import InvalidInput
 from stackgen.model import Stack
 from stackgen.output import RenderedFile, WriteResult, write_output
 from stackgen.spec.problems import Problem
@@ -60,10 +60,7 @@ def validate(spec_path: Path, env: Mapping[str, str] | None = None) -> CheckedSp
 
 def load_stack(spec_path: Path, env: Mapping[str, str] | None = None) -> Stack:
     """Check a spec and build its model; raises InvalidSpec with every problem if it is not valid."""
-    checked = validate(spec_path, env)
-    if checked.errors or checked.stack is None:
-        raise InvalidSpec(checked.errors)
-    return checked.stack
+    return validate(spec_path, env).valid_stack()
 
 
 def render_files(stack: Stack, out_dir: Path) -> dict[str, RenderedFile]:
@@ -119,9 +116,7 @@ def render(
     from stackgen.upstream_check import check_rendered
 
     checked = validate(spec_path, env)
-    if checked.errors or checked.stack is None:
-        raise InvalidSpec(checked.errors)
-    stack = checked.stack
+    stack = checked.valid_stack()
     target = out_dir or default_output_dir(spec_path)
     files = render_files(stack, target)
     check_rendered(files)
@@ -385,9 +380,9 @@ def notify_preview(
 
 def _alertmanager(spec_path: Path, out_dir: Path | None, url: str | None) -> AlertmanagerAPI:
     from stackgen.alerting.alertmanager_api import AlertmanagerAPI
-    from stackgen.alerting.endpoints import endpoints
+    from stackgen.alerting.endpoints import alertmanager_endpoint
 
-    files, am_url, _ = endpoints(out_dir or default_output_dir(spec_path), url, "-")
+    files, am_url = alertmanager_endpoint(out_dir or default_output_dir(spec_path), url)
     return AlertmanagerAPI(am_url, files.access)
 
 

@@ -13,26 +13,35 @@ RELAY_SERVICE = ("relay",)
 ALERTMANAGER_SERVICES = ("alertmanager", "alertmanager-1")
 
 
+def alertmanager_endpoint(directory: Path, url: str | None) -> tuple[RenderedStack, str]:
+    """The rendered files in `directory` (read only when needed) and Alertmanager's URL: `url`, else
+    the address its published port answers on."""
+    if url:
+        return RenderedStack(directory, {}), url
+    files = read_rendered(directory)
+    return files, _published_alertmanager(files)
+
+
 def endpoints(
     directory: Path, alertmanager_url: str | None, relay_url: str | None
 ) -> tuple[RenderedStack, str, str | None]:
     """The rendered files in `directory`, Alertmanager's URL and the relay's (None if it is not
-    published; "-": not wanted)."""
+    published)."""
     if alertmanager_url and relay_url:
-        return RenderedStack(directory, {}), alertmanager_url, None if relay_url == "-" else relay_url
+        return RenderedStack(directory, {}), alertmanager_url, relay_url
     files = read_rendered(directory)
-    am = alertmanager_url or files.published_url(REGISTRY[Role.ALERTMANAGER].port, *ALERTMANAGER_SERVICES)
-    if not am:
+    am = alertmanager_url or _published_alertmanager(files)
+    return files, am, relay_url or files.published_url(REGISTRY[Role.RELAY].port, *RELAY_SERVICE)
+
+
+def _published_alertmanager(files: RenderedStack) -> str:
+    url = files.published_url(REGISTRY[Role.ALERTMANAGER].port, *ALERTMANAGER_SERVICES)
+    if not url:
         raise InvalidInput(
             "Alertmanager's port is not published by this stack",
             hint="give its address with --alertmanager-url",
         )
-    relay = (
-        None
-        if relay_url == "-"
-        else (relay_url or files.published_url(REGISTRY[Role.RELAY].port, *RELAY_SERVICE))
-    )
-    return files, am, relay
+    return url
 
 
 def relay_paths(directory: Path, relay_config: Path | None) -> tuple[Path, Any]:

@@ -28,6 +28,14 @@ class CheckedSpec:
         """The problems that make the spec invalid."""
         return [problem for problem in self.problems if is_error(problem)]
 
+    def valid_stack(self) -> Stack:
+        """The model; raises InvalidSpec with every error when the spec is not valid."""
+        if self.stack is None:
+            from stackgen.errors import InvalidSpec
+
+            raise InvalidSpec(self.errors)
+        return self.stack
+
     @property
     def notices(self) -> list[Problem]:
         """What stackgen did or advises (does not make the spec invalid)."""
